@@ -1,0 +1,28 @@
+//! `checkout-core`: the transport-agnostic heart of the checkout harness.
+//!
+//! Six services (orders, payments, inventory, fiscal, logistics, catalog) written once: their
+//! rules ([`services`]), the traits through which each calls the next ([`ports`]), their SQLite
+//! stores with group commit ([`store`]), the simulation knobs ([`sim`]), the seed's data generator
+//! ([`datagen`]) and importer ([`seed_import`]), the cross-database [`audit`], and the in-process
+//! [`wiring`] that connects them with no transport at all. No transport crate is a dependency.
+#![warn(missing_docs)]
+
+pub mod audit;
+pub mod codes;
+pub mod datagen;
+pub mod error;
+pub mod model;
+pub mod ports;
+pub mod seed_import;
+pub mod services;
+pub mod sim;
+pub mod store;
+pub mod topology;
+pub mod wiring;
+
+pub use error::{ServiceError, ServiceResult};
+pub use model::*;
+pub use ports::*;
+pub use services::ServiceEnv;
+pub use sim::Simulation;
+pub use topology::ServiceName;

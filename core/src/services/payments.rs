@@ -1,0 +1,158 @@
+//! Payments (Pagamentos): simulates the authorisation (approval rate, method), persists it, and
+//! when approved asks Inventory to reserve; voids the payment when a later step fails.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, params};
+
+use super::{Prior, ServiceEnv, cancel_record, compensate_downstream};
+use crate::error::{ServiceError, ServiceResult};
+use crate::model::{PaymentReply, PaymentRequest, ReserveRequest};
+use crate::ports::{CallCtx, InventoryPort, PaymentsPort};
+use crate::store::{Db, OPERATIONS_TABLE, log_operation, now_text};
+use crate::topology::ServiceName;
+
+/// Schema of `pagamentos.db` (the seed's table, with the amount in cents and a reason).
+pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS pagamentos (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    pedido_id INTEGER NOT NULL UNIQUE,
+    data_processamento TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('aprovado', 'rejeitado', 'estornado')),
+    metodo TEXT,
+    valor_centavos INTEGER NOT NULL,
+    motivo TEXT
+);";
+
+/// Payment methods the simulation chooses from (the seed's three).
+pub const METHODS: [&str; 3] = ["cartao_credito", "boleto", "pix"];
+
+/// The Payments service.
+pub struct PaymentsService {
+    db: Db,
+    env: ServiceEnv,
+    inventory: Arc<dyn InventoryPort>,
+}
+
+impl PaymentsService {
+    /// Opens `pagamentos.db`; `inventory` is the next hop.
+    pub fn open(env: &ServiceEnv, inventory: Arc<dyn InventoryPort>) -> ServiceResult<Self> {
+        let db = env.open_db(
+            ServiceName::Payments,
+            &format!("{SCHEMA}{OPERATIONS_TABLE}"),
+        )?;
+        Ok(Self {
+            db,
+            env: env.clone(),
+            inventory,
+        })
+    }
+
+    /// The service's database.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    async fn void_local(&self, order_id: i64, reason: String) -> ServiceResult<Prior> {
+        self.db
+            .write(move |conn| {
+                let prior = cancel_record(conn, "pagamentos", "aprovado", "estornado", order_id, |conn| {
+                    conn.prepare_cached(
+                        "INSERT INTO pagamentos (pedido_id, data_processamento, status, valor_centavos, motivo)
+                         VALUES (?1, ?2, 'estornado', 0, ?3)",
+                    )?
+                    .execute(params![order_id, now_text(), reason])
+                })?;
+                if prior == Prior::Live {
+                    conn.prepare_cached("UPDATE pagamentos SET motivo = ?2 WHERE pedido_id = ?1")?
+                        .execute(params![order_id, reason])?;
+                }
+                log_operation(conn, "estornar_pagamento", Some(order_id), &reason)?;
+                Ok(prior)
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl PaymentsPort for PaymentsService {
+    async fn process_payment(
+        &self,
+        ctx: CallCtx,
+        req: PaymentRequest,
+    ) -> ServiceResult<PaymentReply> {
+        if req.amount_cents <= 0 {
+            return Err(ServiceError::invalid("valor_centavos", "must be positive"));
+        }
+        let sim = &self.env.sim;
+        sim.work(ServiceName::Payments, &req.order_key).await;
+        let approve = sim.approves(&req.order_key);
+        let method = METHODS[(sim.draw(&req.order_key, "method") % 3) as usize];
+        let (order_id, amount) = (req.order_id, req.amount_cents);
+        let status = self
+            .db
+            .write(move |conn| {
+                let existing: Option<String> = conn
+                    .prepare_cached("SELECT status FROM pagamentos WHERE pedido_id = ?1")?
+                    .query_row([order_id], |r| r.get(0))
+                    .optional()?;
+                if let Some(status) = existing {
+                    return Ok(status);
+                }
+                let status = if approve { "aprovado" } else { "rejeitado" };
+                conn.prepare_cached(
+                    "INSERT INTO pagamentos (pedido_id, data_processamento, status, metodo, valor_centavos)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![order_id, now_text(), status, method, amount])?;
+                log_operation(conn, "processar_pagamento", Some(order_id), status)?;
+                Ok(status.to_owned())
+            })
+            .await?;
+        let reply = |success: bool, message: &str| PaymentReply {
+            order_id,
+            success,
+            message: message.to_owned(),
+            method: method.to_owned(),
+            fulfilment: None,
+        };
+        match status.as_str() {
+            "aprovado" => {}
+            "rejeitado" => return Ok(reply(false, "pagamento recusado")),
+            _ => {
+                return Err(ServiceError::Aborted {
+                    service: "payments",
+                    order_id,
+                });
+            }
+        }
+        let reserve = ReserveRequest {
+            order_id,
+            order_key: req.order_key,
+            amount_cents: amount,
+            lines: req.lines,
+        };
+        match self.inventory.reserve_stock(ctx, reserve).await {
+            Ok(f) => Ok(PaymentReply {
+                fulfilment: Some(f),
+                ..reply(true, "pagamento aprovado")
+            }),
+            Err(e) => {
+                compensate_downstream(&e, ServiceName::Payments, order_id, "release_stock", || {
+                    self.inventory
+                        .release_stock(self.env.compensation_ctx(), order_id)
+                })
+                .await;
+                self.void_local(order_id, e.to_string()).await?;
+                Err(e)
+            }
+        }
+    }
+
+    async fn void_payment(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
+        if self.void_local(order_id, "pedido cancelado".into()).await? == Prior::Live {
+            self.inventory.release_stock(ctx, order_id).await?;
+        }
+        Ok(())
+    }
+}

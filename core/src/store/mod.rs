@@ -1,0 +1,225 @@
+//! SQLite storage shared by the six services: one file per service, schema applied at open, WAL,
+//! a stated `synchronous` setting, and one writer thread per database that commits whatever writes
+//! are queued in a single transaction (group commit). Blocking SQLite calls never run on an async
+//! worker: writes go to the writer thread, reads to `spawn_blocking` with pooled connections.
+
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::error::{ServiceError, ServiceResult};
+
+pub use writer::WriterStats;
+
+/// SQLite's `synchronous` pragma: how hard a commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncMode {
+    /// No fsync: fastest, loses recent commits on power loss.
+    Off,
+    /// WAL + NORMAL: fsync at checkpoints; durable against process crashes (the default).
+    #[default]
+    Normal,
+    /// fsync on every commit (amortised by group commit).
+    Full,
+}
+
+impl SyncMode {
+    /// The pragma's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "OFF",
+            Self::Normal => "NORMAL",
+            Self::Full => "FULL",
+        }
+    }
+
+    /// Parses `off`, `normal` or `full` (any case).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "off" => Some(Self::Off),
+            "normal" => Some(Self::Normal),
+            "full" => Some(Self::Full),
+            _ => None,
+        }
+    }
+}
+
+/// How a service database is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreConfig {
+    /// Durability setting, identical for every service and both stacks.
+    pub sync: SyncMode,
+    /// Most writes committed in one transaction.
+    pub max_batch: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            sync: SyncMode::Normal,
+            max_batch: 256,
+        }
+    }
+}
+
+/// Storage failures, before they are turned into [`ServiceError::Internal`].
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// SQLite reported an error.
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    /// The writer thread has stopped (database closed).
+    #[error("database {0} is closed")]
+    Closed(String),
+    /// The transaction holding this write failed to commit.
+    #[error("commit failed: {0}")]
+    Commit(String),
+}
+
+impl From<rusqlite::Error> for ServiceError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Sqlite(e).into()
+    }
+}
+
+/// True when `e` is a UNIQUE or PRIMARY KEY constraint hit.
+pub fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+/// One service's database: a writer thread plus a pool of read connections.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    config: StoreConfig,
+    writer: writer::Writer,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `path` and applies `schema`.
+    pub fn open(path: &Path, schema: &str, config: StoreConfig) -> Result<Self, StoreError> {
+        let conn = open_connection(path, config)?;
+        conn.execute_batch(schema)?;
+        let writer = writer::Writer::start(conn, path.display().to_string(), config.max_batch);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                config,
+                writer,
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// Path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The settings it was opened with.
+    pub fn config(&self) -> StoreConfig {
+        self.inner.config
+    }
+
+    /// Runs `f` in the writer thread, inside the next group transaction, under its own savepoint:
+    /// an `Err` from `f` rolls back only `f`'s changes. Resolves once the transaction commits.
+    pub async fn write<T, F>(&self, f: F) -> ServiceResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> ServiceResult<T> + Send + 'static,
+    {
+        self.inner.writer.submit(f).await
+    }
+
+    /// Runs `f` on a pooled read connection on the blocking thread pool.
+    pub async fn read<T, F>(&self, f: F) -> ServiceResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> ServiceResult<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = match inner.readers.lock().expect("reader pool poisoned").pop() {
+                Some(c) => c,
+                None => open_connection(&inner.path, inner.config)?,
+            };
+            let out = f(&conn);
+            inner
+                .readers
+                .lock()
+                .expect("reader pool poisoned")
+                .push(conn);
+            out
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("read task failed: {e}")))?
+    }
+
+    /// Counters of the writer thread (transactions and writes), for the bench.
+    pub fn writer_stats(&self) -> WriterStats {
+        self.inner.writer.stats()
+    }
+
+    /// Stops accepting writes, lets queued writes commit, and closes the writer's connection.
+    pub fn close(&self) {
+        self.inner.writer.close();
+        self.inner
+            .readers
+            .lock()
+            .expect("reader pool poisoned")
+            .clear();
+    }
+}
+
+fn open_connection(path: &Path, config: StoreConfig) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous={}; PRAGMA foreign_keys=ON;",
+        config.sync.as_str()
+    ))?;
+    Ok(conn)
+}
+
+/// Appends one line to a service's `operacoes` log (seed 001 §2: each service records what it did).
+pub fn log_operation(
+    conn: &Connection,
+    operation: &str,
+    order_id: Option<i64>,
+    detail: &str,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO operacoes (data, operacao, pedido_id, detalhe) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(rusqlite::params![now_text(), operation, order_id, detail])?;
+    Ok(())
+}
+
+/// The operation log's table, part of every service's schema.
+pub const OPERATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS operacoes (
+    id INTEGER PRIMARY KEY,
+    data TEXT NOT NULL,
+    operacao TEXT NOT NULL,
+    pedido_id INTEGER,
+    detalhe TEXT
+);";
+
+/// Current UTC time as the ISO-8601 text the seed's tables use.
+pub fn now_text() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.3f")
+        .to_string()
+}

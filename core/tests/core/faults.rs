@@ -1,0 +1,139 @@
+//! A downstream failure leaves no half-done state: every hop undoes its own step.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use checkout_core::services::fiscal::FiscalService;
+use checkout_core::services::inventory::InventoryService;
+use checkout_core::services::logistics::LogisticsService;
+use checkout_core::services::orders::OrdersService;
+use checkout_core::services::payments::PaymentsService;
+use checkout_core::sim::WorkTime;
+use checkout_core::wiring::{Direct, InProcess};
+use checkout_core::*;
+
+use crate::harness::*;
+
+/// Logistics that does its work and then loses the reply: the worst case for the caller.
+struct LostReply(Arc<LogisticsService>);
+
+#[async_trait]
+impl LogisticsPort for LostReply {
+    async fn schedule_shipment(
+        &self,
+        ctx: CallCtx,
+        req: ShipmentRequest,
+    ) -> ServiceResult<ShipmentReply> {
+        self.0.schedule_shipment(ctx, req).await?;
+        Err(ServiceError::Unavailable {
+            service: "logistics",
+            detail: "connection reset".into(),
+        })
+    }
+    async fn cancel_shipment(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
+        self.0.cancel_shipment(ctx, order_id).await
+    }
+}
+
+#[tokio::test]
+async fn a_failing_last_hop_leaves_no_half_done_state() {
+    let (_dir, env) = env_with(PRODUCTS, approving());
+    let logistics = Arc::new(LogisticsService::open(&env).unwrap());
+    let fiscal =
+        Arc::new(FiscalService::open(&env, Arc::new(LostReply(logistics.clone()))).unwrap());
+    let inventory =
+        Arc::new(InventoryService::open(&env, Arc::new(Direct(fiscal.clone()))).unwrap());
+    let payments =
+        Arc::new(PaymentsService::open(&env, Arc::new(Direct(inventory.clone()))).unwrap());
+    let orders = OrdersService::open(&env, Arc::new(Direct(payments.clone()))).unwrap();
+
+    let err = orders
+        .place_order(CallCtx::unbounded(), request("k-fail", 1, &[(1, 3)]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ServiceError::Unavailable {
+                service: "logistics",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let view = orders.get_order(CallCtx::unbounded(), 1).await.unwrap();
+    assert_eq!(view.status, OrderStatus::Cancelado);
+    assert!(view.reason.unwrap().contains("logistics unavailable"));
+    let report = checkout_core::audit::audit(&env.data_dir).unwrap();
+    assert!(report.is_clean(), "{:?}", report.violations);
+    let q = |s: ServiceName, sql: &str| -> String {
+        rusqlite::Connection::open(env.data_dir.join(s.db_file()))
+            .unwrap()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(
+        q(ServiceName::Payments, "SELECT status FROM pagamentos"),
+        "estornado"
+    );
+    assert_eq!(
+        q(ServiceName::Inventory, "SELECT status FROM reservas"),
+        "liberada"
+    );
+    assert_eq!(
+        q(ServiceName::Fiscal, "SELECT status FROM notas_fiscais"),
+        "cancelada"
+    );
+    assert_eq!(
+        q(ServiceName::Logistics, "SELECT status FROM envios"),
+        "cancelado"
+    );
+    assert_eq!(
+        q(
+            ServiceName::Inventory,
+            "SELECT CAST(quantidade AS TEXT) FROM estoque WHERE produto_id = 1"
+        ),
+        "1000"
+    );
+
+    // A retry of the same key returns the cancelled outcome; the chain is not re-run.
+    let retry = orders
+        .place_order(CallCtx::unbounded(), request("k-fail", 1, &[(1, 3)]))
+        .await
+        .unwrap();
+    assert_eq!(retry.status, OrderStatus::Cancelado);
+}
+
+#[tokio::test]
+async fn a_slow_hop_past_the_deadline_cancels_cleanly() {
+    let sim = approving().with_work(
+        ServiceName::Fiscal,
+        WorkTime::fixed(Duration::from_millis(400)),
+    );
+    let (_dir, mut env) = env_with(PRODUCTS, sim);
+    env.chain_timeout = Duration::from_millis(100);
+    let app = InProcess::open(&env).unwrap();
+    let err = app
+        .orders
+        .place_order(CallCtx::unbounded(), request("k-slow", 1, &[(2, 1)]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ServiceError::DeadlineExceeded { .. }),
+        "{err:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let report = checkout_core::audit::audit(&env.data_dir).unwrap();
+    assert!(report.is_clean(), "{:?}", report.violations);
+    assert_eq!(report.cancelled, 1);
+    let stock: i64 = rusqlite::Connection::open(env.data_dir.join("estoque.db"))
+        .unwrap()
+        .query_row(
+            "SELECT quantidade FROM estoque WHERE produto_id = 2",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stock, 1000);
+}

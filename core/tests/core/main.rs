@@ -1,0 +1,10 @@
+//! Integration tests of the core through the in-process wiring, on real SQLite files in temp dirs.
+
+mod harness;
+
+mod audit;
+mod bad_input;
+mod checkout;
+mod concurrency;
+mod datagen;
+mod faults;
