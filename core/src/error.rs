@@ -3,6 +3,7 @@
 //! Each variant is a decision the transports must map (see DESIGN §4): the gRPC and REST stacks
 //! translate it with one exhaustive `match`, so a new variant forces both to decide.
 
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// Why a service operation did not succeed.
@@ -102,3 +103,162 @@ impl From<crate::store::StoreError> for ServiceError {
 
 /// Result of a service operation.
 pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// A [`ServiceError`] as plain data, the same on every transport: the gRPC stack carries it in the
+/// status details, the REST stack as the JSON error body. Field names are the wire's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetails {
+    /// Kind ([`ServiceError::kind`]).
+    pub erro: String,
+    /// Human-readable message.
+    pub mensagem: String,
+    /// `invalid_argument`: the offending field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campo: Option<String>,
+    /// `not_found`: the kind of entity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entidade: Option<String>,
+    /// `not_found`: the id looked up; `aborted`: the order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// `out_of_stock`: the product that is short.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub produto_id: Option<i64>,
+    /// `out_of_stock`: units asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub solicitado: Option<i64>,
+    /// `out_of_stock`: units on hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disponivel: Option<i64>,
+    /// `unavailable`, `deadline_exceeded`, `aborted`: the service concerned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub servico: Option<String>,
+}
+
+impl From<&ServiceError> for ErrorDetails {
+    fn from(e: &ServiceError) -> Self {
+        let mut d = ErrorDetails {
+            erro: e.kind().to_owned(),
+            mensagem: e.to_string(),
+            ..Default::default()
+        };
+        match e {
+            ServiceError::InvalidArgument { field, .. } => d.campo = Some(field.clone()),
+            ServiceError::NotFound { entity, id } => {
+                d.entidade = Some((*entity).to_owned());
+                d.id = Some(*id);
+            }
+            ServiceError::OutOfStock {
+                product_id,
+                requested,
+                available,
+            } => {
+                (d.produto_id, d.solicitado, d.disponivel) =
+                    (Some(*product_id), Some(*requested), Some(*available));
+            }
+            ServiceError::Aborted { service, order_id } => {
+                d.servico = Some((*service).to_owned());
+                d.id = Some(*order_id);
+            }
+            ServiceError::Unavailable { service, .. }
+            | ServiceError::DeadlineExceeded { service } => d.servico = Some((*service).to_owned()),
+            ServiceError::Internal(_) => d.mensagem = "internal error".into(),
+        }
+        d
+    }
+}
+
+impl ErrorDetails {
+    /// Rebuilds the error a peer reported. `peer` names the service that answered, used when the
+    /// details do not say which service was unavailable or too slow.
+    pub fn into_error(self, peer: &'static str) -> ServiceError {
+        let service = self.servico.as_deref().map_or(peer, static_service_name);
+        match self.erro.as_str() {
+            "invalid_argument" => ServiceError::InvalidArgument {
+                field: self.campo.unwrap_or_default(),
+                message: self.mensagem,
+            },
+            "not_found" => ServiceError::NotFound {
+                entity: match self.entidade.as_deref() {
+                    Some("produto") => "produto",
+                    Some("cliente") => "cliente",
+                    Some("pedido") => "pedido",
+                    _ => "registro",
+                },
+                id: self.id.unwrap_or_default(),
+            },
+            "out_of_stock" => ServiceError::OutOfStock {
+                product_id: self.produto_id.unwrap_or_default(),
+                requested: self.solicitado.unwrap_or_default(),
+                available: self.disponivel.unwrap_or_default(),
+            },
+            "aborted" => ServiceError::Aborted {
+                service,
+                order_id: self.id.unwrap_or_default(),
+            },
+            "unavailable" => ServiceError::Unavailable {
+                service,
+                detail: self.mensagem,
+            },
+            "deadline_exceeded" => ServiceError::DeadlineExceeded { service },
+            _ => ServiceError::Internal(format!("{peer}: {}", self.mensagem)),
+        }
+    }
+}
+
+/// The `'static` name of a service given on the wire; unknown names become `"unknown"`.
+pub fn static_service_name(name: &str) -> &'static str {
+    crate::topology::ServiceName::parse(name).map_or("unknown", |s| s.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_survives_the_trip_through_its_details() {
+        let cases = [
+            ServiceError::invalid("itens[0].quantidade", "must be at least 1"),
+            ServiceError::NotFound {
+                entity: "produto",
+                id: 9,
+            },
+            ServiceError::OutOfStock {
+                product_id: 3,
+                requested: 5,
+                available: 2,
+            },
+            ServiceError::Aborted {
+                service: "fiscal",
+                order_id: 4,
+            },
+            ServiceError::Unavailable {
+                service: "logistics",
+                detail: "logistics unavailable: refused".into(),
+            },
+            ServiceError::DeadlineExceeded {
+                service: "inventory",
+            },
+        ];
+        for e in cases {
+            let back = ErrorDetails::from(&e).into_error("payments");
+            match (&e, &back) {
+                (
+                    ServiceError::InvalidArgument { field: a, .. },
+                    ServiceError::InvalidArgument { field: b, .. },
+                ) => {
+                    assert_eq!(a, b)
+                }
+                (
+                    ServiceError::Unavailable { service: a, .. },
+                    ServiceError::Unavailable { service: b, .. },
+                ) => {
+                    assert_eq!(a, b)
+                }
+                _ => assert_eq!(e, back),
+            }
+        }
+        let hidden = ErrorDetails::from(&ServiceError::Internal("disk full at /secret".into()));
+        assert!(!hidden.mensagem.contains("secret"));
+    }
+}

@@ -12,11 +12,15 @@ pub mod codes;
 pub mod datagen;
 pub mod error;
 pub mod model;
+pub mod node;
+#[cfg(feature = "cli")]
+pub mod node_cli;
 pub mod ports;
 pub mod seed_import;
 pub mod services;
 pub mod sim;
 pub mod store;
+pub mod testkit;
 pub mod topology;
 pub mod wiring;
 

@@ -8,7 +8,7 @@ use checkout_core::*;
 use rusqlite::Connection;
 use tempfile::TempDir;
 
-use crate::harness::write_seed_db;
+use checkout_core::testkit::write_seed_db;
 
 fn columns(conn: &Connection, table: &str) -> Vec<String> {
     conn.prepare(&format!("PRAGMA table_info({table})"))
@@ -152,7 +152,8 @@ async fn a_database_with_the_seed_schema_initialises_the_services() {
             (5, "Produto B", 0.1 + 0.2, 0),
             (12, "Produto C", 500.99, 5),
         ],
-    );
+    )
+    .unwrap();
     let env = ServiceEnv::new(dir.path().join("data"));
     let summary = init_data_dir(&seed, &env).unwrap();
     assert_eq!(

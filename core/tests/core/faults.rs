@@ -14,6 +14,7 @@ use checkout_core::wiring::{Direct, InProcess};
 use checkout_core::*;
 
 use crate::harness::*;
+use checkout_core::testkit::request;
 
 /// Logistics that does its work and then loses the reply: the worst case for the caller.
 struct LostReply(Arc<LogisticsService>);

@@ -1,0 +1,152 @@
+//! The `serve` flags shared by the gRPC and REST binaries, so both take the same command line.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::node::{NodeOptions, Peers};
+use crate::services::ServiceEnv;
+use crate::sim::{Simulation, WorkTime};
+use crate::store::{StoreConfig, SyncMode};
+use crate::topology::ServiceName;
+
+/// Serve the checkout's services.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Which service to run: `all` (six servers in this process) or one of orders, payments,
+    /// inventory, fiscal, logistics, catalog.
+    #[arg(long, default_value = "all")]
+    pub service: String,
+    /// First port; services listen on base+0 … base+5 in the order orders, payments, inventory,
+    /// fiscal, logistics, catalog. 0 picks free ports (only with --service all).
+    #[arg(long)]
+    pub base_port: Option<u16>,
+    /// Address to bind.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub bind: IpAddr,
+    /// Folder of the six SQLite databases.
+    #[arg(long, default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Initialise the databases from this ecommerce.db (seed schema); without it, one with the
+    /// seed's default counts is generated in the data directory.
+    #[arg(long)]
+    pub from: Option<PathBuf>,
+    /// Run seed: with each order's key, decides every simulated outcome.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// SQLite `synchronous` setting: off, normal or full.
+    #[arg(long, default_value = "normal", value_parser = parse_sync)]
+    pub sync: SyncMode,
+    /// Simulation profile: `default` (no simulated work) or `seed-delays` (payments 0.5–1.5 s).
+    #[arg(long, default_value = "default")]
+    pub sim_profile: String,
+    /// Probability that a payment is approved.
+    #[arg(long, default_value_t = 0.9)]
+    pub approval_rate: f64,
+    /// Extra simulated work, `SERVICE=MS` or `SERVICE=MIN-MAX` in milliseconds (repeatable).
+    #[arg(long, value_parser = parse_work)]
+    pub work: Vec<(ServiceName, WorkTime)>,
+    /// Deadline Orders gives the whole chain, in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    pub chain_timeout_ms: u64,
+    /// Address of Orders (when it runs elsewhere).
+    #[arg(long)]
+    pub peer_orders: Option<SocketAddr>,
+    /// Address of Payments.
+    #[arg(long)]
+    pub peer_payments: Option<SocketAddr>,
+    /// Address of Inventory.
+    #[arg(long)]
+    pub peer_inventory: Option<SocketAddr>,
+    /// Address of Fiscal.
+    #[arg(long)]
+    pub peer_fiscal: Option<SocketAddr>,
+    /// Address of Logistics.
+    #[arg(long)]
+    pub peer_logistics: Option<SocketAddr>,
+    /// Address of Catalog.
+    #[arg(long)]
+    pub peer_catalog: Option<SocketAddr>,
+}
+
+fn parse_sync(s: &str) -> Result<SyncMode, String> {
+    SyncMode::parse(s).ok_or_else(|| format!("{s:?}: expected off, normal or full"))
+}
+
+fn parse_work(s: &str) -> Result<(ServiceName, WorkTime), String> {
+    let (name, ms) = s
+        .split_once('=')
+        .ok_or("expected SERVICE=MS or SERVICE=MIN-MAX")?;
+    let service = ServiceName::parse(name).ok_or_else(|| format!("unknown service {name:?}"))?;
+    let num = |t: &str| {
+        t.trim()
+            .parse::<u64>()
+            .map(Duration::from_millis)
+            .map_err(|e| format!("{t:?}: {e}"))
+    };
+    let work = match ms.split_once('-') {
+        Some((a, b)) => WorkTime {
+            min: num(a)?,
+            max: num(b)?,
+        },
+        None => WorkTime::fixed(num(ms)?),
+    };
+    Ok((service, work))
+}
+
+impl ServeArgs {
+    /// Resolves the flags into options; `default_base_port` is the stack's own.
+    pub fn into_options(self, default_base_port: u16) -> Result<NodeOptions, String> {
+        let services = match self.service.as_str() {
+            "all" => ServiceName::ALL.to_vec(),
+            one => vec![ServiceName::parse(one).ok_or_else(|| format!("unknown service {one:?}"))?],
+        };
+        let base = self.base_port.unwrap_or(default_base_port);
+        if base == 0 && services.len() == 1 {
+            return Err(
+                "--base-port 0 needs --service all; give a port and --peer-NAME addresses".into(),
+            );
+        }
+        if base as usize + 5 > u16::MAX as usize {
+            return Err(format!("--base-port {base} leaves no room for six ports"));
+        }
+        if !(0.0..=1.0).contains(&self.approval_rate) {
+            return Err("--approval-rate must be between 0 and 1".into());
+        }
+        let mut peers = Peers::from_base(self.bind, base);
+        for (service, addr) in [
+            (ServiceName::Orders, self.peer_orders),
+            (ServiceName::Payments, self.peer_payments),
+            (ServiceName::Inventory, self.peer_inventory),
+            (ServiceName::Fiscal, self.peer_fiscal),
+            (ServiceName::Logistics, self.peer_logistics),
+            (ServiceName::Catalog, self.peer_catalog),
+        ] {
+            if let Some(a) = addr {
+                peers.set(service, a);
+            }
+        }
+        let mut sim = Simulation::named(&self.sim_profile, self.seed)
+            .ok_or_else(|| format!("unknown --sim-profile {:?}", self.sim_profile))?;
+        sim.approval_rate = self.approval_rate;
+        for (service, work) in self.work {
+            sim = sim.with_work(service, work);
+        }
+        let mut env = ServiceEnv::new(self.data_dir);
+        env.store = StoreConfig {
+            sync: self.sync,
+            ..StoreConfig::default()
+        };
+        env.sim = Arc::new(sim);
+        env.chain_timeout = Duration::from_millis(self.chain_timeout_ms);
+        Ok(NodeOptions {
+            services,
+            peers,
+            bind_base: base,
+            env,
+            from: self.from,
+            seed: self.seed,
+        })
+    }
+}

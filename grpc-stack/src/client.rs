@@ -1,0 +1,347 @@
+//! The core's port traits over tonic: one long-lived channel per peer (HTTP/2 multiplexes every
+//! request over it, and it reconnects by itself after the peer restarts), the caller's deadline
+//! sent as `grpc-timeout` and enforced locally too, and statuses turned back into domain errors.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use checkout_core::node;
+use checkout_core::wiring::within;
+use checkout_core::*;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Request, Response, Status};
+
+use crate::convert::*;
+use crate::pb::catalogo::catalogo_client::CatalogoClient;
+use crate::pb::estoque::estoque_client::EstoqueClient;
+use crate::pb::fiscal::fiscal_client::FiscalClient;
+use crate::pb::logistica::logistica_client::LogisticaClient;
+use crate::pb::pagamento::pagamento_client::PagamentoClient;
+use crate::pb::pedidos::pedidos_client::PedidosClient;
+use crate::pb::{catalogo, comum, estoque, fiscal, logistica, pagamento};
+use crate::status::from_status;
+
+/// A lazily connected channel to `addr`: no traffic until the first call, reconnects on demand.
+pub fn channel(addr: SocketAddr) -> Channel {
+    Endpoint::from_shared(format!("http://{addr}"))
+        .expect("a socket address is a valid URI")
+        .tcp_nodelay(true)
+        .connect_timeout(Duration::from_secs(1))
+        .connect_lazy()
+}
+
+fn request<T>(ctx: CallCtx, msg: T) -> Request<T> {
+    let mut r = Request::new(msg);
+    if let Some(left) = ctx.remaining() {
+        r.set_timeout(left);
+    }
+    r
+}
+
+async fn call<T>(
+    ctx: CallCtx,
+    peer: &'static str,
+    rpc: impl Future<Output = Result<Response<T>, Status>>,
+) -> ServiceResult<T> {
+    within(ctx, peer, async {
+        rpc.await
+            .map(Response::into_inner)
+            .map_err(|s| from_status(&s, peer))
+    })
+    .await
+}
+
+fn order_ref(order_id: i64) -> comum::PedidoRef {
+    comum::PedidoRef {
+        pedido_id: order_id,
+    }
+}
+
+/// Orders over gRPC: what the bench and the tests drive.
+#[derive(Clone)]
+pub struct GrpcOrders(pub PedidosClient<Channel>);
+
+#[async_trait]
+impl OrdersPort for GrpcOrders {
+    async fn place_order(&self, ctx: CallCtx, req: CheckoutRequest) -> ServiceResult<OrderView> {
+        let msg = request(ctx, checkout_to_wire(req));
+        order_from_wire(call(ctx, "orders", self.0.clone().criar_pedido(msg)).await?)
+    }
+    async fn get_order(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<OrderView> {
+        let msg = request(ctx, order_ref(order_id));
+        order_from_wire(call(ctx, "orders", self.0.clone().consultar_pedido(msg)).await?)
+    }
+}
+
+/// Payments over gRPC: Orders' next hop.
+#[derive(Clone)]
+pub struct GrpcPayments(pub PagamentoClient<Channel>);
+
+#[async_trait]
+impl PaymentsPort for GrpcPayments {
+    async fn process_payment(
+        &self,
+        ctx: CallCtx,
+        req: PaymentRequest,
+    ) -> ServiceResult<PaymentReply> {
+        let msg = pagamento::PagamentoRequest {
+            pedido_id: req.order_id,
+            valor_centavos: req.amount_cents,
+            chave_pedido: req.order_key,
+            itens: items_to_wire(&req.lines),
+        };
+        let r = call(
+            ctx,
+            "payments",
+            self.0.clone().processar_pagamento(request(ctx, msg)),
+        )
+        .await?;
+        Ok(PaymentReply {
+            order_id: r.pedido_id,
+            success: r.sucesso,
+            message: r.mensagem,
+            method: r.metodo,
+            fulfilment: r.atendimento.map(fulfilment_from_wire),
+        })
+    }
+    async fn void_payment(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
+        call(
+            ctx,
+            "payments",
+            self.0
+                .clone()
+                .estornar_pagamento(request(ctx, order_ref(order_id))),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// Inventory over gRPC: Payments' next hop and Catalog's stock source.
+#[derive(Clone)]
+pub struct GrpcInventory(pub EstoqueClient<Channel>);
+
+#[async_trait]
+impl InventoryPort for GrpcInventory {
+    async fn reserve_stock(&self, ctx: CallCtx, req: ReserveRequest) -> ServiceResult<Fulfilment> {
+        let msg = estoque::SepararEstoqueRequest {
+            pedido_id: req.order_id,
+            chave_pedido: req.order_key,
+            valor_centavos: req.amount_cents,
+            itens: items_to_wire(&req.lines),
+        };
+        Ok(fulfilment_from_wire(
+            call(
+                ctx,
+                "inventory",
+                self.0.clone().separar_estoque(request(ctx, msg)),
+            )
+            .await?,
+        ))
+    }
+    async fn release_stock(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
+        call(
+            ctx,
+            "inventory",
+            self.0
+                .clone()
+                .liberar_estoque(request(ctx, order_ref(order_id))),
+        )
+        .await?;
+        Ok(())
+    }
+    async fn stock_levels(
+        &self,
+        ctx: CallCtx,
+        product_ids: Vec<i64>,
+    ) -> ServiceResult<Vec<StockLevel>> {
+        let msg = estoque::ConsultarEstoqueRequest {
+            produto_ids: product_ids,
+        };
+        let r = call(
+            ctx,
+            "inventory",
+            self.0.clone().consultar_estoque(request(ctx, msg)),
+        )
+        .await?;
+        Ok(r.niveis
+            .into_iter()
+            .map(|n| StockLevel {
+                product_id: n.produto_id,
+                quantity: n.quantidade,
+            })
+            .collect())
+    }
+    async fn adjust_stock(
+        &self,
+        ctx: CallCtx,
+        product_id: i64,
+        delta: i64,
+    ) -> ServiceResult<StockLevel> {
+        let msg = estoque::AjustarEstoqueRequest {
+            produto_id: product_id,
+            delta,
+        };
+        let n = call(
+            ctx,
+            "inventory",
+            self.0.clone().ajustar_estoque(request(ctx, msg)),
+        )
+        .await?;
+        Ok(StockLevel {
+            product_id: n.produto_id,
+            quantity: n.quantidade,
+        })
+    }
+}
+
+/// Fiscal over gRPC: Inventory's next hop.
+#[derive(Clone)]
+pub struct GrpcFiscal(pub FiscalClient<Channel>);
+
+#[async_trait]
+impl FiscalPort for GrpcFiscal {
+    async fn issue_invoice(&self, ctx: CallCtx, req: InvoiceRequest) -> ServiceResult<Fulfilment> {
+        let msg = fiscal::EmitirNotaFiscalRequest {
+            pedido_id: req.order_id,
+            chave_pedido: req.order_key,
+            valor_centavos: req.amount_cents,
+        };
+        Ok(fulfilment_from_wire(
+            call(
+                ctx,
+                "fiscal",
+                self.0.clone().emitir_nota_fiscal(request(ctx, msg)),
+            )
+            .await?,
+        ))
+    }
+    async fn cancel_invoice(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
+        call(
+            ctx,
+            "fiscal",
+            self.0
+                .clone()
+                .cancelar_nota_fiscal(request(ctx, order_ref(order_id))),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// Logistics over gRPC: Fiscal's next hop.
+#[derive(Clone)]
+pub struct GrpcLogistics(pub LogisticaClient<Channel>);
+
+#[async_trait]
+impl LogisticsPort for GrpcLogistics {
+    async fn schedule_shipment(
+        &self,
+        ctx: CallCtx,
+        req: ShipmentRequest,
+    ) -> ServiceResult<ShipmentReply> {
+        let msg = logistica::AgendarEnvioRequest {
+            pedido_id: req.order_id,
+            chave_pedido: req.order_key,
+            numero_nf: req.invoice_number,
+        };
+        let r = call(
+            ctx,
+            "logistics",
+            self.0.clone().agendar_envio(request(ctx, msg)),
+        )
+        .await?;
+        Ok(ShipmentReply {
+            order_id: r.pedido_id,
+            tracking_code: r.codigo_rastreamento,
+        })
+    }
+    async fn cancel_shipment(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
+        call(
+            ctx,
+            "logistics",
+            self.0
+                .clone()
+                .cancelar_envio(request(ctx, order_ref(order_id))),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// Catalog over gRPC: what the bench and the tests drive.
+#[derive(Clone)]
+pub struct GrpcCatalog(pub CatalogoClient<Channel>);
+
+#[async_trait]
+impl CatalogPort for GrpcCatalog {
+    async fn list_products(
+        &self,
+        ctx: CallCtx,
+        filter: ProductFilter,
+    ) -> ServiceResult<Vec<ProductInfo>> {
+        let msg = catalogo::ListarProdutosRequest {
+            nome: filter.name_contains,
+            preco_maximo_centavos: filter.max_price_cents,
+        };
+        let r = call(
+            ctx,
+            "catalog",
+            self.0.clone().listar_produtos(request(ctx, msg)),
+        )
+        .await?;
+        Ok(r.produtos.into_iter().map(product_from_wire).collect())
+    }
+    async fn update_stock(
+        &self,
+        ctx: CallCtx,
+        product_id: i64,
+        delta: i64,
+    ) -> ServiceResult<ProductInfo> {
+        let msg = catalogo::AtualizarEstoqueRequest {
+            produto_id: product_id,
+            delta,
+        };
+        Ok(product_from_wire(
+            call(
+                ctx,
+                "catalog",
+                self.0.clone().atualizar_estoque(request(ctx, msg)),
+            )
+            .await?,
+        ))
+    }
+}
+
+/// Clients of all six services at the given addresses, each on its own channel.
+pub struct GrpcClients {
+    /// Orders.
+    pub orders: GrpcOrders,
+    /// Payments.
+    pub payments: GrpcPayments,
+    /// Inventory.
+    pub inventory: GrpcInventory,
+    /// Fiscal.
+    pub fiscal: GrpcFiscal,
+    /// Logistics.
+    pub logistics: GrpcLogistics,
+    /// Catalog.
+    pub catalog: GrpcCatalog,
+}
+
+impl GrpcClients {
+    /// Lazily connected clients for every service in `peers`.
+    pub fn new(peers: &node::Peers) -> Self {
+        let ch = |s: ServiceName| channel(peers.get(s));
+        Self {
+            orders: GrpcOrders(PedidosClient::new(ch(ServiceName::Orders))),
+            payments: GrpcPayments(PagamentoClient::new(ch(ServiceName::Payments))),
+            inventory: GrpcInventory(EstoqueClient::new(ch(ServiceName::Inventory))),
+            fiscal: GrpcFiscal(FiscalClient::new(ch(ServiceName::Fiscal))),
+            logistics: GrpcLogistics(LogisticaClient::new(ch(ServiceName::Logistics))),
+            catalog: GrpcCatalog(CatalogoClient::new(ch(ServiceName::Catalog))),
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! Domain errors to gRPC statuses and back, in one exhaustive `match`. The structured details
+//! (`comum.Erro`) travel in the status details so the caller rebuilds the exact error.
+
+use checkout_core::ServiceError;
+use checkout_core::error::ErrorDetails;
+use prost::Message;
+use tonic::{Code, Status};
+
+use crate::pb::comum::Erro;
+
+/// The status a domain error maps to (DESIGN §4).
+pub fn code_of(e: &ServiceError) -> Code {
+    match e {
+        ServiceError::InvalidArgument { .. } => Code::InvalidArgument,
+        ServiceError::NotFound { .. } => Code::NotFound,
+        ServiceError::OutOfStock { .. } => Code::FailedPrecondition,
+        ServiceError::Aborted { .. } => Code::Aborted,
+        ServiceError::Unavailable { .. } => Code::Unavailable,
+        ServiceError::DeadlineExceeded { .. } => Code::DeadlineExceeded,
+        ServiceError::Internal(_) => Code::Internal,
+    }
+}
+
+/// Turns a domain error into a status whose details carry the structured error.
+pub fn to_status(e: &ServiceError) -> Status {
+    let d = ErrorDetails::from(e);
+    let wire = Erro {
+        erro: d.erro,
+        mensagem: d.mensagem.clone(),
+        campo: d.campo,
+        entidade: d.entidade,
+        id: d.id,
+        produto_id: d.produto_id,
+        solicitado: d.solicitado,
+        disponivel: d.disponivel,
+        servico: d.servico,
+    };
+    Status::with_details(code_of(e), d.mensagem, wire.encode_to_vec().into())
+}
+
+/// Rebuilds the domain error from a status returned by `peer`. Statuses without our details
+/// (transport failures, a peer that is down) map by code.
+pub fn from_status(s: &Status, peer: &'static str) -> ServiceError {
+    if let Ok(e) = Erro::decode(s.details())
+        && !e.erro.is_empty()
+    {
+        let d = ErrorDetails {
+            erro: e.erro,
+            mensagem: e.mensagem,
+            campo: e.campo,
+            entidade: e.entidade,
+            id: e.id,
+            produto_id: e.produto_id,
+            solicitado: e.solicitado,
+            disponivel: e.disponivel,
+            servico: e.servico,
+        };
+        return d.into_error(peer);
+    }
+    match s.code() {
+        Code::Unavailable | Code::Cancelled | Code::Unknown => ServiceError::Unavailable {
+            service: peer,
+            detail: format!("{peer} unavailable: {}", s.message()),
+        },
+        Code::DeadlineExceeded => ServiceError::DeadlineExceeded { service: peer },
+        Code::InvalidArgument => ServiceError::invalid("", s.message()),
+        _ => ServiceError::Internal(format!("{peer}: {:?} {}", s.code(), s.message())),
+    }
+}
