@@ -140,11 +140,20 @@ impl LocalStack {
         }
     }
 
-    /// Stops every service; reports the first failure.
+    /// Stops every service, callers before the services they call (Orders, Catalog, Payments,
+    /// Inventory, Fiscal, Logistics), so no server waits on a connection from a peer that is still
+    /// up; reports the first failure.
     pub async fn stop_all(mut self) -> Result<(), BoxError> {
+        const CALLERS_FIRST: [ServiceName; 6] = [
+            ServiceName::Orders,
+            ServiceName::Catalog,
+            ServiceName::Payments,
+            ServiceName::Inventory,
+            ServiceName::Fiscal,
+            ServiceName::Logistics,
+        ];
         let mut first = Ok(());
-        while let Some((s, ..)) = self.running.first() {
-            let s = *s;
+        for s in CALLERS_FIRST {
             if let Err(e) = self.stop(s).await
                 && first.is_ok()
             {

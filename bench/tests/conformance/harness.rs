@@ -1,0 +1,157 @@
+//! Spawns one whole app of a wiring on a temp directory and hands out the same interface for all.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+use checkout_core::node::{LocalStack, Peers, spawn_services};
+use checkout_core::services::catalog::CatalogService;
+use checkout_core::services::fiscal::FiscalService;
+use checkout_core::services::inventory::InventoryService;
+use checkout_core::services::logistics::LogisticsService;
+use checkout_core::services::orders::OrdersService;
+use checkout_core::services::payments::PaymentsService;
+use checkout_core::testkit::{Probe, SeedProduct, init_env, request};
+use checkout_core::wiring::Direct;
+use checkout_core::*;
+use tempfile::TempDir;
+
+/// The ways the six services can be connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wiring {
+    InProcess,
+    Grpc,
+    Rest { http2: bool },
+}
+
+/// Fiscal reached in-process through a switch: off, it answers as a stopped server would.
+struct Switched {
+    inner: Direct<FiscalService>,
+    down: Arc<AtomicBool>,
+}
+
+#[async_trait]
+impl FiscalPort for Switched {
+    async fn issue_invoice(&self, ctx: CallCtx, req: InvoiceRequest) -> ServiceResult<Fulfilment> {
+        self.check()?;
+        self.inner.issue_invoice(ctx, req).await
+    }
+    async fn cancel_invoice(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
+        self.check()?;
+        self.inner.cancel_invoice(ctx, order_id).await
+    }
+}
+
+impl Switched {
+    fn check(&self) -> ServiceResult<()> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(ServiceError::Unavailable {
+                service: "fiscal",
+                detail: "fiscal unavailable: stopped".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+pub struct App {
+    _dir: TempDir,
+    pub orders: Arc<dyn OrdersPort>,
+    pub catalog: Arc<dyn CatalogPort>,
+    pub probe: Probe,
+    stack: Option<LocalStack>,
+    fiscal_down: Arc<AtomicBool>,
+}
+
+pub async fn spawn(wiring: Wiring, products: &[SeedProduct], sim: Simulation) -> App {
+    let dir = TempDir::new().unwrap();
+    let env = init_env(dir.path(), products, sim);
+    let probe = Probe(env.data_dir.clone());
+    let fiscal_down = Arc::new(AtomicBool::new(false));
+    let peers = Peers::from_base(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+    let (orders, catalog, stack): (Arc<dyn OrdersPort>, Arc<dyn CatalogPort>, _) = match wiring {
+        Wiring::InProcess => {
+            let logistics = Arc::new(LogisticsService::open(&env).unwrap());
+            let fiscal = Arc::new(FiscalService::open(&env, Arc::new(Direct(logistics))).unwrap());
+            let switched = Switched {
+                inner: Direct(fiscal),
+                down: fiscal_down.clone(),
+            };
+            let inventory = Arc::new(InventoryService::open(&env, Arc::new(switched)).unwrap());
+            let payments =
+                Arc::new(PaymentsService::open(&env, Arc::new(Direct(inventory.clone()))).unwrap());
+            let orders = OrdersService::open(&env, Arc::new(Direct(payments))).unwrap();
+            let catalog = CatalogService::open(&env, Arc::new(Direct(inventory))).unwrap();
+            (Arc::new(orders), Arc::new(catalog), None)
+        }
+        Wiring::Grpc => {
+            let stack =
+                spawn_services(&ServiceName::ALL, peers, &env, grpc_stack::start, |_, _| {})
+                    .await
+                    .unwrap();
+            let c = grpc_stack::GrpcClients::new(&stack.peers);
+            (Arc::new(c.orders), Arc::new(c.catalog), Some(stack))
+        }
+        Wiring::Rest { http2 } => {
+            let options = rest_stack::RestOptions { workers: 1, http2 };
+            let stack = spawn_services(
+                &ServiceName::ALL,
+                peers,
+                &env,
+                rest_stack::start(options),
+                |_, _| {},
+            )
+            .await
+            .unwrap();
+            let c = rest_stack::RestClients::new(&stack.peers, http2);
+            (Arc::new(c.orders), Arc::new(c.catalog), Some(stack))
+        }
+    };
+    App {
+        _dir: dir,
+        orders,
+        catalog,
+        probe,
+        stack,
+        fiscal_down,
+    }
+}
+
+impl App {
+    pub async fn checkout(
+        &self,
+        key: &str,
+        customer: i64,
+        items: &[(i64, i64)],
+    ) -> ServiceResult<OrderView> {
+        self.orders
+            .place_order(
+                CallCtx::with_timeout(std::time::Duration::from_secs(10)),
+                request(key, customer, items),
+            )
+            .await
+    }
+
+    /// Takes Fiscal down: its server stops (or, in-process, its port refuses).
+    pub async fn stop_fiscal(&mut self) {
+        match self.stack.as_mut() {
+            Some(stack) => stack.stop(ServiceName::Fiscal).await.unwrap(),
+            None => self.fiscal_down.store(true, Ordering::SeqCst),
+        }
+    }
+
+    pub async fn shutdown(self) {
+        // Clients go first, so no server waits for their idle connections.
+        let App {
+            stack,
+            orders,
+            catalog,
+            ..
+        } = self;
+        drop((orders, catalog));
+        if let Some(stack) = stack {
+            stack.stop_all().await.unwrap();
+        }
+    }
+}

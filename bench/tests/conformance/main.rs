@@ -1,0 +1,43 @@
+//! One conformance suite, written once, run against every wiring: in-process (no transport),
+//! gRPC, REST over HTTP/1.1 and REST over HTTP/2. A behaviour that differs between them fails here.
+
+mod cases;
+mod harness;
+
+use harness::Wiring;
+
+macro_rules! for_every_wiring {
+    ($($case:ident),* $(,)?) => {
+        mod inprocess {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() { crate::cases::$case(crate::Wiring::InProcess).await }
+            )*
+        }
+        mod grpc {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() { crate::cases::$case(crate::Wiring::Grpc).await }
+            )*
+        }
+        mod rest_http1 {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() { crate::cases::$case(crate::Wiring::Rest { http2: false }).await }
+            )*
+        }
+        mod rest_http2 {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() { crate::cases::$case(crate::Wiring::Rest { http2: true }).await }
+            )*
+        }
+    };
+}
+
+for_every_wiring!(
+    happy_path_reaches_enviado_with_rows_in_every_database,
+    declined_payment_cancels_and_reserves_nothing,
+    out_of_stock_voids_the_payment,
+    catalog_lists_filters_and_updates_live_stock,
+    bad_input_gets_the_mapped_error_and_persists_nothing,
+    a_peer_that_is_down_is_unavailable_and_leaves_nothing_half_done,
+    a_retried_key_returns_the_first_outcome_and_writes_nothing,
+    concurrent_checkouts_never_oversell,
+);

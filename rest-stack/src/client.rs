@@ -1,0 +1,347 @@
+//! The core's port traits over reqwest: one pooled keep-alive client per peer, HTTP/1.1 by
+//! default or HTTP/2 with prior knowledge, the caller's deadline sent as `x-timeout-ms` and
+//! enforced locally, and error bodies turned back into domain errors.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use checkout_core::node::Peers;
+use checkout_core::wiring::within;
+use checkout_core::*;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::errors::{from_response, from_transport};
+use crate::handlers::TIMEOUT_HEADER;
+use crate::wire::*;
+
+/// One peer: its base URL and the pooled client that reaches it.
+#[derive(Clone)]
+pub struct Peer {
+    client: reqwest::Client,
+    base: String,
+    name: &'static str,
+}
+
+impl Peer {
+    /// A client for `service` at `addr`.
+    pub fn new(service: ServiceName, addr: std::net::SocketAddr, http2: bool) -> Self {
+        let mut b = reqwest::Client::builder()
+            .tcp_nodelay(true)
+            .connect_timeout(Duration::from_secs(1))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .no_proxy();
+        if http2 {
+            b = b.http2_prior_knowledge();
+        } else {
+            b = b.http1_only();
+        }
+        Self {
+            client: b.build().expect("reqwest client"),
+            base: format!("http://{addr}"),
+            name: service.as_str(),
+        }
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        ctx: CallCtx,
+        req: reqwest::RequestBuilder,
+    ) -> ServiceResult<T> {
+        let req = match ctx.remaining() {
+            Some(left) => req.header(TIMEOUT_HEADER, left.as_millis().max(1).to_string()),
+            None => req,
+        };
+        let name = self.name;
+        within(ctx, name, async move {
+            let resp = req.send().await.map_err(|e| from_transport(&e, name))?;
+            let status = resp.status();
+            let body = resp.bytes().await.map_err(|e| from_transport(&e, name))?;
+            if !status.is_success() {
+                return Err(from_response(status, &body, name));
+            }
+            let body: &[u8] = if body.is_empty() { b"null" } else { &body };
+            serde_json::from_slice(body)
+                .map_err(|e| ServiceError::Internal(format!("{name}: bad answer: {e}")))
+        })
+        .await
+    }
+
+    /// POSTs `body` as JSON to `path`.
+    pub async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        ctx: CallCtx,
+        path: &str,
+        body: &B,
+    ) -> ServiceResult<T> {
+        self.send(
+            ctx,
+            self.client.post(format!("{}{path}", self.base)).json(body),
+        )
+        .await
+    }
+
+    /// GETs `path` with `query`.
+    pub async fn get<Q: Serialize, T: DeserializeOwned>(
+        &self,
+        ctx: CallCtx,
+        path: &str,
+        query: &Q,
+    ) -> ServiceResult<T> {
+        self.send(
+            ctx,
+            self.client.get(format!("{}{path}", self.base)).query(query),
+        )
+        .await
+    }
+}
+
+/// Orders over REST.
+#[derive(Clone)]
+pub struct RestOrders(pub Peer);
+
+#[async_trait]
+impl OrdersPort for RestOrders {
+    async fn place_order(&self, ctx: CallCtx, req: CheckoutRequest) -> ServiceResult<OrderView> {
+        let p: Pedido = self
+            .0
+            .post(ctx, "/pedidos", &CriarPedidoRequest::from(req))
+            .await?;
+        p.try_into()
+    }
+    async fn get_order(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<OrderView> {
+        let p: Pedido = self
+            .0
+            .get(ctx, &format!("/pedidos/{order_id}"), &())
+            .await?;
+        p.try_into()
+    }
+}
+
+/// Payments over REST.
+#[derive(Clone)]
+pub struct RestPayments(pub Peer);
+
+#[async_trait]
+impl PaymentsPort for RestPayments {
+    async fn process_payment(
+        &self,
+        ctx: CallCtx,
+        req: PaymentRequest,
+    ) -> ServiceResult<PaymentReply> {
+        let body = PagamentoRequest {
+            pedido_id: req.order_id,
+            valor_centavos: req.amount_cents,
+            chave_pedido: req.order_key,
+            itens: req.lines.iter().map(ItemPedido::from).collect(),
+        };
+        let r: PagamentoResponse = self.0.post(ctx, "/pagamentos", &body).await?;
+        Ok(PaymentReply {
+            order_id: r.pedido_id,
+            success: r.sucesso,
+            message: r.mensagem,
+            method: r.metodo,
+            fulfilment: r.atendimento.map(Fulfilment::from),
+        })
+    }
+    async fn void_payment(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
+        self.0
+            .post(
+                ctx,
+                "/pagamentos/estornar",
+                &PedidoRef {
+                    pedido_id: order_id,
+                },
+            )
+            .await
+    }
+}
+
+/// Inventory over REST.
+#[derive(Clone)]
+pub struct RestInventory(pub Peer);
+
+#[async_trait]
+impl InventoryPort for RestInventory {
+    async fn reserve_stock(&self, ctx: CallCtx, req: ReserveRequest) -> ServiceResult<Fulfilment> {
+        let body = SepararEstoqueRequest {
+            pedido_id: req.order_id,
+            chave_pedido: req.order_key,
+            valor_centavos: req.amount_cents,
+            itens: req.lines.iter().map(ItemPedido::from).collect(),
+        };
+        let a: Atendimento = self.0.post(ctx, "/estoque/separar", &body).await?;
+        Ok(a.into())
+    }
+    async fn release_stock(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
+        self.0
+            .post(
+                ctx,
+                "/estoque/liberar",
+                &PedidoRef {
+                    pedido_id: order_id,
+                },
+            )
+            .await
+    }
+    async fn stock_levels(
+        &self,
+        ctx: CallCtx,
+        product_ids: Vec<i64>,
+    ) -> ServiceResult<Vec<StockLevel>> {
+        let body = ConsultarEstoqueRequest {
+            produto_ids: product_ids,
+        };
+        let r: ConsultarEstoqueResponse = self.0.post(ctx, "/estoque/consultar", &body).await?;
+        Ok(r.niveis.into_iter().map(StockLevel::from).collect())
+    }
+    async fn adjust_stock(
+        &self,
+        ctx: CallCtx,
+        product_id: i64,
+        delta: i64,
+    ) -> ServiceResult<StockLevel> {
+        let n: NivelEstoque = self
+            .0
+            .post(
+                ctx,
+                "/estoque/ajustar",
+                &AjustarEstoqueRequest {
+                    produto_id: product_id,
+                    delta,
+                },
+            )
+            .await?;
+        Ok(n.into())
+    }
+}
+
+/// Fiscal over REST.
+#[derive(Clone)]
+pub struct RestFiscal(pub Peer);
+
+#[async_trait]
+impl FiscalPort for RestFiscal {
+    async fn issue_invoice(&self, ctx: CallCtx, req: InvoiceRequest) -> ServiceResult<Fulfilment> {
+        let body = EmitirNotaFiscalRequest {
+            pedido_id: req.order_id,
+            chave_pedido: req.order_key,
+            valor_centavos: req.amount_cents,
+        };
+        let a: Atendimento = self.0.post(ctx, "/notas-fiscais", &body).await?;
+        Ok(a.into())
+    }
+    async fn cancel_invoice(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
+        self.0
+            .post(
+                ctx,
+                "/notas-fiscais/cancelar",
+                &PedidoRef {
+                    pedido_id: order_id,
+                },
+            )
+            .await
+    }
+}
+
+/// Logistics over REST.
+#[derive(Clone)]
+pub struct RestLogistics(pub Peer);
+
+#[async_trait]
+impl LogisticsPort for RestLogistics {
+    async fn schedule_shipment(
+        &self,
+        ctx: CallCtx,
+        req: ShipmentRequest,
+    ) -> ServiceResult<ShipmentReply> {
+        let body = AgendarEnvioRequest {
+            pedido_id: req.order_id,
+            chave_pedido: req.order_key,
+            numero_nf: req.invoice_number,
+        };
+        let r: AgendarEnvioResponse = self.0.post(ctx, "/envios", &body).await?;
+        Ok(ShipmentReply {
+            order_id: r.pedido_id,
+            tracking_code: r.codigo_rastreamento,
+        })
+    }
+    async fn cancel_shipment(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
+        self.0
+            .post(
+                ctx,
+                "/envios/cancelar",
+                &PedidoRef {
+                    pedido_id: order_id,
+                },
+            )
+            .await
+    }
+}
+
+/// Catalog over REST.
+#[derive(Clone)]
+pub struct RestCatalog(pub Peer);
+
+#[async_trait]
+impl CatalogPort for RestCatalog {
+    async fn list_products(
+        &self,
+        ctx: CallCtx,
+        filter: ProductFilter,
+    ) -> ServiceResult<Vec<ProductInfo>> {
+        let q = ListarProdutosQuery {
+            nome: filter.name_contains,
+            preco_maximo_centavos: filter.max_price_cents,
+        };
+        let ps: Vec<ProdutoInfo> = self.0.get(ctx, "/produtos", &q).await?;
+        Ok(ps.into_iter().map(ProductInfo::from).collect())
+    }
+    async fn update_stock(
+        &self,
+        ctx: CallCtx,
+        product_id: i64,
+        delta: i64,
+    ) -> ServiceResult<ProductInfo> {
+        let p: ProdutoInfo = self
+            .0
+            .post(
+                ctx,
+                &format!("/produtos/{product_id}/estoque"),
+                &AtualizarEstoqueRequest { delta },
+            )
+            .await?;
+        Ok(p.into())
+    }
+}
+
+/// Clients of all six services at the given addresses, each with its own pool.
+pub struct RestClients {
+    /// Orders.
+    pub orders: RestOrders,
+    /// Payments.
+    pub payments: RestPayments,
+    /// Inventory.
+    pub inventory: RestInventory,
+    /// Fiscal.
+    pub fiscal: RestFiscal,
+    /// Logistics.
+    pub logistics: RestLogistics,
+    /// Catalog.
+    pub catalog: RestCatalog,
+}
+
+impl RestClients {
+    /// Clients for every service in `peers`, over HTTP/2 (prior knowledge) when `http2`.
+    pub fn new(peers: &Peers, http2: bool) -> Self {
+        let p = |s: ServiceName| Peer::new(s, peers.get(s), http2);
+        Self {
+            orders: RestOrders(p(ServiceName::Orders)),
+            payments: RestPayments(p(ServiceName::Payments)),
+            inventory: RestInventory(p(ServiceName::Inventory)),
+            fiscal: RestFiscal(p(ServiceName::Fiscal)),
+            logistics: RestLogistics(p(ServiceName::Logistics)),
+            catalog: RestCatalog(p(ServiceName::Catalog)),
+        }
+    }
+}

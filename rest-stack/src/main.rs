@@ -1,0 +1,53 @@
+//! `rest-stack serve`: runs the checkout's services over REST.
+
+use checkout_core::node::run_services;
+use checkout_core::node_cli::ServeArgs;
+use clap::{Parser, Subcommand};
+use rest_stack::RestOptions;
+
+/// The checkout over REST (actix-web server, reqwest client): six services, each its own server.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve one service or all six (default base port 8080).
+    Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+        /// Next-hop clients use HTTP/2 with prior knowledge (h2c) instead of HTTP/1.1; the servers
+        /// always accept both.
+        #[arg(long)]
+        http2: bool,
+        /// actix workers (threads) per service.
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let Command::Serve {
+        args,
+        http2,
+        workers,
+    } = Cli::parse().command;
+    let opts = args.into_options(8080).map_err(anyhow::Error::msg)?;
+    let options = RestOptions {
+        workers: workers.max(1),
+        http2,
+    };
+    run_services(opts, std::future::pending(), rest_stack::start(options))
+        .await
+        .map_err(|e| anyhow::anyhow!(e))
+}

@@ -1,0 +1,202 @@
+//! actix-web servers around the core services: one server per service, each on its own listener
+//! and database, with an explicit worker count, accepting HTTP/1.1 and HTTP/2 (h2c, prior
+//! knowledge) on the same port, and draining in-flight requests on shutdown.
+
+use std::sync::Arc;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use checkout_core::node::{BoxError, Peers, Serving, Shutdown};
+use checkout_core::services::catalog::CatalogService;
+use checkout_core::services::fiscal::FiscalService;
+use checkout_core::services::inventory::InventoryService;
+use checkout_core::services::logistics::LogisticsService;
+use checkout_core::services::orders::OrdersService;
+use checkout_core::services::payments::PaymentsService;
+use checkout_core::store::Db;
+use checkout_core::*;
+
+use crate::client::RestClients;
+use crate::errors::{json_config, path_config, query_config};
+use crate::handlers::*;
+
+/// How the REST services run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RestOptions {
+    /// actix workers (threads) per service.
+    pub workers: usize,
+    /// Next-hop clients speak HTTP/2 with prior knowledge instead of HTTP/1.1.
+    pub http2: bool,
+}
+
+impl Default for RestOptions {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            http2: false,
+        }
+    }
+}
+
+/// The routes and state of one service.
+#[derive(Clone)]
+enum Routes {
+    Orders(Arc<dyn OrdersPort>),
+    Payments(Arc<dyn PaymentsPort>),
+    Inventory(Arc<dyn InventoryPort>),
+    Fiscal(Arc<dyn FiscalPort>),
+    Logistics(Arc<dyn LogisticsPort>),
+    Catalog(Arc<dyn CatalogPort>),
+}
+
+impl Routes {
+    fn configure(&self, cfg: &mut web::ServiceConfig) {
+        match self.clone() {
+            Routes::Orders(p) => {
+                cfg.app_data(web::Data::new(p))
+                    .route("/pedidos", web::post().to(criar_pedido))
+                    .route("/pedidos/{pedido_id}", web::get().to(consultar_pedido));
+            }
+            Routes::Payments(p) => {
+                cfg.app_data(web::Data::new(p))
+                    .route("/pagamentos", web::post().to(processar_pagamento))
+                    .route("/pagamentos/estornar", web::post().to(estornar_pagamento));
+            }
+            Routes::Inventory(p) => {
+                cfg.app_data(web::Data::new(p))
+                    .route("/estoque/separar", web::post().to(separar_estoque))
+                    .route("/estoque/liberar", web::post().to(liberar_estoque))
+                    .route("/estoque/consultar", web::post().to(consultar_estoque))
+                    .route("/estoque/ajustar", web::post().to(ajustar_estoque));
+            }
+            Routes::Fiscal(p) => {
+                cfg.app_data(web::Data::new(p))
+                    .route("/notas-fiscais", web::post().to(emitir_nota_fiscal))
+                    .route(
+                        "/notas-fiscais/cancelar",
+                        web::post().to(cancelar_nota_fiscal),
+                    );
+            }
+            Routes::Logistics(p) => {
+                cfg.app_data(web::Data::new(p))
+                    .route("/envios", web::post().to(agendar_envio))
+                    .route("/envios/cancelar", web::post().to(cancelar_envio));
+            }
+            Routes::Catalog(p) => {
+                cfg.app_data(web::Data::new(p))
+                    .route("/produtos", web::get().to(listar_produtos))
+                    .route("/produtos/{id}/estoque", web::post().to(atualizar_estoque));
+            }
+        }
+    }
+}
+
+/// One service opened on its database, with REST clients for its peers, ready to serve.
+pub struct RestNode {
+    service: ServiceName,
+    db: Db,
+    routes: Routes,
+    options: RestOptions,
+}
+
+impl RestNode {
+    /// Opens `service`'s database in `env` and builds clients for its next hop in `peers`.
+    pub fn open(
+        service: ServiceName,
+        env: &ServiceEnv,
+        peers: &Peers,
+        options: RestOptions,
+    ) -> ServiceResult<Self> {
+        let c = RestClients::new(peers, options.http2);
+        let (db, routes) = match service {
+            ServiceName::Orders => {
+                let s = OrdersService::open(env, Arc::new(c.payments))?;
+                (s.db().clone(), Routes::Orders(Arc::new(s)))
+            }
+            ServiceName::Payments => {
+                let s = Arc::new(PaymentsService::open(env, Arc::new(c.inventory))?);
+                (s.db().clone(), Routes::Payments(s))
+            }
+            ServiceName::Inventory => {
+                let s = Arc::new(InventoryService::open(env, Arc::new(c.fiscal))?);
+                (s.db().clone(), Routes::Inventory(s))
+            }
+            ServiceName::Fiscal => {
+                let s = Arc::new(FiscalService::open(env, Arc::new(c.logistics))?);
+                (s.db().clone(), Routes::Fiscal(s))
+            }
+            ServiceName::Logistics => {
+                let s = Arc::new(LogisticsService::open(env)?);
+                (s.db().clone(), Routes::Logistics(s))
+            }
+            ServiceName::Catalog => {
+                let s = Arc::new(CatalogService::open(env, Arc::new(c.inventory))?);
+                (s.db().clone(), Routes::Catalog(s))
+            }
+        };
+        Ok(Self {
+            service,
+            db,
+            routes,
+            options,
+        })
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then drains in-flight requests and closes
+    /// the database.
+    pub async fn serve(
+        self,
+        listener: std::net::TcpListener,
+        shutdown: Shutdown,
+    ) -> Result<(), BoxError> {
+        let (service, routes) = (self.service, self.routes.clone());
+        let openapi = web::Data::new(openapi_of(service));
+        let server = HttpServer::new(move || {
+            let routes = routes.clone();
+            App::new()
+                .app_data(json_config())
+                .app_data(path_config())
+                .app_data(query_config())
+                .app_data(web::Data::new(service))
+                .app_data(openapi.clone())
+                .configure(move |cfg| routes.configure(cfg))
+                .route("/health", web::get().to(health))
+                .route("/openapi.json", web::get().to(openapi_json))
+                .default_service(web::to(no_route))
+        })
+        .workers(self.options.workers)
+        .disable_signals()
+        .shutdown_timeout(5)
+        .listen_auto_h2c(listener)?
+        .run();
+        let handle = server.handle();
+        let stopper = tokio::spawn(async move {
+            shutdown.await;
+            handle.stop(true).await;
+        });
+        server.await?;
+        stopper.abort();
+        self.db.close();
+        Ok(())
+    }
+}
+
+async fn openapi_json(doc: web::Data<utoipa::openapi::OpenApi>) -> HttpResponse {
+    HttpResponse::Ok().json(doc.get_ref())
+}
+
+/// The REST transport's start function for [`checkout_core::node::run_services`] and
+/// [`checkout_core::node::spawn_services`].
+pub fn start(
+    options: RestOptions,
+) -> impl Fn(
+    ServiceName,
+    &ServiceEnv,
+    &Peers,
+    std::net::TcpListener,
+    Shutdown,
+) -> Result<Serving, BoxError> {
+    move |service, env, peers, listener, shutdown| {
+        let node = RestNode::open(service, env, peers, options)?;
+        Ok(Box::pin(node.serve(listener, shutdown)))
+    }
+}
