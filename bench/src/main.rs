@@ -1,26 +1,94 @@
-//! `bench`: the harness's main job. Subcommands generate data and (later) drive the stacks.
+//! `bench`: the harness's main job. With no subcommand it runs the benchmark (default profile)
+//! and writes the report; `datagen` writes an ecommerce.db; `compare` diffs two runs.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
+use bench::profile::Profile;
+use bench::runner::{RunOptions, run};
 use checkout_core::datagen::{DatagenConfig, generate};
-use clap::{Parser, Subcommand};
+use checkout_core::node::run_services;
+use checkout_core::node_cli::ServeArgs;
+use checkout_core::store::SyncMode;
+use clap::{Args, Parser, Subcommand};
 
-/// Benchmark gRPC against REST on the same six-service checkout, and generate its data.
+/// Benchmark gRPC against REST on the same six-service checkout, and explain the difference.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// `smoke` (under a minute), `default` (a few minutes) or `full` (a study).
+    #[arg(long, default_value = "default")]
+    profile: String,
+    /// Output folder of the report.
+    #[arg(long, default_value = "reports/latest")]
+    out: PathBuf,
+    /// Run seed: data, request sequence and simulated outcomes.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Only this scenario (repeatable): checkout-open, checkout-closed, catalog-30, catalog-1000.
+    #[arg(long)]
+    scenario: Vec<String>,
+    /// Only this transport (repeatable): inprocess, grpc, rest (both HTTP versions), rest-h1, rest-h2.
+    #[arg(long)]
+    transport: Vec<String>,
+    /// SQLite `synchronous` of every service: off, normal or full.
+    #[arg(long, default_value = "normal")]
+    sync: String,
+    /// Threads per service process (tokio workers for gRPC, actix workers for REST).
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+    /// Measure a debug build instead of rebuilding in release (numbers will not mean much).
+    #[arg(long)]
+    allow_debug: bool,
 }
 
 #[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)] // parsed once
 enum Command {
     /// Write an ecommerce.db with the seed's schema, proportions and Brazilian names.
     Datagen(DatagenArgs),
+    /// Print what changed between two runs' results.json.
+    Compare {
+        /// The earlier results.json.
+        a: PathBuf,
+        /// The later results.json.
+        b: PathBuf,
+    },
+    /// Run one service process of a stack (used by the bench's supervisor).
+    #[command(hide = true)]
+    Node {
+        #[command(subcommand)]
+        stack: NodeStack,
+    },
 }
 
-#[derive(clap::Args, Debug)]
+#[derive(Subcommand, Debug)]
+enum NodeStack {
+    Grpc {
+        #[command(flatten)]
+        args: ServeArgs,
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
+    },
+    Rest {
+        #[command(flatten)]
+        args: ServeArgs,
+        #[arg(long)]
+        http2: bool,
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
+    },
+}
+
+#[derive(Args, Debug)]
 struct DatagenArgs {
     /// Output file (replaced if it exists).
     #[arg(long, default_value = "ecommerce.db")]
@@ -42,32 +110,140 @@ struct DatagenArgs {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Datagen(a)) => {
-            let cfg = DatagenConfig {
-                customers: a.customers,
-                products: a.products,
-                orders: a.orders,
-                seed: a.seed,
-            };
-            let s =
-                generate(&a.out, cfg).with_context(|| format!("writing {}", a.out.display()))?;
-            println!(
-                "wrote {}: {} customers, {} products, {} orders ({} payments, {} invoices, {} shipments), seed {}",
-                a.out.display(),
-                s.customers,
-                s.products,
-                s.orders,
-                s.payments,
-                s.invoices,
-                s.shipments,
-                a.seed
-            );
-            Ok(())
-        }
-        None => {
-            anyhow::bail!(
-                "the benchmark run is not built yet; available now: `cargo run -p bench -- datagen`"
-            )
+        Some(Command::Datagen(a)) => datagen(a),
+        Some(Command::Compare { a, b }) => bench::compare::run(&a, &b),
+        Some(Command::Node { stack }) => node(stack),
+        None => benchmark(cli.run),
+    }
+}
+
+fn datagen(a: DatagenArgs) -> anyhow::Result<()> {
+    let cfg = DatagenConfig {
+        customers: a.customers,
+        products: a.products,
+        orders: a.orders,
+        seed: a.seed,
+    };
+    let s = generate(&a.out, cfg).with_context(|| format!("writing {}", a.out.display()))?;
+    println!(
+        "wrote {}: {} customers, {} products, {} orders ({} payments, {} invoices, {} shipments), seed {}",
+        a.out.display(),
+        s.customers,
+        s.products,
+        s.orders,
+        s.payments,
+        s.invoices,
+        s.shipments,
+        a.seed
+    );
+    Ok(())
+}
+
+fn node(stack: NodeStack) -> anyhow::Result<()> {
+    bench::supervisor::exit_with_parent();
+    let workers = match &stack {
+        NodeStack::Grpc { workers, .. } | NodeStack::Rest { workers, .. } => (*workers).max(1),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let result = match stack {
+            NodeStack::Grpc { args, .. } => {
+                let opts = args.into_options(50051).map_err(anyhow::Error::msg)?;
+                run_services(opts, std::future::pending(), grpc_stack::start).await
+            }
+            NodeStack::Rest {
+                args,
+                http2,
+                workers,
+            } => {
+                let opts = args.into_options(8080).map_err(anyhow::Error::msg)?;
+                let options = rest_stack::RestOptions {
+                    workers: workers.max(1),
+                    http2,
+                };
+                run_services(opts, std::future::pending(), rest_stack::start(options)).await
+            }
+        };
+        result.map_err(|e| anyhow::anyhow!(e))
+    })
+}
+
+/// In a debug build, rebuilds the bench in release and runs that instead: the numbers must come
+/// from optimised code even when started as plain `cargo run -p bench`.
+fn reexec_release() -> anyhow::Result<std::process::ExitStatus> {
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    eprintln!(
+        "bench: this is a debug build; building the release binary (cargo build --release -p bench) to measure optimised code"
+    );
+    let status = std::process::Command::new(&cargo)
+        .args(["build", "--release", "-p", "bench"])
+        .current_dir(&workspace)
+        .status()
+        .context("running cargo build --release")?;
+    anyhow::ensure!(status.success(), "release build failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace.join("target"), PathBuf::from);
+    let exe = target.join("release").join("bench");
+    Ok(std::process::Command::new(&exe)
+        .args(std::env::args_os().skip(1))
+        .status()?)
+}
+
+fn benchmark(a: RunArgs) -> anyhow::Result<()> {
+    if cfg!(debug_assertions) && !a.allow_debug {
+        let status = reexec_release()?;
+        std::process::exit(status.code().unwrap_or(1));
+    }
+    let profile = Profile::named(&a.profile)
+        .ok_or_else(|| anyhow::anyhow!("unknown profile {:?} (smoke, default, full)", a.profile))?;
+    let sync =
+        SyncMode::parse(&a.sync).ok_or_else(|| anyhow::anyhow!("--sync: off, normal or full"))?;
+    let mut targets = Vec::new();
+    for t in &a.transport {
+        match t.as_str() {
+            "rest" => targets.extend(["rest-h1".to_string(), "rest-h2".to_string()]),
+            "inprocess" | "grpc" | "rest-h1" | "rest-h2" => targets.push(t.clone()),
+            other => {
+                anyhow::bail!("--transport {other:?}: inprocess, grpc, rest, rest-h1 or rest-h2")
+            }
         }
     }
+    let opts = RunOptions {
+        profile,
+        out: a.out.clone(),
+        seed: a.seed,
+        scenarios: a.scenario,
+        targets,
+        sync,
+        workers: a.workers.max(1),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let measured = rt.block_on(async {
+        tokio::select! {
+            m = run(opts) => m,
+            _ = checkout_core::node::shutdown_signal() => Err(anyhow::anyhow!("interrupted; every service process was stopped")),
+        }
+    })?;
+    let mut results = measured.results;
+    let figures = bench::report::figures::all(&results);
+    results.checks = bench::checks::evaluate(&results, &figures);
+    bench::report::write_all(&a.out, &results, &measured.histograms)?;
+    println!("report: {}", a.out.join("report.html").display());
+    println!("        {}", a.out.join("report.md").display());
+    println!("        {}", a.out.join("results.json").display());
+    let failed: Vec<_> = results.checks.iter().filter(|c| !c.passed).collect();
+    for c in &failed {
+        eprintln!("check failed: {}: {}", c.name, c.detail);
+    }
+    rt.shutdown_timeout(std::time::Duration::from_secs(1));
+    if !failed.is_empty() {
+        std::process::exit(2);
+    }
+    Ok(())
 }

@@ -103,6 +103,8 @@ pub struct NodeOptions {
     pub from: Option<PathBuf>,
     /// Seed for generated data.
     pub seed: u64,
+    /// Initialise the data directory before serving (false when a supervisor already did).
+    pub init: bool,
 }
 
 /// A server that has opened its database and is ready to run.
@@ -225,7 +227,9 @@ where
         Shutdown,
     ) -> Result<Serving, BoxError>,
 {
-    prepare_data_dir(&opts.env, opts.from.as_deref(), opts.seed)?;
+    if opts.init {
+        prepare_data_dir(&opts.env, opts.from.as_deref(), opts.seed)?;
+    }
     let stack = spawn_services(&opts.services, opts.peers, &opts.env, start, |s, addr| {
         println!("{s} listening on {addr}");
     })

@@ -32,6 +32,9 @@ pub struct ServeArgs {
     /// seed's default counts is generated in the data directory.
     #[arg(long)]
     pub from: Option<PathBuf>,
+    /// The data directory is already initialised (by a supervisor): do not import into it.
+    #[arg(long)]
+    pub no_init: bool,
     /// Run seed: with each order's key, decides every simulated outcome.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -147,6 +150,7 @@ impl ServeArgs {
             env,
             from: self.from,
             seed: self.seed,
+            init: !self.no_init,
         })
     }
 }

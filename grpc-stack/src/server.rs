@@ -16,8 +16,8 @@ use checkout_core::services::payments::PaymentsService;
 use checkout_core::store::Db;
 use checkout_core::*;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::server::NamedService;
+use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
 
 use crate::client::*;
@@ -390,7 +390,11 @@ impl GrpcNode {
         tonic::transport::Server::builder()
             .tcp_nodelay(true)
             .add_routes(routes)
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+            // Socket options given to the builder do not apply to a provided listener: set them here.
+            .serve_with_incoming_shutdown(
+                TcpIncoming::from(listener).with_nodelay(Some(true)),
+                shutdown,
+            )
             .await?;
         self.db.close();
         Ok(())

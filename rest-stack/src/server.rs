@@ -164,6 +164,8 @@ impl RestNode {
                 .default_service(web::to(no_route))
         })
         .workers(self.options.workers)
+        // actix leaves Nagle's algorithm on unless told; small HTTP/2 frames then wait for ACKs.
+        .tcp_nodelay(true)
         .disable_signals()
         .shutdown_timeout(5)
         .listen_auto_h2c(listener)?

@@ -62,7 +62,14 @@ async fn malformed_requests_are_refused_before_any_work() {
     let before = s.probe.total_rows();
     let json = "application/json";
     /// Path, content type, body, expected status, `erro`, `campo`.
-    type Case = (&'static str, &'static str, Vec<u8>, u16, &'static str, Option<&'static str>);
+    type Case = (
+        &'static str,
+        &'static str,
+        Vec<u8>,
+        u16,
+        &'static str,
+        Option<&'static str>,
+    );
     let cases: Vec<Case> = vec![
         ("/pedidos", json, b"{not json".to_vec(), 400, "invalid_argument", None),
         ("/pedidos", json, br#"{"chave_idempotencia":"k","cliente_id":"um","itens":[]}"#.to_vec(), 400, "invalid_argument", None),

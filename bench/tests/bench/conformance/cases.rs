@@ -5,9 +5,9 @@ use std::sync::Arc;
 use checkout_core::testkit::{PRODUCTS, approving, key_where};
 use checkout_core::*;
 
-use crate::harness::{Wiring, spawn};
+use super::harness::{Wiring, spawn};
 
-fn assert_clean(app: &crate::harness::App) {
+fn assert_clean(app: &super::harness::App) {
     let report = app.probe.audit();
     assert!(report.is_clean(), "audit: {:?}", report.violations);
 }

@@ -4,28 +4,28 @@
 mod cases;
 mod harness;
 
-use harness::Wiring;
+pub use harness::Wiring;
 
 macro_rules! for_every_wiring {
     ($($case:ident),* $(,)?) => {
         mod inprocess {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() { crate::cases::$case(crate::Wiring::InProcess).await }
+            async fn $case() { crate::conformance::cases::$case(crate::conformance::Wiring::InProcess).await }
             )*
         }
         mod grpc {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() { crate::cases::$case(crate::Wiring::Grpc).await }
+            async fn $case() { crate::conformance::cases::$case(crate::conformance::Wiring::Grpc).await }
             )*
         }
         mod rest_http1 {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() { crate::cases::$case(crate::Wiring::Rest { http2: false }).await }
+            async fn $case() { crate::conformance::cases::$case(crate::conformance::Wiring::Rest { http2: false }).await }
             )*
         }
         mod rest_http2 {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() { crate::cases::$case(crate::Wiring::Rest { http2: true }).await }
+            async fn $case() { crate::conformance::cases::$case(crate::conformance::Wiring::Rest { http2: true }).await }
             )*
         }
     };

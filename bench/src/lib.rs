@@ -1,0 +1,57 @@
+//! The bench: drives the checkout over gRPC, REST and in-process with identical load, and writes
+//! the comparison report. A library so its engine, report and supervisor can be tested.
+
+pub mod calibrate;
+pub mod checks;
+pub mod compare;
+pub mod load;
+pub mod procfs;
+pub mod profile;
+pub mod progress;
+pub mod report;
+pub mod results;
+pub mod runner;
+pub mod supervisor;
+pub mod target;
+pub mod workload;
+
+use std::collections::BTreeMap;
+
+/// Versions of what is measured: this harness and the transport crates, from `Cargo.lock`.
+pub fn versions() -> BTreeMap<String, String> {
+    const LOCK: &str = include_str!("../../Cargo.lock");
+    const CRATES: [&str; 9] = [
+        "tonic",
+        "prost",
+        "hyper",
+        "h2",
+        "actix-web",
+        "reqwest",
+        "rusqlite",
+        "libsqlite3-sys",
+        "tokio",
+    ];
+    let mut out = BTreeMap::new();
+    out.insert("checkout-harness".into(), env!("CARGO_PKG_VERSION").into());
+    let mut name = "";
+    for line in LOCK.lines() {
+        if let Some(n) = line.strip_prefix("name = ") {
+            name = n.trim_matches('"');
+        } else if let Some(v) = line.strip_prefix("version = ")
+            && CRATES.contains(&name)
+        {
+            out.entry(name.to_owned())
+                .or_insert_with(|| v.trim_matches('"').to_owned());
+        }
+    }
+    if let Ok(o) = std::process::Command::new("rustc")
+        .arg("--version")
+        .output()
+    {
+        out.insert(
+            "rustc".into(),
+            String::from_utf8_lossy(&o.stdout).trim().to_owned(),
+        );
+    }
+    out
+}

@@ -1,0 +1,153 @@
+//! What Linux tells about processes and the loopback interface: CPU time and resident memory of
+//! a PID (`/proc/PID/stat`, `/proc/PID/status`), loopback bytes (`/proc/net/dev`), and the machine.
+
+use std::time::Instant;
+
+use crate::results::Machine;
+
+/// Clock ticks per second of `/proc/PID/stat` times (USER_HZ, 100 on Linux).
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// CPU seconds (user + system) a process has used so far.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / TICKS_PER_SECOND)
+}
+
+/// Resident memory of a process, MiB.
+pub fn rss_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Bytes received on the loopback interface so far (every byte sent on it is also received).
+pub fn loopback_bytes() -> Option<u64> {
+    let dev = std::fs::read_to_string("/proc/net/dev").ok()?;
+    let line = dev.lines().find(|l| l.trim_start().starts_with("lo:"))?;
+    line.split(':')
+        .nth(1)?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Samples CPU and RSS of a set of processes through a step.
+pub struct ResourceSampler {
+    procs: Vec<(String, u32)>,
+    cpu_start: Vec<Option<f64>>,
+    rss_max: Vec<f64>,
+    started: Instant,
+}
+
+impl ResourceSampler {
+    /// Starts sampling `procs` (name, PID).
+    pub fn start(procs: Vec<(String, u32)>) -> Self {
+        let cpu_start = procs.iter().map(|(_, pid)| cpu_seconds(*pid)).collect();
+        let rss_max = procs
+            .iter()
+            .map(|(_, pid)| rss_mib(*pid).unwrap_or(0.0))
+            .collect();
+        Self {
+            procs,
+            cpu_start,
+            rss_max,
+            started: Instant::now(),
+        }
+    }
+
+    /// Takes one RSS sample of every process.
+    pub fn sample(&mut self) {
+        for (i, (_, pid)) in self.procs.iter().enumerate() {
+            if let Some(r) = rss_mib(*pid) {
+                self.rss_max[i] = self.rss_max[i].max(r);
+            }
+        }
+    }
+
+    /// Ends the step: per process, (name, CPU seconds used, CPU % of one core, peak RSS MiB).
+    pub fn finish(mut self) -> Vec<(String, f64, f64, f64)> {
+        self.sample();
+        let elapsed = self.started.elapsed().as_secs_f64().max(1e-9);
+        self.procs
+            .iter()
+            .enumerate()
+            .map(|(i, (name, pid))| {
+                let used = match (self.cpu_start[i], cpu_seconds(*pid)) {
+                    (Some(a), Some(b)) => (b - a).max(0.0),
+                    _ => 0.0,
+                };
+                (name.clone(), used, 100.0 * used / elapsed, self.rss_max[i])
+            })
+            .collect()
+    }
+}
+
+/// What this machine is.
+pub fn machine() -> Machine {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu_model = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|| "unknown".into());
+    let memory_mib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .map(str::to_owned)
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let os = std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("PRETTY_NAME="))
+                .map(|l| l[12..].trim_matches('"').to_owned())
+        })
+        .unwrap_or_else(|| std::env::consts::OS.into());
+    Machine {
+        cpu_model,
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        memory_mib,
+        kernel,
+        os,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_this_process() {
+        let pid = std::process::id();
+        let mut x = 0u64;
+        for i in 0..5_000_000u64 {
+            x = x.wrapping_add(i * i);
+        }
+        assert!(x > 0);
+        assert!(cpu_seconds(pid).is_some());
+        assert!(rss_mib(pid).unwrap() > 0.5);
+        assert!(loopback_bytes().is_some());
+        assert!(machine().cores >= 1);
+    }
+}

@@ -1,0 +1,147 @@
+//! Profiles: what a run measures and for how long. `smoke` fits in a minute for CI, `default` in
+//! about five minutes on a 2-core machine, `full` is a study.
+
+use std::time::Duration;
+
+/// One scenario's load shape.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Shape {
+    /// Open loop at each offered rate (requests/s), from light to past saturation.
+    Open(Vec<f64>),
+    /// Closed loop with each number of clients in flight.
+    Closed(Vec<usize>),
+}
+
+/// What a scenario sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    /// A checkout through the whole chain.
+    Checkout,
+    /// A full catalog listing (Catalog → Inventory).
+    Catalog,
+}
+
+/// A scenario of a profile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// Name in the report and results (`checkout-open`, ...).
+    pub name: &'static str,
+    /// What is sent.
+    pub request: Request,
+    /// Products in the catalog this scenario runs against (the seed's 30, or 1,000).
+    pub products: usize,
+    /// Load shape.
+    pub shape: Shape,
+}
+
+/// A whole profile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    /// Its name.
+    pub name: &'static str,
+    /// Warm-up discarded at the start of every step.
+    pub warmup: Duration,
+    /// Measured time of every step.
+    pub step: Duration,
+    /// Scenarios in order.
+    pub scenarios: Vec<Scenario>,
+    /// p99 objective defining the knee.
+    pub slo_p99: Duration,
+}
+
+impl Profile {
+    /// Looks a profile up by name.
+    pub fn named(name: &str) -> Option<Self> {
+        let checkout = |rates: &[f64]| Scenario {
+            name: "checkout-open",
+            request: Request::Checkout,
+            products: 30,
+            shape: Shape::Open(rates.to_vec()),
+        };
+        let closed = |cs: &[usize]| Scenario {
+            name: "checkout-closed",
+            request: Request::Checkout,
+            products: 30,
+            shape: Shape::Closed(cs.to_vec()),
+        };
+        let catalog = |name: &'static str, products: usize, c: usize| Scenario {
+            name,
+            request: Request::Catalog,
+            products,
+            shape: Shape::Closed(vec![c]),
+        };
+        Some(match name {
+            "smoke" => Self {
+                name: "smoke",
+                warmup: Duration::from_millis(300),
+                step: Duration::from_millis(1200),
+                scenarios: vec![
+                    checkout(&[100.0, 400.0]),
+                    closed(&[1, 16]),
+                    catalog("catalog-30", 30, 8),
+                ],
+                slo_p99: Duration::from_millis(50),
+            },
+            "default" => Self {
+                name: "default",
+                warmup: Duration::from_millis(700),
+                step: Duration::from_millis(2500),
+                scenarios: vec![
+                    checkout(&[200.0, 500.0, 1000.0, 1500.0, 2000.0, 3000.0, 4000.0, 6000.0]),
+                    closed(&[1, 4, 16, 64]),
+                    catalog("catalog-30", 30, 16),
+                    catalog("catalog-1000", 1000, 16),
+                ],
+                slo_p99: Duration::from_millis(50),
+            },
+            "full" => Self {
+                name: "full",
+                warmup: Duration::from_secs(3),
+                step: Duration::from_secs(15),
+                scenarios: vec![
+                    checkout(&[
+                        250.0, 500.0, 1000.0, 1500.0, 2000.0, 2500.0, 3000.0, 4000.0, 5000.0,
+                        6000.0, 8000.0,
+                    ]),
+                    closed(&[1, 2, 4, 8, 16, 32, 64, 128]),
+                    catalog("catalog-30", 30, 16),
+                    catalog("catalog-1000", 1000, 16),
+                ],
+                slo_p99: Duration::from_millis(50),
+            },
+            _ => return None,
+        })
+    }
+
+    /// Distinct catalog sizes the profile needs stacks for.
+    pub fn catalog_sizes(&self) -> Vec<usize> {
+        let mut sizes: Vec<usize> = self.scenarios.iter().map(|s| s.products).collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        sizes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smoke_fits_in_a_minute_and_default_in_five() {
+        // Upper bound of the measured time: steps × targets × (warm-up + step), four targets.
+        let budget = |p: &Profile| {
+            let steps: usize = p
+                .scenarios
+                .iter()
+                .map(|s| match &s.shape {
+                    Shape::Open(r) => r.len(),
+                    Shape::Closed(c) => c.len(),
+                })
+                .sum();
+            (steps * 4) as f64 * (p.warmup + p.step).as_secs_f64()
+        };
+        assert!(budget(&Profile::named("smoke").unwrap()) < 40.0);
+        assert!(budget(&Profile::named("default").unwrap()) < 240.0);
+        assert!(Profile::named("nope").is_none());
+    }
+}

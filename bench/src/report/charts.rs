@@ -1,0 +1,243 @@
+//! Charts as functions over a plotters SVG drawing area, each rendered into a string (so a test
+//! can draw one and the HTML report can embed it). Two shapes cover every chart: lines over a
+//! numeric axis, and grouped bars over categories.
+
+use plotters::prelude::*;
+
+/// Colour of a target, the same in every chart.
+pub fn colour(target: &str) -> RGBColor {
+    match target {
+        "inprocess" => RGBColor(120, 120, 120),
+        "grpc" => RGBColor(31, 119, 180),
+        "rest-h1" => RGBColor(230, 120, 20),
+        "rest-h2" => RGBColor(44, 160, 44),
+        _ => RGBColor(148, 103, 189),
+    }
+}
+
+/// One line: its label (a target, optionally with a suffix) and its points.
+pub struct Series {
+    /// Legend label; its first word picks the colour.
+    pub label: String,
+    /// Points.
+    pub points: Vec<(f64, f64)>,
+    /// Drawn thinner and lighter (secondary series, e.g. p50 beside p99).
+    pub secondary: bool,
+}
+
+type DrawResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Lines over a numeric x axis; `log_y` for latencies; `diagonal` draws y = x.
+pub fn lines(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    log_y: bool,
+    diagonal: bool,
+) -> String {
+    let mut svg = String::new();
+    if let Err(e) = draw_lines(&mut svg, title, x_label, y_label, series, log_y, diagonal) {
+        return empty(title, &e.to_string());
+    }
+    svg
+}
+
+fn bounds(series: &[Series]) -> Option<(f64, f64, f64, f64)> {
+    let pts: Vec<(f64, f64)> = series
+        .iter()
+        .flat_map(|s| s.points.iter().copied())
+        .filter(|p| p.1.is_finite())
+        .collect();
+    if pts.is_empty() {
+        return None;
+    }
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for (x, y) in pts {
+        (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+    }
+    Some((x0, x1, y0, y1))
+}
+
+fn draw_lines(
+    svg: &mut String,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    log_y: bool,
+    diagonal: bool,
+) -> DrawResult {
+    let (x0, x1, y0, y1) = bounds(series).ok_or("no data")?;
+    let x1 = if x1 > x0 { x1 * 1.05 } else { x0 + 1.0 };
+    let root = SVGBackend::with_string(svg, (760, 420)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut builder = ChartBuilder::on(&root);
+    builder
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(42)
+        .y_label_area_size(64);
+    let legend = |c: RGBColor| {
+        move |(x, y): (i32, i32)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(3))
+    };
+    macro_rules! plot {
+        ($chart:expr) => {{
+            let mut chart = $chart;
+            chart
+                .configure_mesh()
+                .x_desc(x_label)
+                .y_desc(y_label)
+                .light_line_style(RGBColor(235, 235, 235))
+                .draw()?;
+            if diagonal {
+                chart
+                    .draw_series(LineSeries::new([(x0, x0), (x1, x1)], BLACK.mix(0.3)))?
+                    .label("offered = achieved")
+                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.mix(0.3)));
+            }
+            for s in series {
+                let c = colour(s.label.split_whitespace().next().unwrap_or(""));
+                let style = if s.secondary {
+                    c.mix(0.55).stroke_width(1)
+                } else {
+                    c.stroke_width(2)
+                };
+                chart
+                    .draw_series(LineSeries::new(s.points.iter().copied(), style))?
+                    .label(s.label.clone())
+                    .legend(legend(c));
+                chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 3, c.filled())))?;
+            }
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK.mix(0.2))
+                .position(SeriesLabelPosition::UpperLeft)
+                .draw()?;
+        }};
+    }
+    if log_y {
+        let lo = (y0 * 0.8).max(1e-3);
+        plot!(builder.build_cartesian_2d(x0 * 0.95..x1, (lo..y1 * 1.25).log_scale())?);
+    } else {
+        plot!(builder.build_cartesian_2d(x0 * 0.95..x1, 0.0..y1 * 1.1)?);
+    }
+    root.present()?;
+    Ok(())
+}
+
+/// Grouped bars: for each category, one bar per series.
+pub fn bars(
+    title: &str,
+    y_label: &str,
+    categories: &[String],
+    series: &[(String, Vec<f64>)],
+) -> String {
+    let mut svg = String::new();
+    if let Err(e) = draw_bars(&mut svg, title, y_label, categories, series) {
+        return empty(title, &e.to_string());
+    }
+    svg
+}
+
+fn draw_bars(
+    svg: &mut String,
+    title: &str,
+    y_label: &str,
+    categories: &[String],
+    series: &[(String, Vec<f64>)],
+) -> DrawResult {
+    let top = series
+        .iter()
+        .flat_map(|(_, v)| v.iter().copied())
+        .fold(0.0f64, f64::max);
+    if categories.is_empty() || series.is_empty() || top <= 0.0 {
+        return Err("no data".into());
+    }
+    let n = series.len() as f64;
+    let root = SVGBackend::with_string(svg, (760, 420)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(42)
+        .y_label_area_size(64)
+        .build_cartesian_2d(0.0..categories.len() as f64, 0.0..top * 1.15)?;
+    let cats = categories.to_vec();
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(categories.len() * 2 + 1)
+        .x_label_formatter(&move |x| {
+            let i = x.floor() as usize;
+            if (x - i as f64 - 0.5).abs() < 0.26 {
+                cats.get(i).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .y_desc(y_label)
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()?;
+    for (k, (label, values)) in series.iter().enumerate() {
+        let c = colour(label);
+        let width = 0.8 / n;
+        chart
+            .draw_series(values.iter().enumerate().map(|(i, &v)| {
+                let x = i as f64 + 0.1 + width * k as f64;
+                Rectangle::new([(x, 0.0), (x + width * 0.92, v)], c.filled())
+            }))?
+            .label(label.clone())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.2))
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+/// A placeholder saying why a chart has nothing to show.
+fn empty(title: &str, why: &str) -> String {
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"760\" height=\"80\"><text x=\"10\" y=\"30\" font-family=\"sans-serif\" font-size=\"18\">{}</text><text x=\"10\" y=\"60\" font-family=\"sans-serif\" font-size=\"14\">no data: {}</text></svg>",
+        crate::report::escape(title),
+        crate::report::escape(why)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_chart_renders_its_title_and_every_series() {
+        let s = |label: &str, k: f64| Series {
+            label: label.into(),
+            points: vec![(100.0, k), (200.0, 2.0 * k)],
+            secondary: false,
+        };
+        let svg = lines(
+            "p99 vs load",
+            "offered",
+            "ms",
+            &[s("grpc", 1.0), s("rest-h1", 1.5)],
+            true,
+            false,
+        );
+        assert!(svg.starts_with("<svg"));
+        assert!(svg.contains("p99 vs load") && svg.contains("grpc") && svg.contains("rest-h1"));
+        let bar = bars(
+            "cpu",
+            "µs",
+            &["orders".into()],
+            &[("grpc".into(), vec![3.0])],
+        );
+        assert!(bar.contains("<rect") && bar.contains("orders"));
+        assert!(lines("nothing", "x", "y", &[], false, false).contains("no data"));
+    }
+}

@@ -1,0 +1,230 @@
+//! The report's charts, drawn from the results.
+
+use super::analysis::{common_rate, run_at};
+use super::charts::{Series, bars, lines};
+use crate::results::Results;
+
+/// A rendered chart.
+#[derive(Debug, Clone)]
+pub struct Figure {
+    /// File stem under `charts/`.
+    pub name: String,
+    /// What it shows.
+    pub title: String,
+    /// The SVG.
+    pub svg: String,
+}
+
+fn fig(name: &str, title: &str, svg: String) -> Figure {
+    Figure {
+        name: name.into(),
+        title: title.into(),
+        svg,
+    }
+}
+
+/// Every chart the report shows.
+pub fn all(r: &Results) -> Vec<Figure> {
+    let mut out = Vec::new();
+    let targets = r.targets();
+    let open =
+        |pick: fn(&crate::results::Run) -> f64, secondary: bool, suffix: &str| -> Vec<Series> {
+            targets
+                .iter()
+                .map(|t| Series {
+                    label: format!("{t}{suffix}"),
+                    points: r
+                        .series("checkout-open", t)
+                        .filter_map(|x| x.offered_rps.map(|o| (o, pick(x))))
+                        .collect(),
+                    secondary,
+                })
+                .filter(|s| !s.points.is_empty())
+                .collect()
+        };
+    let has = |scenario: &str| r.runs.iter().any(|x| x.scenario == scenario);
+    if has("checkout-open") {
+        let mut lat = open(|x| x.latency_us.p99 / 1000.0, false, " p99");
+        lat.extend(open(|x| x.latency_us.p50 / 1000.0, true, " p50"));
+        out.push(fig(
+            "latency-vs-load",
+            "Checkout latency (p50, p99) vs offered load",
+            lines(
+                "Checkout latency vs offered load",
+                "offered checkouts/s",
+                "latency, ms (log)",
+                &lat,
+                true,
+                false,
+            ),
+        ));
+        out.push(fig(
+            "throughput",
+            "Achieved vs offered throughput",
+            lines(
+                "Achieved vs offered checkouts/s",
+                "offered checkouts/s",
+                "achieved checkouts/s",
+                &open(|x| x.achieved_rps, false, ""),
+                false,
+                true,
+            ),
+        ));
+    }
+    if let Some(rate) = common_rate(r) {
+        let spectrum: Vec<Series> = targets
+            .iter()
+            .filter_map(|t| run_at(r, "checkout-open", t, rate))
+            .map(|x| {
+                let l = x.latency_us;
+                Series {
+                    label: x.target.clone(),
+                    points: [
+                        (50.0, l.p50),
+                        (90.0, l.p90),
+                        (99.0, l.p99),
+                        (99.9, l.p999),
+                        (100.0, l.max),
+                    ]
+                    .iter()
+                    .map(|&(q, v): &(f64, f64)| (-(1.0 - q / 100.0 + 1e-4).log10(), v / 1000.0))
+                    .collect(),
+                    secondary: false,
+                }
+            })
+            .collect();
+        out.push(fig(
+            "spectrum",
+            &format!("Latency percentile spectrum at {rate:.0} checkouts/s"),
+            lines(
+                &format!(
+                    "Latency spectrum at {rate:.0}/s (x: 0.3=p50, 1=p90, 2=p99, 3=p99.9, 4=max)"
+                ),
+                "-log10(1 - percentile)",
+                "latency, ms (log)",
+                &spectrum,
+                true,
+                false,
+            ),
+        ));
+        let runs: Vec<_> = targets
+            .iter()
+            .filter_map(|t| run_at(r, "checkout-open", t, rate))
+            .collect();
+        let mut processes: Vec<String> = Vec::new();
+        for x in &runs {
+            for p in &x.resources {
+                if !processes.contains(&p.process) {
+                    processes.push(p.process.clone());
+                }
+            }
+        }
+        let per = |pick: fn(&crate::results::ProcessUsage) -> f64| -> Vec<(String, Vec<f64>)> {
+            runs.iter()
+                .map(|x| {
+                    let vals = processes
+                        .iter()
+                        .map(|p| {
+                            x.resources
+                                .iter()
+                                .find(|u| &u.process == p)
+                                .map_or(0.0, pick)
+                        })
+                        .collect();
+                    (x.target.clone(), vals)
+                })
+                .collect()
+        };
+        out.push(fig(
+            "cpu-per-service",
+            &format!("CPU per checkout, by process, at {rate:.0}/s"),
+            bars(
+                &format!("CPU µs per checkout at {rate:.0}/s"),
+                "CPU µs per request",
+                &processes,
+                &per(|u| u.cpu_us_per_request),
+            ),
+        ));
+        out.push(fig(
+            "rss-per-service",
+            &format!("Peak resident memory by process at {rate:.0}/s"),
+            bars(
+                &format!("Peak RSS at {rate:.0}/s"),
+                "MiB",
+                &processes,
+                &per(|u| u.rss_mib_max),
+            ),
+        ));
+    }
+    if has("checkout-closed") {
+        let closed: Vec<Series> = targets
+            .iter()
+            .map(|t| Series {
+                label: t.clone(),
+                points: r
+                    .series("checkout-closed", t)
+                    .filter_map(|x| x.concurrency.map(|c| (c as f64, x.achieved_rps)))
+                    .collect(),
+                secondary: false,
+            })
+            .filter(|s| !s.points.is_empty())
+            .collect();
+        out.push(fig(
+            "closed-loop",
+            "Closed loop: throughput vs clients in flight",
+            lines(
+                "Closed-loop checkouts/s vs clients",
+                "clients in flight",
+                "achieved checkouts/s",
+                &closed,
+                false,
+                false,
+            ),
+        ));
+    }
+    let scen: Vec<String> = ["checkout-open", "catalog-30", "catalog-1000"]
+        .iter()
+        .filter(|s| {
+            r.runs
+                .iter()
+                .any(|x| &x.scenario == *s && x.wire_bytes_per_request.is_some())
+        })
+        .map(|s| s.to_string())
+        .collect();
+    let wire: Vec<(String, Vec<f64>)> = targets
+        .iter()
+        .filter(|t| *t != "inprocess")
+        .map(|t| {
+            let vals = scen
+                .iter()
+                .map(|s| {
+                    let rate = if s == "checkout-open" {
+                        common_rate(r)
+                    } else {
+                        None
+                    };
+                    let run = match rate {
+                        Some(rate) => run_at(r, s, t, rate),
+                        None => r.series(s, t).next(),
+                    };
+                    run.and_then(|x| x.wire_bytes_per_request).unwrap_or(0.0)
+                })
+                .collect();
+            (t.clone(), vals)
+        })
+        .collect();
+    if scen.is_empty() {
+        return out;
+    }
+    out.push(fig(
+        "bytes-per-request",
+        "Loopback bytes per request (all hops, both directions, headers included)",
+        bars(
+            "Bytes on the wire per request (all hops)",
+            "bytes",
+            &scen,
+            &wire,
+        ),
+    ));
+    out
+}

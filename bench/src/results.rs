@@ -1,0 +1,252 @@
+//! The one report model: everything a run measured, serialised as `results.json`, and the only
+//! input of the Markdown, HTML and chart renderers (and of `compare`).
+
+use std::collections::BTreeMap;
+
+use checkout_core::audit::Violation;
+use serde::{Deserialize, Serialize};
+
+/// A whole benchmark run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Results {
+    /// Format version of this file.
+    pub schema_version: u32,
+    /// When the run started (UTC, RFC 3339).
+    pub started_at: String,
+    /// Wall time of the whole run, seconds.
+    pub duration_s: f64,
+    /// Settings of the run.
+    pub config: RunConfig,
+    /// The machine it ran on.
+    pub machine: Machine,
+    /// Versions of what was measured.
+    pub versions: BTreeMap<String, String>,
+    /// This machine's physical floor, measured at the start of the run.
+    pub calibration: Calibration,
+    /// One item per scenario × target × step.
+    pub runs: Vec<Run>,
+    /// The audit of every target's six databases after the run.
+    pub audit: Audit,
+    /// The thresholds CI holds the run to, and whether each held.
+    pub checks: Vec<Check>,
+}
+
+/// Settings of a run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunConfig {
+    /// Profile name (`smoke`, `default`, `full`).
+    pub profile: String,
+    /// Run seed: data, request sequence and simulated outcomes.
+    pub seed: u64,
+    /// Build profile of the measuring binary (`release` or `debug`).
+    pub build_profile: String,
+    /// SQLite `synchronous` setting of every service.
+    pub sqlite_synchronous: String,
+    /// SQLite journal mode.
+    pub sqlite_journal: String,
+    /// Payment approval rate.
+    pub approval_rate: f64,
+    /// Deadline of the whole chain, ms.
+    pub chain_timeout_ms: u64,
+    /// Warm-up discarded at the start of each step, seconds.
+    pub warmup_s: f64,
+    /// Measured duration of each step, seconds.
+    pub step_s: f64,
+    /// p99 objective that defines the knee, ms.
+    pub slo_p99_ms: f64,
+    /// tokio worker threads of each gRPC service process.
+    pub grpc_worker_threads: usize,
+    /// actix workers of each REST service process.
+    pub rest_workers: usize,
+    /// Targets measured.
+    pub targets: Vec<String>,
+    /// Scenarios run.
+    pub scenarios: Vec<String>,
+    /// Customers, products and orders of the generated data.
+    pub data: String,
+    /// Free-form notes on method (stock top-up, processes, ...).
+    pub notes: Vec<String>,
+}
+
+/// The machine.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Machine {
+    /// CPU model name.
+    pub cpu_model: String,
+    /// Logical cores.
+    pub cores: usize,
+    /// Total memory, MiB.
+    pub memory_mib: u64,
+    /// Kernel release.
+    pub kernel: String,
+    /// OS name.
+    pub os: String,
+}
+
+/// This machine's floor for one checkout.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Calibration {
+    /// Median loopback TCP round trip (1-byte ping-pong), µs.
+    pub loopback_rtt_us: f64,
+    /// Median cost of one SQLite commit with the run's settings, µs.
+    pub sqlite_commit_us: f64,
+    /// 5 round trips + 5 commits: the least a checkout through five hops can take, µs.
+    pub floor_latency_us: f64,
+    /// Cores ÷ floor latency: the most checkouts per second this machine could do, were each
+    /// checkout nothing but its floor.
+    pub floor_rps: f64,
+}
+
+/// Latency summary, µs, measured from each request's intended start.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct Latency {
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
+    /// Largest.
+    pub max: f64,
+    /// Mean.
+    pub mean: f64,
+}
+
+/// One second of a step.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Second {
+    /// Seconds since the measured window began.
+    pub t: u32,
+    /// Requests completed in this second.
+    pub completed: u64,
+    /// Of which errors.
+    pub errors: u64,
+    /// p99 of the requests completed in this second, µs.
+    pub p99_us: f64,
+}
+
+/// CPU and memory of one process during a step.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProcessUsage {
+    /// Service name, or `loadgen`.
+    pub process: String,
+    /// CPU use, percent of one core, averaged over the step.
+    pub cpu_pct: f64,
+    /// CPU time per completed request, µs.
+    pub cpu_us_per_request: f64,
+    /// Peak resident memory, MiB.
+    pub rss_mib_max: f64,
+}
+
+/// Little's law on a step: mean requests in flight vs achieved rate × mean latency.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct LittlesLaw {
+    /// Mean requests in flight, sampled.
+    pub in_flight_mean: f64,
+    /// Achieved rate × mean latency.
+    pub predicted: f64,
+    /// Within 25% (or 0.5 requests).
+    pub holds: bool,
+}
+
+/// One scenario × target × step.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Run {
+    /// Unique id (`scenario/target/step`), also the histogram file name.
+    pub id: String,
+    /// Scenario (`checkout-open`, `checkout-closed`, `catalog-30`, `catalog-1000`).
+    pub scenario: String,
+    /// `grpc`, `rest` or `inprocess`.
+    pub transport: String,
+    /// HTTP version for REST (`1.1` or `2`), `2` for gRPC, none in-process.
+    pub http_version: Option<String>,
+    /// Target label: `inprocess`, `grpc`, `rest-h1`, `rest-h2`.
+    pub target: String,
+    /// Step index within the scenario.
+    pub step: usize,
+    /// Offered rate (open loop); null in closed loop.
+    pub offered_rps: Option<f64>,
+    /// Clients in flight (closed loop); null in open loop.
+    pub concurrency: Option<usize>,
+    /// Measured window, seconds.
+    pub duration_s: f64,
+    /// Successful completions per second in the window.
+    pub achieved_rps: f64,
+    /// Requests meant to start in the window (including errors and late finishers).
+    pub requests: u64,
+    /// Of which errors.
+    pub errors: u64,
+    /// Errors by kind.
+    pub errors_by_kind: BTreeMap<String, u64>,
+    /// Business outcomes of successful checkouts (`enviado`, `cancelado`).
+    pub outcomes: BTreeMap<String, u64>,
+    /// Latency of successful requests, µs.
+    pub latency_us: Latency,
+    /// Per-second series.
+    pub timeline: Vec<Second>,
+    /// CPU and RSS of every service process and of the load generator.
+    pub resources: Vec<ProcessUsage>,
+    /// Loopback bytes (all hops, both directions, TCP/IP headers included) per request.
+    pub wire_bytes_per_request: Option<f64>,
+    /// Little's law check.
+    pub littles_law: LittlesLaw,
+    /// Open loop: mean and largest delay between a request's intended start and its dispatch,
+    /// µs (the generator's own lateness, included in the latency as coordinated-omission
+    /// correction requires).
+    pub generator_lag_us: (f64, f64),
+    /// p50 as a multiple of the calibrated floor.
+    pub p50_floor_ratio: f64,
+}
+
+/// The audit after the run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Audit {
+    /// No violation on any target.
+    pub clean: bool,
+    /// Orders audited per target.
+    pub orders: BTreeMap<String, i64>,
+    /// Every violation found, with the target it was found on.
+    pub violations: Vec<TargetViolation>,
+}
+
+/// A violation on one target.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TargetViolation {
+    /// Target label.
+    pub target: String,
+    /// What was broken.
+    #[serde(flatten)]
+    pub violation: Violation,
+}
+
+/// A threshold the run is held to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Check {
+    /// What is checked.
+    pub name: String,
+    /// Whether it held.
+    pub passed: bool,
+    /// What was found.
+    pub detail: String,
+}
+
+impl Results {
+    /// Runs of one scenario and target, in step order.
+    pub fn series<'a>(
+        &'a self,
+        scenario: &str,
+        target: &str,
+    ) -> impl Iterator<Item = &'a Run> + use<'a> {
+        let (scenario, target) = (scenario.to_owned(), target.to_owned());
+        self.runs
+            .iter()
+            .filter(move |r| r.scenario == scenario && r.target == target)
+    }
+
+    /// Targets in the order they were configured.
+    pub fn targets(&self) -> &[String] {
+        &self.config.targets
+    }
+}

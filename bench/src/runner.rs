@@ -1,0 +1,393 @@
+//! The main job: calibrate, generate data, bring every target up, run each scenario's steps on
+//! every target in turn (rotating the order so drift affects all alike), audit, and hand the
+//! measurements to the report.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use checkout_core::store::{StoreConfig, SyncMode};
+use checkout_core::*;
+use hdrhistogram::Histogram;
+
+use crate::load::{Mode, StepResult, run_step};
+use crate::profile::{Profile, Request, Shape};
+use crate::progress::Progress;
+use crate::results::*;
+use crate::supervisor::NodeFlags;
+use crate::target::{self, Target};
+use crate::workload::{Call, CatalogCall, CheckoutCall, Workload};
+
+/// What the user asked for.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Profile.
+    pub profile: Profile,
+    /// Output folder.
+    pub out: PathBuf,
+    /// Run seed.
+    pub seed: u64,
+    /// Only these scenarios (all when empty).
+    pub scenarios: Vec<String>,
+    /// Only these targets (all when empty).
+    pub targets: Vec<String>,
+    /// SQLite durability.
+    pub sync: SyncMode,
+    /// Threads per service process.
+    pub workers: usize,
+}
+
+/// Everything a run measured, before it is rendered.
+pub struct Measured {
+    /// The report model.
+    pub results: Results,
+    /// Raw histogram of each run, by run id.
+    pub histograms: BTreeMap<String, Histogram<u64>>,
+}
+
+const CHAIN_TIMEOUT_MS: u64 = 5000;
+
+fn summarize(h: &Histogram<u64>) -> Latency {
+    if h.is_empty() {
+        return Latency::default();
+    }
+    Latency {
+        p50: h.value_at_quantile(0.5) as f64,
+        p90: h.value_at_quantile(0.9) as f64,
+        p99: h.value_at_quantile(0.99) as f64,
+        p999: h.value_at_quantile(0.999) as f64,
+        max: h.max() as f64,
+        mean: h.mean(),
+    }
+}
+
+/// Runs the whole benchmark.
+pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
+    let started = Instant::now();
+    let started_at = chrono::Utc::now().to_rfc3339();
+    let work = opts.out.join("work");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+    let machine = crate::procfs::machine();
+    let mut progress = Progress::new();
+    progress.line(&format!(
+        "calibrating the floor ({} cores, {})",
+        machine.cores, machine.cpu_model
+    ));
+    let calibration = crate::calibrate::calibrate(&work, opts.sync, machine.cores).await?;
+    progress.line(&format!(
+        "floor: loopback RTT {:.1} µs, SQLite commit {:.1} µs → {:.0} µs per checkout",
+        calibration.loopback_rtt_us, calibration.sqlite_commit_us, calibration.floor_latency_us
+    ));
+
+    let labels: Vec<&'static str> = target::LABELS
+        .into_iter()
+        .filter(|l| opts.targets.is_empty() || opts.targets.iter().any(|t| t == l))
+        .collect();
+    let scenarios: Vec<_> = opts
+        .profile
+        .scenarios
+        .iter()
+        .filter(|s| opts.scenarios.is_empty() || opts.scenarios.iter().any(|n| n == s.name))
+        .cloned()
+        .collect();
+    anyhow::ensure!(
+        !labels.is_empty(),
+        "no target selected (choose from {:?})",
+        target::LABELS
+    );
+    anyhow::ensure!(!scenarios.is_empty(), "no scenario selected");
+
+    let store = StoreConfig {
+        sync: opts.sync,
+        ..StoreConfig::default()
+    };
+    let flags = NodeFlags {
+        seed: opts.seed,
+        sync: opts.sync.as_str().to_ascii_lowercase(),
+        approval_rate: 0.9,
+        chain_timeout_ms: CHAIN_TIMEOUT_MS,
+        workers: opts.workers,
+        work: Vec::new(),
+    };
+    let mut env = ServiceEnv::new(&work);
+    env.store = store;
+    env.sim = Arc::new(Simulation::with_seed(opts.seed));
+    env.chain_timeout = Duration::from_millis(CHAIN_TIMEOUT_MS);
+
+    let total_steps: usize = scenarios
+        .iter()
+        .map(|s| match &s.shape {
+            Shape::Open(r) => r.len(),
+            Shape::Closed(c) => c.len(),
+        })
+        .sum::<usize>()
+        * labels.len();
+    progress.set_total(total_steps);
+
+    let mut runs = Vec::new();
+    let mut histograms = BTreeMap::new();
+    let mut audit = Audit {
+        clean: true,
+        ..Default::default()
+    };
+    let deadline = Duration::from_millis(CHAIN_TIMEOUT_MS + 1000);
+
+    let mut sizes: Vec<usize> = scenarios.iter().map(|s| s.products).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    for products in sizes {
+        let seed_db = target::seed_database(&work, opts.seed, products)?;
+        let mut targets: Vec<Target> = Vec::new();
+        for label in &labels {
+            let dir = work.join(format!("{label}-{products}"));
+            target::prepare_data(&seed_db, &dir, store)?;
+            progress.line(&format!("starting {label} ({products} products)"));
+            targets.push(target::start(
+                label,
+                &dir,
+                &env,
+                &flags,
+                &work.join("logs").join(format!("{label}-{products}")),
+            )?);
+        }
+        for scenario in scenarios.iter().filter(|s| s.products == products) {
+            let steps: Vec<Mode> = match &scenario.shape {
+                Shape::Open(rates) => rates.iter().map(|&rate| Mode::Open { rate }).collect(),
+                Shape::Closed(cs) => cs.iter().map(|&clients| Mode::Closed { clients }).collect(),
+            };
+            let mut saturated: BTreeMap<&str, u32> = BTreeMap::new();
+            for (step, mode) in steps.into_iter().enumerate() {
+                for k in 0..targets.len() {
+                    let t = &targets[(k + step) % targets.len()];
+                    let what = match mode {
+                        Mode::Open { rate } => format!("{rate:.0}/s"),
+                        Mode::Closed { clients } => format!("{clients} clients"),
+                    };
+                    if saturated.get(t.label).copied().unwrap_or(0) >= 2 {
+                        progress.step(&format!(
+                            "{} {} {what}: skipped (past saturation twice)",
+                            scenario.name, t.label
+                        ));
+                        continue;
+                    }
+                    progress.step(&format!("{} {} {what}", scenario.name, t.label));
+                    let call: Arc<dyn Call> = match scenario.request {
+                        Request::Checkout => Arc::new(CheckoutCall {
+                            orders: t.orders.clone(),
+                            workload: Workload::new(opts.seed, scenario.name, step, 50, products),
+                            deadline,
+                        }),
+                        Request::Catalog => Arc::new(CatalogCall {
+                            catalog: t.catalog.clone(),
+                            expected: products,
+                            deadline,
+                        }),
+                    };
+                    let run = measure_step(
+                        call,
+                        mode,
+                        t,
+                        &opts.profile,
+                        scenario.name,
+                        step,
+                        &calibration,
+                    )
+                    .await;
+                    let (run, hist) = run;
+                    if let Mode::Open { rate } = mode
+                        && (run.achieved_rps < 0.8 * rate
+                            || run.latency_us.p99 > 10.0 * opts.profile.slo_p99.as_micros() as f64)
+                    {
+                        *saturated.entry(t.label).or_default() += 1;
+                    }
+                    progress.detail(&format!(
+                        "achieved {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, errors {}",
+                        run.achieved_rps,
+                        run.latency_us.p50 / 1000.0,
+                        run.latency_us.p99 / 1000.0,
+                        run.errors
+                    ));
+                    histograms.insert(run.id.clone(), hist);
+                    runs.push(run);
+                    // Let stragglers of an overloaded step finish before the next target runs.
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+        for t in targets {
+            let (label, dir) = (t.label, t.data_dir.clone());
+            t.stop();
+            let report = checkout_core::audit::audit(&dir)?;
+            audit
+                .orders
+                .insert(format!("{label}-{products}"), report.orders);
+            for v in report.violations {
+                audit.clean = false;
+                audit.violations.push(TargetViolation {
+                    target: format!("{label}-{products}"),
+                    violation: v,
+                });
+            }
+        }
+    }
+    progress.finish();
+    // Keep the services' logs; the databases were audited and are dropped with the work folder.
+    let logs = opts.out.join("logs");
+    let _ = std::fs::remove_dir_all(&logs);
+    let _ = std::fs::rename(work.join("logs"), &logs);
+    let _ = std::fs::remove_dir_all(&work);
+
+    let results = Results {
+        schema_version: 1,
+        started_at,
+        duration_s: started.elapsed().as_secs_f64(),
+        config: RunConfig {
+            profile: opts.profile.name.into(),
+            seed: opts.seed,
+            build_profile: if cfg!(debug_assertions) { "debug" } else { "release" }.into(),
+            sqlite_synchronous: opts.sync.as_str().into(),
+            sqlite_journal: "WAL".into(),
+            approval_rate: 0.9,
+            chain_timeout_ms: CHAIN_TIMEOUT_MS,
+            warmup_s: opts.profile.warmup.as_secs_f64(),
+            step_s: opts.profile.step.as_secs_f64(),
+            slo_p99_ms: opts.profile.slo_p99.as_secs_f64() * 1000.0,
+            grpc_worker_threads: opts.workers,
+            rest_workers: opts.workers,
+            targets: labels.iter().map(|l| l.to_string()).collect(),
+            scenarios: scenarios.iter().map(|s| s.name.to_string()).collect(),
+            data: "50 customers, 30 products (1,000 for catalog-1000), 100 historical orders; generated with the run seed".into(),
+            notes: vec![
+                format!("every product's stock topped up by {} units before the run, so the sweep never sells out (out-of-stock behaviour is covered by the conformance tests)", target::STOCK_TOP_UP),
+                "each networked stack runs six OS processes (one per service); the in-process target runs inside the load generator's process".into(),
+                "the load generator shares the machine's cores with the services; its own CPU is reported as `loadgen`".into(),
+                "an open-loop target that misses its offered rate by 20% or its p99 objective tenfold twice is not driven at higher rates".into(),
+            ],
+        },
+        machine,
+        versions: crate::versions(),
+        calibration,
+        runs,
+        audit,
+        checks: Vec::new(),
+    };
+    Ok(Measured {
+        results,
+        histograms,
+    })
+}
+
+async fn measure_step(
+    call: Arc<dyn Call>,
+    mode: Mode,
+    t: &Target,
+    profile: &Profile,
+    scenario: &str,
+    step: usize,
+    calibration: &Calibration,
+) -> (Run, Histogram<u64>) {
+    let mut sampler = crate::procfs::ResourceSampler::start(t.processes());
+    let lo_before = crate::procfs::loopback_bytes();
+    let run = run_step(
+        call,
+        mode,
+        profile.warmup,
+        profile.step,
+        Duration::from_millis(CHAIN_TIMEOUT_MS + 1500),
+    );
+    tokio::pin!(run);
+    let r: StepResult = loop {
+        tokio::select! {
+            r = &mut run => break r,
+            _ = tokio::time::sleep(Duration::from_millis(250)) => sampler.sample(),
+        }
+    };
+    let lo_after = crate::procfs::loopback_bytes();
+    let usage = sampler.finish();
+    let window = r.window.as_secs_f64();
+    let errors: u64 = r.errors.values().sum();
+    let latency = summarize(&r.histogram);
+    let achieved = r.completed_in_window as f64 / window;
+    let predicted = achieved * latency.mean / 1e6;
+    let holds =
+        (r.in_flight_mean - predicted).abs() <= (0.25 * r.in_flight_mean.max(predicted)).max(0.5);
+    let (offered, concurrency) = match mode {
+        Mode::Open { rate } => (Some(rate), None),
+        Mode::Closed { clients } => (None, Some(clients)),
+    };
+    let step_label = match mode {
+        Mode::Open { rate } => format!("{rate:.0}rps"),
+        Mode::Closed { clients } => format!("c{clients}"),
+    };
+    let wire = match (lo_before, lo_after, t.transport) {
+        (Some(a), Some(b), tr) if tr != "inprocess" && r.requests > 0 => {
+            Some((b - a) as f64 / r.requests as f64)
+        }
+        _ => None,
+    };
+    let run = Run {
+        id: format!("{scenario}-{}-{step_label}", t.label),
+        scenario: scenario.into(),
+        transport: t.transport.into(),
+        http_version: t.http_version.map(Into::into),
+        target: t.label.into(),
+        step,
+        offered_rps: offered,
+        concurrency,
+        duration_s: window,
+        achieved_rps: achieved,
+        requests: r.requests,
+        errors,
+        errors_by_kind: r.errors,
+        outcomes: r.outcomes,
+        latency_us: latency,
+        timeline: r
+            .seconds
+            .iter()
+            .enumerate()
+            .map(|(i, (n, e, h))| Second {
+                t: i as u32,
+                completed: *n,
+                errors: *e,
+                p99_us: if h.is_empty() {
+                    0.0
+                } else {
+                    h.value_at_quantile(0.99) as f64
+                },
+            })
+            .collect(),
+        resources: usage
+            .into_iter()
+            .map(|(process, cpu_s, cpu_pct, rss)| ProcessUsage {
+                process,
+                cpu_pct,
+                cpu_us_per_request: if r.requests > 0 {
+                    cpu_s * 1e6 / r.requests as f64
+                } else {
+                    0.0
+                },
+                rss_mib_max: rss,
+            })
+            .collect(),
+        wire_bytes_per_request: wire,
+        littles_law: LittlesLaw {
+            in_flight_mean: r.in_flight_mean,
+            predicted,
+            holds,
+        },
+        generator_lag_us: (r.lag_mean_us, r.lag_max_us),
+        p50_floor_ratio: if calibration.floor_latency_us > 0.0 {
+            latency.p50 / calibration.floor_latency_us
+        } else {
+            0.0
+        },
+    };
+    (run, r.histogram)
+}
+
+/// Where a run's files go.
+pub fn paths(out: &Path) -> (PathBuf, PathBuf) {
+    (out.join("charts"), out.join("histograms"))
+}

@@ -1,0 +1,246 @@
+//! Runs a stack's six services as six OS processes (this binary's hidden `node` command), on free
+//! loopback ports, waits until each says it is listening, and stops them: SIGTERM and a drain on
+//! a normal stop, SIGKILL on drop (a panic or an early return), and each child exits by itself
+//! if this process dies. No orphans.
+
+use std::io::{BufRead, BufReader};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use checkout_core::node::Peers;
+use checkout_core::*;
+
+/// Which stack a cluster runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StackKind {
+    /// tonic.
+    Grpc,
+    /// actix-web + reqwest, HTTP/1.1 or HTTP/2 between services.
+    Rest {
+        /// HTTP/2 prior knowledge between services.
+        http2: bool,
+    },
+}
+
+/// Settings every service process of a run gets.
+#[derive(Debug, Clone)]
+pub struct NodeFlags {
+    /// Run seed.
+    pub seed: u64,
+    /// `off`, `normal` or `full`.
+    pub sync: String,
+    /// Payment approval rate.
+    pub approval_rate: f64,
+    /// Chain deadline, ms.
+    pub chain_timeout_ms: u64,
+    /// Threads per service process (tokio workers for gRPC, actix workers for REST).
+    pub workers: usize,
+    /// Extra `--work SERVICE=MS` flags.
+    pub work: Vec<String>,
+}
+
+/// Six service processes of one stack.
+pub struct Cluster {
+    /// Where each service listens.
+    pub peers: Peers,
+    children: Vec<(ServiceName, Child)>,
+    exe: PathBuf,
+    kind: StackKind,
+    data_dir: PathBuf,
+    flags: NodeFlags,
+    logs: PathBuf,
+}
+
+fn free_ports() -> anyhow::Result<Peers> {
+    let mut peers = Peers::from_base(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+    let listeners: Vec<TcpListener> = (0..6)
+        .map(|_| TcpListener::bind("127.0.0.1:0"))
+        .collect::<Result<_, _>>()
+        .context("finding free ports")?;
+    for (s, l) in ServiceName::ALL.into_iter().zip(&listeners) {
+        peers.set(s, l.local_addr()?);
+    }
+    Ok(peers)
+}
+
+impl Cluster {
+    /// Starts the six services of `kind` on `data_dir` (already initialised), logging each
+    /// process's stderr under `logs`. The processes are this binary's `node` command.
+    pub fn start(
+        kind: StackKind,
+        data_dir: &Path,
+        flags: &NodeFlags,
+        logs: &Path,
+    ) -> anyhow::Result<Self> {
+        let exe = std::env::current_exe().context("locating this binary")?;
+        Self::start_with(&exe, kind, data_dir, flags, logs)
+    }
+
+    /// [`Cluster::start`] with the `bench` binary at `exe`.
+    pub fn start_with(
+        exe: &Path,
+        kind: StackKind,
+        data_dir: &Path,
+        flags: &NodeFlags,
+        logs: &Path,
+    ) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(logs)?;
+        let mut cluster = Self {
+            peers: free_ports()?,
+            children: Vec::new(),
+            exe: exe.to_owned(),
+            kind,
+            data_dir: data_dir.to_owned(),
+            flags: flags.clone(),
+            logs: logs.to_owned(),
+        };
+        for s in ServiceName::ALL {
+            cluster.spawn(s)?;
+        }
+        Ok(cluster)
+    }
+
+    fn command(&self, service: ServiceName) -> anyhow::Result<Command> {
+        let mut c = Command::new(&self.exe);
+        c.arg("node");
+        match self.kind {
+            StackKind::Grpc => {
+                c.arg("grpc");
+            }
+            StackKind::Rest { http2 } => {
+                c.arg("rest");
+                if http2 {
+                    c.arg("--http2");
+                }
+            }
+        }
+        let f = &self.flags;
+        c.args([
+            "--service",
+            service.as_str(),
+            "--no-init",
+            "--base-port",
+            "1",
+        ])
+        .arg("--data-dir")
+        .arg(&self.data_dir)
+        .args(["--seed", &f.seed.to_string(), "--sync", &f.sync])
+        .args(["--approval-rate", &f.approval_rate.to_string()])
+        .args(["--chain-timeout-ms", &f.chain_timeout_ms.to_string()])
+        .args(["--workers", &f.workers.to_string()]);
+        for w in &f.work {
+            c.args(["--work", w]);
+        }
+        for peer in ServiceName::ALL {
+            c.arg(format!("--peer-{peer}"))
+                .arg(self.peers.get(peer).to_string());
+        }
+        Ok(c)
+    }
+
+    /// Starts (or restarts) one service on its port and database; returns once it listens.
+    pub fn spawn(&mut self, service: ServiceName) -> anyhow::Result<()> {
+        let log = std::fs::File::create(self.logs.join(format!("{service}.log")))?;
+        let mut child = self
+            .command(service)?
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting {service}"))?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if line.contains(" listening on ") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        self.children.push((service, child));
+        match rx.recv_timeout(Duration::from_secs(15)) {
+            Ok(()) => Ok(()),
+            Err(_) => bail!(
+                "{service} did not start within 15 s (see {})",
+                self.logs.display()
+            ),
+        }
+    }
+
+    /// (name, PID) of every running service.
+    pub fn pids(&self) -> Vec<(String, u32)> {
+        self.children
+            .iter()
+            .map(|(s, c)| (s.as_str().to_owned(), c.id()))
+            .collect()
+    }
+
+    /// Address of one service.
+    pub fn addr(&self, service: ServiceName) -> SocketAddr {
+        self.peers.get(service)
+    }
+
+    /// Kills one service at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self, service: ServiceName) {
+        if let Some(i) = self.children.iter().position(|(s, _)| *s == service) {
+            let (_, mut child) = self.children.remove(i);
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Asks every service to stop (SIGTERM), waits up to `grace` for each to drain and close its
+    /// database, then kills what is left.
+    pub fn stop(mut self, grace: Duration) {
+        for (_, c) in &self.children {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+        }
+        let until = Instant::now() + grace;
+        for (_, c) in &mut self.children {
+            while Instant::now() < until {
+                match c.try_wait() {
+                    Ok(Some(_)) => break,
+                    _ => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        }
+        self.kill_all();
+    }
+
+    fn kill_all(&mut self) {
+        for (_, c) in &mut self.children {
+            if matches!(c.try_wait(), Ok(None)) {
+                let _ = c.kill();
+            }
+            let _ = c.wait();
+        }
+        self.children.clear();
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.kill_all();
+    }
+}
+
+/// In a service process: exits when the supervisor that started it is gone, so a killed bench
+/// leaves nothing behind.
+pub fn exit_with_parent() {
+    let parent = std::os::unix::process::parent_id();
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_millis(250));
+            if std::os::unix::process::parent_id() != parent {
+                std::process::exit(3);
+            }
+        }
+    });
+}

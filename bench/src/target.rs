@@ -1,0 +1,173 @@
+//! A target: one wiring of the six services, driven through the same two ports whatever its
+//! transport, with the processes whose CPU and memory it costs.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use checkout_core::datagen::{DatagenConfig, generate};
+use checkout_core::seed_import::init_data_dir;
+use checkout_core::store::StoreConfig;
+use checkout_core::wiring::InProcess;
+use checkout_core::*;
+
+use crate::supervisor::{Cluster, NodeFlags, StackKind};
+
+/// Units added to every product's stock before a run, so the sweep never sells out.
+pub const STOCK_TOP_UP: i64 = 1_000_000_000;
+
+/// The wirings a run measures, in the order they alternate.
+pub const LABELS: [&str; 4] = ["inprocess", "grpc", "rest-h1", "rest-h2"];
+
+/// One wiring, up and reachable.
+pub struct Target {
+    /// `inprocess`, `grpc`, `rest-h1` or `rest-h2`.
+    pub label: &'static str,
+    /// `inprocess`, `grpc` or `rest`.
+    pub transport: &'static str,
+    /// HTTP version between client and services and between services.
+    pub http_version: Option<&'static str>,
+    /// Its Orders.
+    pub orders: Arc<dyn OrdersPort>,
+    /// Its Catalog.
+    pub catalog: Arc<dyn CatalogPort>,
+    /// Its data directory.
+    pub data_dir: PathBuf,
+    backend: Backend,
+}
+
+enum Backend {
+    InProcess(InProcess),
+    Cluster(Box<Cluster>),
+}
+
+impl Target {
+    /// Processes whose resources this target costs, plus the load generator (this process; for
+    /// the in-process target it also hosts the services).
+    pub fn processes(&self) -> Vec<(String, u32)> {
+        let me = std::process::id();
+        match &self.backend {
+            Backend::InProcess(_) => vec![("loadgen+services".into(), me)],
+            Backend::Cluster(c) => {
+                let mut p = c.pids();
+                p.push(("loadgen".into(), me));
+                p
+            }
+        }
+    }
+
+    /// The service processes, for fault injection (none in-process).
+    pub fn cluster(&mut self) -> Option<&mut Cluster> {
+        match &mut self.backend {
+            Backend::Cluster(c) => Some(c),
+            Backend::InProcess(_) => None,
+        }
+    }
+
+    /// Stops the target: service processes drain and exit; in-process databases close.
+    pub fn stop(self) {
+        match self.backend {
+            Backend::InProcess(app) => app.close(),
+            Backend::Cluster(c) => c.stop(std::time::Duration::from_secs(6)),
+        }
+    }
+}
+
+/// Writes the run's `ecommerce.db` for a catalog of `products`.
+pub fn seed_database(dir: &Path, seed: u64, products: usize) -> anyhow::Result<PathBuf> {
+    let path = dir.join(format!("ecommerce-{products}.db"));
+    generate(
+        &path,
+        DatagenConfig {
+            customers: 50,
+            products,
+            orders: 100,
+            seed,
+        },
+    )?;
+    Ok(path)
+}
+
+/// Initialises a target's data directory from the seed database and tops its stock up.
+pub fn prepare_data(seed_db: &Path, data_dir: &Path, store: StoreConfig) -> anyhow::Result<()> {
+    let mut env = ServiceEnv::new(data_dir);
+    env.store = store;
+    init_data_dir(seed_db, &env)?;
+    let conn = rusqlite::Connection::open(data_dir.join(ServiceName::Inventory.db_file()))?;
+    conn.execute(
+        "UPDATE estoque SET quantidade = quantidade + ?1, ajustado = ajustado + ?1",
+        [STOCK_TOP_UP],
+    )?;
+    Ok(())
+}
+
+/// Brings up the target `label` on `data_dir` (already prepared).
+pub fn start(
+    label: &'static str,
+    data_dir: &Path,
+    env: &ServiceEnv,
+    flags: &NodeFlags,
+    logs: &Path,
+) -> anyhow::Result<Target> {
+    let (transport, http_version, backend) = match label {
+        "inprocess" => {
+            let mut env = env.clone();
+            env.data_dir = data_dir.to_owned();
+            (
+                "inprocess",
+                None,
+                Backend::InProcess(InProcess::open(&env)?),
+            )
+        }
+        "grpc" => (
+            "grpc",
+            Some("2"),
+            Backend::Cluster(Box::new(Cluster::start(
+                StackKind::Grpc,
+                data_dir,
+                flags,
+                logs,
+            )?)),
+        ),
+        "rest-h1" => (
+            "rest",
+            Some("1.1"),
+            Backend::Cluster(Box::new(Cluster::start(
+                StackKind::Rest { http2: false },
+                data_dir,
+                flags,
+                logs,
+            )?)),
+        ),
+        "rest-h2" => (
+            "rest",
+            Some("2"),
+            Backend::Cluster(Box::new(Cluster::start(
+                StackKind::Rest { http2: true },
+                data_dir,
+                flags,
+                logs,
+            )?)),
+        ),
+        other => anyhow::bail!("unknown target {other}"),
+    };
+    let (orders, catalog): (Arc<dyn OrdersPort>, Arc<dyn CatalogPort>) = match &backend {
+        Backend::InProcess(app) => (Arc::new(app.orders.clone()), app.catalog.clone()),
+        Backend::Cluster(c) if label == "grpc" => {
+            let clients = grpc_stack::GrpcClients::new(&c.peers);
+            (Arc::new(clients.orders), Arc::new(clients.catalog))
+        }
+        Backend::Cluster(c) => {
+            let clients = rest_stack::RestClients::new(&c.peers, label == "rest-h2");
+            (Arc::new(clients.orders), Arc::new(clients.catalog))
+        }
+    };
+    Ok(Target {
+        label,
+        transport,
+        http_version,
+        orders,
+        catalog,
+        data_dir: data_dir.to_owned(),
+        backend,
+    })
+}

@@ -1,0 +1,115 @@
+//! The supervisor starts a stack as six processes, they serve, one can be killed and restarted,
+//! and stopping leaves no process behind.
+
+use std::path::Path;
+use std::time::Duration;
+
+use bench::supervisor::{Cluster, NodeFlags, StackKind};
+use checkout_core::testkit::{PRODUCTS, Probe, approving, init_env, request};
+use checkout_core::*;
+use tempfile::TempDir;
+
+fn flags() -> NodeFlags {
+    NodeFlags {
+        seed: 7,
+        sync: "normal".into(),
+        approval_rate: 1.0,
+        chain_timeout_ms: 3000,
+        workers: 1,
+        work: Vec::new(),
+    }
+}
+
+fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
+}
+
+async fn exercise(kind: StackKind) {
+    let dir = TempDir::new().unwrap();
+    let env = init_env(dir.path(), PRODUCTS, approving());
+    let exe = Path::new(env!("CARGO_BIN_EXE_bench"));
+    let mut cluster =
+        Cluster::start_with(exe, kind, &env.data_dir, &flags(), &dir.path().join("logs")).unwrap();
+    let pids: Vec<u32> = cluster.pids().into_iter().map(|(_, p)| p).collect();
+    assert_eq!(pids.len(), 6);
+    let orders: Box<dyn OrdersPort> = match kind {
+        StackKind::Grpc => Box::new(grpc_stack::GrpcClients::new(&cluster.peers).orders),
+        StackKind::Rest { http2 } => {
+            Box::new(rest_stack::RestClients::new(&cluster.peers, http2).orders)
+        }
+    };
+    let ctx = || CallCtx::with_timeout(Duration::from_secs(5));
+    let first = orders
+        .place_order(ctx(), request("p-1", 1, &[(1, 1)]))
+        .await
+        .unwrap();
+    assert_eq!(first.status, OrderStatus::Enviado);
+
+    // A crashed service: the chain answers UNAVAILABLE and undoes its work.
+    cluster.kill(ServiceName::Logistics);
+    let err = orders
+        .place_order(ctx(), request("p-2", 1, &[(2, 1)]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ServiceError::Unavailable {
+                service: "logistics",
+                ..
+            }
+        ),
+        "{kind:?}: {err:?}"
+    );
+    // Restarted on the same port and database, it serves again.
+    cluster.spawn(ServiceName::Logistics).unwrap();
+    let again = orders
+        .place_order(ctx(), request("p-3", 1, &[(2, 1)]))
+        .await
+        .unwrap();
+    assert_eq!(again.status, OrderStatus::Enviado);
+
+    let all: Vec<u32> = cluster.pids().into_iter().map(|(_, p)| p).collect();
+    drop(orders);
+    cluster.stop(Duration::from_secs(6));
+    for pid in all {
+        assert!(
+            !alive(pid),
+            "{kind:?}: process {pid} outlived the supervisor's stop"
+        );
+    }
+    let report = Probe(env.data_dir.clone()).audit();
+    assert!(report.is_clean(), "{kind:?}: {:?}", report.violations);
+    assert_eq!((report.orders, report.shipped), (3, 2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grpc_cluster_runs_as_six_processes_survives_a_restart_and_leaves_none_behind() {
+    exercise(StackKind::Grpc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rest_cluster_runs_as_six_processes_survives_a_restart_and_leaves_none_behind() {
+    exercise(StackKind::Rest { http2: false }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_cluster_kills_its_processes() {
+    let dir = TempDir::new().unwrap();
+    let env = init_env(dir.path(), PRODUCTS, approving());
+    let exe = Path::new(env!("CARGO_BIN_EXE_bench"));
+    let cluster = Cluster::start_with(
+        exe,
+        StackKind::Grpc,
+        &env.data_dir,
+        &flags(),
+        &dir.path().join("logs"),
+    )
+    .unwrap();
+    let pids: Vec<u32> = cluster.pids().into_iter().map(|(_, p)| p).collect();
+    drop(cluster);
+    for pid in pids {
+        assert!(!alive(pid), "process {pid} survived the drop");
+    }
+}
