@@ -186,6 +186,32 @@ fn findings(r: &Results) -> Vec<String> {
             }
         }
     }
+    for t in r.targets() {
+        let past = r
+            .series("checkout-open", t)
+            .find(|x| x.achieved_rps < 0.9 * x.offered_rps.unwrap_or(0.0));
+        let peak = r
+            .runs
+            .iter()
+            .filter(|x| &x.target == t && x.scenario.starts_with("checkout"))
+            .map(|x| x.achieved_rps)
+            .fold(0.0, f64::max);
+        if let Some(x) = past {
+            let offered = x.offered_rps.unwrap_or(0.0);
+            let verdict = if x.achieved_rps >= 0.8 * peak {
+                "degrades gracefully: it keeps serving near its peak while the excess queues"
+            } else {
+                "collapses: goodput falls well below what it sustained at lower load, as queued requests time out or wait behind a growing backlog"
+            };
+            f.push(format!(
+                "Past saturation, {t} {verdict} — at {offered:.0}/s offered it completed {:.0}/s ({:.0}% of its best {peak:.0}/s), median {} ms, {} errors.",
+                x.achieved_rps,
+                100.0 * x.achieved_rps / peak.max(1.0),
+                ms(x.latency_us.p50),
+                x.errors
+            ));
+        }
+    }
     let broken: Vec<&Run> = r.runs.iter().filter(|x| !x.littles_law.holds).collect();
     if !broken.is_empty() {
         f.push(format!(

@@ -3,6 +3,7 @@
 //! are queued in a single transaction (group commit). Blocking SQLite calls never run on an async
 //! worker: writes go to the writer thread, reads to `spawn_blocking` with pooled connections.
 
+mod checkpoint;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -68,6 +69,9 @@ impl Default for StoreConfig {
     }
 }
 
+/// How often the background thread checkpoints the WAL into the database file.
+const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// Storage failures, before they are turned into [`ServiceError::Internal`].
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -105,6 +109,7 @@ struct Inner {
     path: PathBuf,
     config: StoreConfig,
     writer: writer::Writer,
+    checkpointer: checkpoint::Checkpointer,
     readers: Mutex<Vec<Connection>>,
 }
 
@@ -113,12 +118,16 @@ impl Db {
     pub fn open(path: &Path, schema: &str, config: StoreConfig) -> Result<Self, StoreError> {
         let conn = open_connection(path, config)?;
         conn.execute_batch(schema)?;
+        conn.execute_batch("PRAGMA wal_autocheckpoint=0;")?;
+        let checkpointer =
+            checkpoint::Checkpointer::start(open_connection(path, config)?, CHECKPOINT_INTERVAL);
         let writer = writer::Writer::start(conn, path.display().to_string(), config.max_batch);
         Ok(Self {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
                 config,
                 writer,
+                checkpointer,
                 readers: Mutex::new(Vec::new()),
             }),
         })
@@ -176,6 +185,7 @@ impl Db {
     /// Stops accepting writes, lets queued writes commit, and closes the writer's connection.
     pub fn close(&self) {
         self.inner.writer.close();
+        self.inner.checkpointer.close();
         self.inner
             .readers
             .lock()
