@@ -62,6 +62,11 @@ enum Command {
         /// The later results.json.
         b: PathBuf,
     },
+    /// Redraw a run's report and charts from its results.json (after a change to the report).
+    Report {
+        /// The run's folder (holding results.json).
+        dir: PathBuf,
+    },
     /// Run one service process of a stack (used by the bench's supervisor).
     #[command(hide = true)]
     Node {
@@ -113,6 +118,13 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Datagen(a)) => datagen(a),
         Some(Command::Compare { a, b }) => bench::compare::run(&a, &b),
         Some(Command::Node { stack }) => node(stack),
+        Some(Command::Report { dir }) => {
+            let text = std::fs::read_to_string(dir.join("results.json")).context("reading results.json")?;
+            let results: bench::results::Results = serde_json::from_str(&text)?;
+            bench::report::render(&dir, &results)?;
+            println!("report: {}", dir.join("report.html").display());
+            Ok(())
+        }
         None => benchmark(cli.run),
     }
 }

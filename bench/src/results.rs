@@ -209,6 +209,11 @@ pub struct Audit {
     pub orders: BTreeMap<String, i64>,
     /// Every violation found, with the target it was found on.
     pub violations: Vec<TargetViolation>,
+    /// Per target, how long owed compensations took to land before the audit, ms (the wait is
+    /// capped at `settle_limit_s`).
+    pub settle_ms: BTreeMap<String, u64>,
+    /// Longest settling wait, seconds.
+    pub settle_limit_s: f64,
 }
 
 /// A violation on one target.

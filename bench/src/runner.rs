@@ -47,6 +47,45 @@ pub struct Measured {
 }
 
 const CHAIN_TIMEOUT_MS: u64 = 5000;
+/// Longest wait for outboxes to drain before the audit.
+pub const SETTLE_LIMIT: Duration = Duration::from_secs(20);
+
+/// Waits until no compensation is owed and no order is `pendente` in `dir`, at most `limit`;
+/// returns how long it took.
+pub async fn settle(dir: &Path, limit: Duration) -> Duration {
+    let started = Instant::now();
+    let dir = dir.to_owned();
+    loop {
+        let d = dir.clone();
+        let pending = tokio::task::spawn_blocking(move || -> rusqlite::Result<i64> {
+            let mut total = 0;
+            for s in [
+                ServiceName::Orders,
+                ServiceName::Payments,
+                ServiceName::Inventory,
+                ServiceName::Fiscal,
+            ] {
+                let conn = rusqlite::Connection::open(d.join(s.db_file()))?;
+                total += conn.query_row("SELECT count(*) FROM compensacoes", [], |r| {
+                    r.get::<_, i64>(0)
+                })?;
+                if s == ServiceName::Orders {
+                    total += conn.query_row(
+                        "SELECT count(*) FROM pedidos WHERE status = 'pendente'",
+                        [],
+                        |r| r.get::<_, i64>(0),
+                    )?;
+                }
+            }
+            Ok(total)
+        })
+        .await;
+        if matches!(pending, Ok(Ok(0))) || started.elapsed() >= limit {
+            return started.elapsed();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
 
 fn summarize(h: &Histogram<u64>) -> Latency {
     if h.is_empty() {
@@ -218,6 +257,11 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
         }
         for t in targets {
             let (label, dir) = (t.label, t.data_dir.clone());
+            // Let owed compensations land before the audit (stated in the report).
+            let settled = settle(&dir, SETTLE_LIMIT).await;
+            audit
+                .settle_ms
+                .insert(format!("{label}-{products}"), settled.as_millis() as u64);
             t.stop();
             let report = checkout_core::audit::audit(&dir)?;
             audit

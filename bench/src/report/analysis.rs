@@ -304,6 +304,7 @@ pub fn document(r: &Results, figures: &[Figure]) -> Document {
             c.build_profile, c.sqlite_journal, c.sqlite_synchronous, c.chain_timeout_ms
         )),
         Block::Heading(2, "Findings".into()),
+        Block::Paragraph("One run. On a shared machine two runs of the same build differ, most in the tails and near the knee; before reading a small difference, repeat the run and set the two side by side with `cargo run -p bench -- compare A/results.json B/results.json`.".into()),
         Block::Bullets(findings(r)),
         Block::Heading(2, "Architecture".into()),
         Block::Pre(ARCHITECTURE.into()),
@@ -447,6 +448,11 @@ pub fn document(r: &Results, figures: &[Figure]) -> Document {
         d.push(table(&["step", "errors"], errs));
     }
     d.push(Block::Heading(2, "Audit".into()));
+    d.push(Block::Paragraph(format!(
+        "After the last step, the bench waits until every compensation a service owes its next hop has been acknowledged and no order is `pendente` (at most {:.0} s; waited: {}), then reads all six databases of every target.",
+        r.audit.settle_limit_s,
+        r.audit.settle_ms.iter().map(|(t, ms)| format!("{t} {ms} ms")).collect::<Vec<_>>().join(", ")
+    )));
     if r.audit.clean {
         d.push(Block::Paragraph(format!(
             "All six databases of every target were read after the run; every invariant holds ({}).",

@@ -44,6 +44,12 @@ pub fn write_all(
         let text = base64::engine::general_purpose::STANDARD.encode(bytes);
         std::fs::write(out.join("histograms").join(format!("{id}.hdr")), text)?;
     }
+    render(out, results)
+}
+
+/// Writes `report.md`, `report.html` and `charts/*.svg` from `results` into `out`.
+pub fn render(out: &Path, results: &Results) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out.join("charts"))?;
     let figures = figures::all(results);
     for f in &figures {
         std::fs::write(out.join("charts").join(format!("{}.svg", f.name)), &f.svg)?;

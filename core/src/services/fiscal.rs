@@ -6,7 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
-use super::{Prior, ServiceEnv, cancel_record, compensate_downstream};
+use super::outbox::{self, OUTBOX_TABLE, Outbox};
+use super::{Prior, ServiceEnv, cancel_record};
 use crate::codes::{SHOP_UF_CODE, access_key};
 use crate::error::{ServiceError, ServiceResult};
 use crate::model::{Fulfilment, InvoiceRequest, ShipmentRequest};
@@ -31,16 +32,31 @@ pub struct FiscalService {
     db: Db,
     env: ServiceEnv,
     logistics: Arc<dyn LogisticsPort>,
+    outbox: Outbox,
 }
 
 impl FiscalService {
     /// Opens `notas_fiscais.db`; `logistics` is the next hop.
     pub fn open(env: &ServiceEnv, logistics: Arc<dyn LogisticsPort>) -> ServiceResult<Self> {
-        let db = env.open_db(ServiceName::Fiscal, &format!("{SCHEMA}{OPERATIONS_TABLE}"))?;
+        let db = env.open_db(
+            ServiceName::Fiscal,
+            &format!("{SCHEMA}{OPERATIONS_TABLE}{OUTBOX_TABLE}"),
+        )?;
+        let next = logistics.clone();
+        let outbox = Outbox::start(
+            db.clone(),
+            ServiceName::Fiscal,
+            env.compensation_timeout,
+            Arc::new(move |ctx, id| {
+                let next = next.clone();
+                Box::pin(async move { next.cancel_shipment(ctx, id).await })
+            }),
+        );
         Ok(Self {
             db,
             env: env.clone(),
             logistics,
+            outbox,
         })
     }
 
@@ -53,7 +69,9 @@ impl FiscalService {
         &self.env.sim
     }
 
-    async fn cancel_local(&self, order_id: i64) -> ServiceResult<Prior> {
+    /// Cancels the invoice (or bars one); when it was live and `cascade`, records in the same
+    /// transaction that Logistics must cancel the shipment.
+    async fn cancel_local(&self, order_id: i64, cascade: bool) -> ServiceResult<Prior> {
         self.db
             .write(move |conn| {
                 let prior = cancel_record(conn, "notas_fiscais", "emitida", "cancelada", order_id, |conn| {
@@ -63,6 +81,9 @@ impl FiscalService {
                     )?
                     .execute(params![order_id, invoice_number(order_id), now_text()])
                 })?;
+                if prior == Prior::Live && cascade {
+                    outbox::enqueue(conn, order_id)?;
+                }
                 log_operation(conn, "cancelar_nota", Some(order_id), &format!("{prior:?}"))?;
                 Ok(prior)
             })
@@ -129,20 +150,19 @@ impl FiscalPort for FiscalService {
                 tracking_code: s.tracking_code,
             }),
             Err(e) => {
-                compensate_downstream(&e, ServiceName::Fiscal, order_id, "cancel_shipment", || {
-                    self.logistics
-                        .cancel_shipment(self.env.compensation_ctx(), order_id)
-                })
-                .await;
-                self.cancel_local(order_id).await?;
+                // Logistics may hold a shipment when the failure leaves it unknown what it did.
+                let uncertain = e.is_uncertain();
+                if self.cancel_local(order_id, uncertain).await? == Prior::Live && uncertain {
+                    self.outbox.deliver(order_id).await;
+                }
                 Err(e)
             }
         }
     }
 
-    async fn cancel_invoice(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
-        if self.cancel_local(order_id).await? == Prior::Live {
-            self.logistics.cancel_shipment(ctx, order_id).await?;
+    async fn cancel_invoice(&self, _ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
+        if self.cancel_local(order_id, true).await? == Prior::Live {
+            self.outbox.deliver(order_id).await;
         }
         Ok(())
     }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Prior, ServiceEnv, cancel_record, compensate_downstream};
+use super::outbox::{self, OUTBOX_TABLE, Outbox};
+use super::{Prior, ServiceEnv, cancel_record};
 use crate::error::{ServiceError, ServiceResult};
 use crate::model::{Fulfilment, InvoiceRequest, ReserveRequest, StockLevel};
 use crate::ports::{CallCtx, FiscalPort, InventoryPort};
@@ -38,6 +39,7 @@ pub struct InventoryService {
     db: Db,
     env: ServiceEnv,
     fiscal: Arc<dyn FiscalPort>,
+    outbox: Outbox,
 }
 
 impl InventoryService {
@@ -45,12 +47,23 @@ impl InventoryService {
     pub fn open(env: &ServiceEnv, fiscal: Arc<dyn FiscalPort>) -> ServiceResult<Self> {
         let db = env.open_db(
             ServiceName::Inventory,
-            &format!("{SCHEMA}{OPERATIONS_TABLE}"),
+            &format!("{SCHEMA}{OPERATIONS_TABLE}{OUTBOX_TABLE}"),
         )?;
+        let next = fiscal.clone();
+        let outbox = Outbox::start(
+            db.clone(),
+            ServiceName::Inventory,
+            env.compensation_timeout,
+            Arc::new(move |ctx, id| {
+                let next = next.clone();
+                Box::pin(async move { next.cancel_invoice(ctx, id).await })
+            }),
+        );
         Ok(Self {
             db,
             env: env.clone(),
             fiscal,
+            outbox,
         })
     }
 
@@ -59,7 +72,9 @@ impl InventoryService {
         &self.db
     }
 
-    async fn release_local(&self, order_id: i64) -> ServiceResult<Prior> {
+    /// Releases the reservation (or bars one); when it was live and `cascade`, records in the
+    /// same transaction that Fiscal must cancel the invoice.
+    async fn release_local(&self, order_id: i64, cascade: bool) -> ServiceResult<Prior> {
         self.db
             .write(move |conn| {
                 let prior = cancel_record(conn, "reservas", "reservada", "liberada", order_id, |conn| {
@@ -74,6 +89,9 @@ impl InventoryService {
                          WHERE estoque.produto_id = i.produto_id",
                     )?
                     .execute([order_id])?;
+                }
+                if prior == Prior::Live && cascade {
+                    outbox::enqueue(conn, order_id)?;
                 }
                 log_operation(conn, "liberar_estoque", Some(order_id), &format!("{prior:?}"))?;
                 Ok(prior)
@@ -179,26 +197,19 @@ impl InventoryPort for InventoryService {
         match self.fiscal.issue_invoice(ctx, invoice).await {
             Ok(f) => Ok(f),
             Err(e) => {
-                compensate_downstream(
-                    &e,
-                    ServiceName::Inventory,
-                    order_id,
-                    "cancel_invoice",
-                    || {
-                        self.fiscal
-                            .cancel_invoice(self.env.compensation_ctx(), order_id)
-                    },
-                )
-                .await;
-                self.release_local(order_id).await?;
+                // Fiscal may hold an invoice when the failure leaves it unknown what it did.
+                let uncertain = e.is_uncertain();
+                if self.release_local(order_id, uncertain).await? == Prior::Live && uncertain {
+                    self.outbox.deliver(order_id).await;
+                }
                 Err(e)
             }
         }
     }
 
-    async fn release_stock(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
-        if self.release_local(order_id).await? == Prior::Live {
-            self.fiscal.cancel_invoice(ctx, order_id).await?;
+    async fn release_stock(&self, _ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
+        if self.release_local(order_id, true).await? == Prior::Live {
+            self.outbox.deliver(order_id).await;
         }
         Ok(())
     }

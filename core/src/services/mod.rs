@@ -1,15 +1,16 @@
 //! The six services' rules, one module per service. Each service owns one database, implements
 //! its own port trait, and holds its downstream peer as a port. Compensations (void, release,
-//! cancel) are idempotent and leave a tombstone, so a forward call that arrives late is refused.
+//! cancel) are idempotent and leave a tombstone, so a forward call that arrives late is refused;
+//! the compensation a service owes its next hop travels through its [`outbox`] until acknowledged.
 
 pub mod catalog;
 pub mod fiscal;
 pub mod inventory;
 pub mod logistics;
 pub mod orders;
+pub mod outbox;
 pub mod payments;
 
-use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,24 +62,6 @@ impl ServiceEnv {
     /// A fresh context for a compensation call: its own deadline, not the failed call's.
     pub fn compensation_ctx(&self) -> CallCtx {
         CallCtx::with_timeout(self.compensation_timeout)
-    }
-}
-
-/// After a downstream call failed with `cause`: when the failure leaves it unknown what the peer
-/// did, sends the compensation `call` down the chain. A compensation that is not acknowledged is
-/// logged; the audit shows what it left behind.
-pub(crate) async fn compensate_downstream<F: Future<Output = ServiceResult<()>>>(
-    cause: &ServiceError,
-    service: ServiceName,
-    order_id: i64,
-    step: &str,
-    call: impl FnOnce() -> F,
-) {
-    if !cause.is_uncertain() {
-        return;
-    }
-    if let Err(e) = call().await {
-        tracing::warn!(%service, order_id, step, error = %e, "compensation not acknowledged");
     }
 }
 

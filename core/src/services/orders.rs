@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::watch;
 
-use super::{ServiceEnv, compensate_downstream};
+use super::ServiceEnv;
+use super::outbox::{self, OUTBOX_TABLE, Outbox};
 use crate::error::{ServiceError, ServiceResult};
 use crate::model::*;
 use crate::ports::{CallCtx, OrdersPort, PaymentsPort};
@@ -71,12 +72,16 @@ struct Inner {
     prices: HashMap<i64, i64>,
     customers: HashSet<i64>,
     in_flight: Mutex<HashMap<String, watch::Receiver<Outcome>>>,
+    outbox: Outbox,
 }
 
 impl OrdersService {
     /// Opens `pedidos.db` and loads its customers and price book; `payments` is the next hop.
     pub fn open(env: &ServiceEnv, payments: Arc<dyn PaymentsPort>) -> ServiceResult<Self> {
-        let db = env.open_db(ServiceName::Orders, &format!("{SCHEMA}{OPERATIONS_TABLE}"))?;
+        let db = env.open_db(
+            ServiceName::Orders,
+            &format!("{SCHEMA}{OPERATIONS_TABLE}{OUTBOX_TABLE}"),
+        )?;
         let conn = Connection::open(db.path())?;
         let prices = conn
             .prepare("SELECT produto_id, preco_centavos FROM precos")?
@@ -86,17 +91,29 @@ impl OrdersService {
             .prepare("SELECT id FROM clientes")?
             .query_map([], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
-        let inner = Inner {
+        let next = payments.clone();
+        let outbox = Outbox::start(
+            db.clone(),
+            ServiceName::Orders,
+            env.compensation_timeout,
+            Arc::new(move |ctx, id| {
+                let next = next.clone();
+                Box::pin(async move { next.void_payment(ctx, id).await })
+            }),
+        );
+        let inner = Arc::new(Inner {
             db,
             env: env.clone(),
             payments,
             prices,
             customers,
             in_flight: Mutex::new(HashMap::new()),
-        };
-        Ok(Self {
-            inner: Arc::new(inner),
-        })
+            outbox,
+        });
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(sweep_interrupted(Arc::downgrade(&inner)));
+        }
+        Ok(Self { inner })
     }
 
     /// The service's database.
@@ -245,32 +262,24 @@ impl Inner {
             amount_cents: created.total_cents,
             lines: created.lines.clone(),
         };
-        let (status, reason, fulfilment, error) = match self
-            .payments
-            .process_payment(ctx, payment)
-            .await
-        {
-            Ok(r) if r.success => (OrderStatus::Enviado, None, r.fulfilment, None),
-            Ok(r) => (OrderStatus::Cancelado, Some(r.message), None, None),
-            Err(e) => {
-                compensate_downstream(&e, ServiceName::Orders, order_id, "void_payment", || {
-                    self.payments
-                        .void_payment(self.env.compensation_ctx(), order_id)
-                })
-                .await;
-                let reason = Some(e.to_string());
-                let passes_through = !matches!(
-                    e,
-                    ServiceError::OutOfStock { .. } | ServiceError::Aborted { .. }
-                );
-                (
-                    OrderStatus::Cancelado,
-                    reason,
-                    None,
-                    passes_through.then_some(e),
-                )
-            }
-        };
+        let (status, reason, fulfilment, error) =
+            match self.payments.process_payment(ctx, payment).await {
+                Ok(r) if r.success => (OrderStatus::Enviado, None, r.fulfilment, None),
+                Ok(r) => (OrderStatus::Cancelado, Some(r.message), None, None),
+                Err(e) => {
+                    let reason = Some(e.to_string());
+                    let passes_through = !matches!(
+                        e,
+                        ServiceError::OutOfStock { .. } | ServiceError::Aborted { .. }
+                    );
+                    (
+                        OrderStatus::Cancelado,
+                        reason,
+                        None,
+                        passes_through.then_some(e),
+                    )
+                }
+            };
         if status == OrderStatus::Enviado && fulfilment.is_none() {
             return Err(ServiceError::Internal(
                 "approved payment without fulfilment".into(),
@@ -284,8 +293,14 @@ impl Inner {
             ..created
         };
         let (invoice, tracking) = (view.invoice_number.clone(), view.tracking_code.clone());
+        // When the failure leaves it unknown what Payments and the rest did, the void travels
+        // through the outbox, recorded with the cancellation itself.
+        let compensate = error.as_ref().is_some_and(ServiceError::is_uncertain);
         self.db
             .write(move |conn| {
+                if compensate {
+                    outbox::enqueue(conn, order_id)?;
+                }
                 conn.prepare_cached(
                     "UPDATE pedidos SET status = ?2, motivo = ?3, numero_nf = ?4, codigo_rastreamento = ?5
                      WHERE id = ?1",
@@ -295,9 +310,68 @@ impl Inner {
                 Ok(())
             })
             .await?;
+        if compensate {
+            self.outbox.deliver(order_id).await;
+        }
         match error {
             Some(e) => Err(e),
             None => Ok(view),
+        }
+    }
+}
+
+/// Cancels orders left `pendente` by an interrupted process (a crash mid-chain): any such order
+/// older than twice the chain deadline and not in flight here is cancelled, and its void goes
+/// through the outbox. Runs until the service is dropped or its database closes.
+async fn sweep_interrupted(inner: std::sync::Weak<Inner>) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let Some(inner) = inner.upgrade() else { return };
+        if inner.db.is_closed() {
+            return;
+        }
+        let cutoff = (chrono::Utc::now() - inner.env.chain_timeout * 2)
+            .format("%Y-%m-%dT%H:%M:%S%.3f")
+            .to_string();
+        let stale = inner
+            .db
+            .read(move |conn| {
+                let mut st = conn.prepare_cached(
+                    "SELECT id, chave_idempotencia FROM pedidos WHERE status = 'pendente' AND data_criacao < ?1 LIMIT 256",
+                )?;
+                let rows = st.query_map([cutoff], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            })
+            .await
+            .unwrap_or_default();
+        for (order_id, key) in stale {
+            if inner
+                .in_flight
+                .lock()
+                .expect("in-flight table poisoned")
+                .contains_key(&key)
+            {
+                continue;
+            }
+            let cancelled = inner
+                .db
+                .write(move |conn| {
+                    let n = conn
+                        .prepare_cached(
+                            "UPDATE pedidos SET status = 'cancelado', motivo = 'checkout interrompido'
+                             WHERE id = ?1 AND status = 'pendente'",
+                        )?
+                        .execute([order_id])?;
+                    if n == 1 {
+                        outbox::enqueue(conn, order_id)?;
+                        log_operation(conn, "cancelar_interrompido", Some(order_id), "")?;
+                    }
+                    Ok(n == 1)
+                })
+                .await;
+            if cancelled.unwrap_or(false) {
+                inner.outbox.deliver(order_id).await;
+            }
         }
     }
 }

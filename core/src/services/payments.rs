@@ -6,7 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
-use super::{Prior, ServiceEnv, cancel_record, compensate_downstream};
+use super::outbox::{self, OUTBOX_TABLE, Outbox};
+use super::{Prior, ServiceEnv, cancel_record};
 use crate::error::{ServiceError, ServiceResult};
 use crate::model::{PaymentReply, PaymentRequest, ReserveRequest};
 use crate::ports::{CallCtx, InventoryPort, PaymentsPort};
@@ -32,6 +33,7 @@ pub struct PaymentsService {
     db: Db,
     env: ServiceEnv,
     inventory: Arc<dyn InventoryPort>,
+    outbox: Outbox,
 }
 
 impl PaymentsService {
@@ -39,12 +41,23 @@ impl PaymentsService {
     pub fn open(env: &ServiceEnv, inventory: Arc<dyn InventoryPort>) -> ServiceResult<Self> {
         let db = env.open_db(
             ServiceName::Payments,
-            &format!("{SCHEMA}{OPERATIONS_TABLE}"),
+            &format!("{SCHEMA}{OPERATIONS_TABLE}{OUTBOX_TABLE}"),
         )?;
+        let next = inventory.clone();
+        let outbox = Outbox::start(
+            db.clone(),
+            ServiceName::Payments,
+            env.compensation_timeout,
+            Arc::new(move |ctx, id| {
+                let next = next.clone();
+                Box::pin(async move { next.release_stock(ctx, id).await })
+            }),
+        );
         Ok(Self {
             db,
             env: env.clone(),
             inventory,
+            outbox,
         })
     }
 
@@ -53,7 +66,14 @@ impl PaymentsService {
         &self.db
     }
 
-    async fn void_local(&self, order_id: i64, reason: String) -> ServiceResult<Prior> {
+    /// Voids the payment (or bars one); when it was live and `cascade`, records in the same
+    /// transaction that Inventory must release.
+    async fn void_local(
+        &self,
+        order_id: i64,
+        reason: String,
+        cascade: bool,
+    ) -> ServiceResult<Prior> {
         self.db
             .write(move |conn| {
                 let prior = cancel_record(conn, "pagamentos", "aprovado", "estornado", order_id, |conn| {
@@ -66,6 +86,9 @@ impl PaymentsService {
                 if prior == Prior::Live {
                     conn.prepare_cached("UPDATE pagamentos SET motivo = ?2 WHERE pedido_id = ?1")?
                         .execute(params![order_id, reason])?;
+                }
+                if prior == Prior::Live && cascade {
+                    outbox::enqueue(conn, order_id)?;
                 }
                 log_operation(conn, "estornar_pagamento", Some(order_id), &reason)?;
                 Ok(prior)
@@ -138,20 +161,25 @@ impl PaymentsPort for PaymentsService {
                 ..reply(true, "pagamento aprovado")
             }),
             Err(e) => {
-                compensate_downstream(&e, ServiceName::Payments, order_id, "release_stock", || {
-                    self.inventory
-                        .release_stock(self.env.compensation_ctx(), order_id)
-                })
-                .await;
-                self.void_local(order_id, e.to_string()).await?;
+                // Inventory may hold a reservation when the failure leaves it unknown what it did.
+                let uncertain = e.is_uncertain();
+                if self.void_local(order_id, e.to_string(), uncertain).await? == Prior::Live
+                    && uncertain
+                {
+                    self.outbox.deliver(order_id).await;
+                }
                 Err(e)
             }
         }
     }
 
-    async fn void_payment(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
-        if self.void_local(order_id, "pedido cancelado".into()).await? == Prior::Live {
-            self.inventory.release_stock(ctx, order_id).await?;
+    async fn void_payment(&self, _ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
+        if self
+            .void_local(order_id, "pedido cancelado".into(), true)
+            .await?
+            == Prior::Live
+        {
+            self.outbox.deliver(order_id).await;
         }
         Ok(())
     }

@@ -182,6 +182,11 @@ impl Db {
         self.inner.writer.stats()
     }
 
+    /// True once [`Db::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.writer.is_closed()
+    }
+
     /// Stops accepting writes, lets queued writes commit, and closes the writer's connection.
     pub fn close(&self) {
         self.inner.writer.close();

@@ -83,6 +83,13 @@ impl Writer {
         rx.await.map_err(|_| closed(&self.name))?
     }
 
+    pub(super) fn is_closed(&self) -> bool {
+        self.sender
+            .lock()
+            .expect("writer sender poisoned")
+            .is_none()
+    }
+
     pub(super) fn stats(&self) -> WriterStats {
         WriterStats {
             transactions: self.counters[0].load(Ordering::Relaxed),

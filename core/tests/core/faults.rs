@@ -138,3 +138,82 @@ async fn a_slow_hop_past_the_deadline_cancels_cleanly() {
         .unwrap();
     assert_eq!(stock, 1000);
 }
+
+/// Logistics that loses every reply, and refuses the first `refusals` cancellations.
+struct Flaky {
+    inner: Arc<LogisticsService>,
+    refusals: std::sync::atomic::AtomicU32,
+}
+
+#[async_trait]
+impl LogisticsPort for Flaky {
+    async fn schedule_shipment(
+        &self,
+        ctx: CallCtx,
+        req: ShipmentRequest,
+    ) -> ServiceResult<ShipmentReply> {
+        self.inner.schedule_shipment(ctx, req).await?;
+        Err(ServiceError::DeadlineExceeded {
+            service: "logistics",
+        })
+    }
+    async fn cancel_shipment(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
+        let left = self.refusals.load(std::sync::atomic::Ordering::SeqCst);
+        if left > 0 {
+            self.refusals
+                .store(left - 1, std::sync::atomic::Ordering::SeqCst);
+            return Err(ServiceError::Unavailable {
+                service: "logistics",
+                detail: "down".into(),
+            });
+        }
+        self.inner.cancel_shipment(ctx, order_id).await
+    }
+}
+
+#[tokio::test]
+async fn an_unacknowledged_compensation_is_retried_until_it_lands() {
+    let (_dir, env) = env_with(PRODUCTS, approving());
+    let logistics = Arc::new(LogisticsService::open(&env).unwrap());
+    let flaky = Flaky {
+        inner: logistics.clone(),
+        refusals: std::sync::atomic::AtomicU32::new(3),
+    };
+    let fiscal = Arc::new(FiscalService::open(&env, Arc::new(flaky)).unwrap());
+    let inventory =
+        Arc::new(InventoryService::open(&env, Arc::new(Direct(fiscal.clone()))).unwrap());
+    let payments =
+        Arc::new(PaymentsService::open(&env, Arc::new(Direct(inventory.clone()))).unwrap());
+    let orders = OrdersService::open(&env, Arc::new(Direct(payments.clone()))).unwrap();
+
+    let err = orders
+        .place_order(CallCtx::unbounded(), request("k-retry-comp", 1, &[(1, 1)]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ServiceError::DeadlineExceeded { .. }),
+        "{err:?}"
+    );
+    let probe = checkout_core::testkit::Probe(env.data_dir.clone());
+    // Right after the failure the shipment is still live and Fiscal owes its cancellation.
+    assert_eq!(
+        probe.text(ServiceName::Logistics, "SELECT status FROM envios"),
+        "aguardando_envio"
+    );
+    assert_eq!(
+        probe.int(ServiceName::Fiscal, "SELECT count(*) FROM compensacoes"),
+        1
+    );
+    // The retrier keeps trying, with backoff, until Logistics acknowledges.
+    let mut waited = 0;
+    while probe.int(ServiceName::Fiscal, "SELECT count(*) FROM compensacoes") > 0 && waited < 100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    assert_eq!(
+        probe.text(ServiceName::Logistics, "SELECT status FROM envios"),
+        "cancelado"
+    );
+    let report = probe.audit();
+    assert!(report.is_clean(), "{:?}", report.violations);
+}
