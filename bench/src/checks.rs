@@ -60,6 +60,19 @@ pub fn evaluate(r: &Results, figures: &[Figure]) -> Vec<Check> {
             format!("empty: {blank:?}")
         },
     });
+    let outlived: u64 = r
+        .runs
+        .iter()
+        .filter_map(|x| x.fault.as_ref())
+        .map(|f| f.outlived_deadline)
+        .sum();
+    if r.runs.iter().any(|x| x.fault.is_some()) {
+        checks.push(Check {
+            name: "nothing outlived its deadline under faults".into(),
+            passed: outlived == 0,
+            detail: format!("{outlived} request(s) past chain deadline + 1 s"),
+        });
+    }
     checks.push(Check {
         name: "measured with optimised code".into(),
         passed: r.config.build_profile == "release",

@@ -118,6 +118,7 @@ mod tests {
             littles_law: LittlesLaw::default(),
             generator_lag_us: (0.0, 0.0),
             p50_floor_ratio: 1.0,
+            fault: None,
         };
         Results {
             schema_version: 1,

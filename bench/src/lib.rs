@@ -4,6 +4,7 @@
 pub mod calibrate;
 pub mod checks;
 pub mod compare;
+pub mod faults;
 pub mod load;
 pub mod procfs;
 pub mod profile;

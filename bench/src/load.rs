@@ -17,12 +17,15 @@ use crate::workload::{Call, Outcome};
 pub const MAX_IN_FLIGHT: u64 = 20_000;
 
 /// How a step loads its target.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Mode {
     /// Requests start at `rate` per second, whether or not earlier ones finished.
     Open { rate: f64 },
     /// `clients` loops, each sending its next request when the previous one ends.
     Closed { clients: usize },
+    /// Open loop whose rate changes: each phase's rate holds for its duration (from the start of
+    /// the warm-up); the last phase lasts to the end of the step.
+    Phased { phases: Vec<(Duration, f64)> },
 }
 
 /// What one step measured (before resource sampling is attached).
@@ -47,6 +50,10 @@ pub struct StepResult {
     pub lag_mean_us: f64,
     /// Largest such delay, µs.
     pub lag_max_us: f64,
+    /// When each failed request was meant to start, from the start of the window.
+    pub error_offsets: Vec<Duration>,
+    /// Requests whose latency exceeded the step's deadline (they outlived it).
+    pub over_deadline: u64,
 }
 
 /// How late the open loop dispatched requests relative to their schedule.
@@ -106,6 +113,18 @@ pub async fn run_step(
     window: Duration,
     drain: Duration,
 ) -> StepResult {
+    run_step_with_deadline(call, mode, warmup, window, drain, Duration::MAX).await
+}
+
+/// [`run_step`], also counting requests whose latency exceeded `deadline_limit`.
+pub async fn run_step_with_deadline(
+    call: Arc<dyn Call>,
+    mode: Mode,
+    warmup: Duration,
+    window: Duration,
+    drain: Duration,
+    deadline_limit: Duration,
+) -> StepResult {
     let (tx, mut rx) = mpsc::unbounded_channel::<Sample>();
     let in_flight = Arc::new(AtomicU64::new(0));
     let start = Instant::now() + Duration::from_millis(20);
@@ -151,6 +170,8 @@ pub async fn run_step(
         completed_in_window: 0,
         lag_mean_us: 0.0,
         lag_max_us: 0.0,
+        error_offsets: Vec::new(),
+        over_deadline: 0,
     };
     // A request belongs to the step when it was meant to start inside the window, however late it
     // ends: the collector waits (up to `drain`) for every one of them, so a slow tail is counted.
@@ -165,6 +186,9 @@ pub async fn run_step(
         }
         result.requests += 1;
         let latency = (sample.done - sample.intended).as_micros().max(1) as u64;
+        if sample.done - sample.intended > deadline_limit {
+            result.over_deadline += 1;
+        }
         let in_window = sample.done < measure_to;
         let second = ((sample.done.saturating_duration_since(measure_from)).as_secs() as usize)
             .min(result.seconds.len().saturating_sub(1));
@@ -180,6 +204,7 @@ pub async fn run_step(
             Err(kind) => {
                 slot.1 += 1;
                 *result.errors.entry(kind.to_owned()).or_default() += 1;
+                result.error_offsets.push(sample.intended - measure_from);
             }
         }
     }
@@ -206,20 +231,38 @@ fn drive(
     lag: Arc<LagStats>,
 ) -> Driver {
     match mode {
-        Mode::Open { rate } => {
+        Mode::Open { .. } | Mode::Phased { .. } => {
+            let phases = match mode {
+                Mode::Open { rate } => vec![(end - start, rate)],
+                Mode::Phased { phases } => phases,
+                Mode::Closed { .. } => unreachable!("closed loop handled below"),
+            };
             // A dedicated thread keeps the schedule: `thread::sleep` wakes within tens of µs,
             // where the async timer's 1 ms granularity would charge its slack to the target.
             let stop = Arc::new(AtomicBool::new(false));
             let handle = tokio::runtime::Handle::current();
             let flag = stop.clone();
             std::thread::spawn(move || {
-                let interval = Duration::from_secs_f64(1.0 / rate);
                 let mut i: u64 = 0;
+                let mut phase_start = start;
+                let last = phases.len().saturating_sub(1);
+                let mut schedule = phases.iter().enumerate().flat_map(|(k, &(length, rate))| {
+                    let from = phase_start;
+                    let to = if k == last {
+                        end
+                    } else {
+                        (from + length).min(end)
+                    };
+                    phase_start = to;
+                    let interval = Duration::from_secs_f64(1.0 / rate.max(1e-3));
+                    (0u64..)
+                        .map(move |j| from + interval.mul_f64(j as f64))
+                        .take_while(move |t| *t < to)
+                });
                 while !flag.load(Ordering::Relaxed) {
-                    let intended = start + interval.mul_f64(i as f64);
-                    if intended >= end {
+                    let Some(intended) = schedule.next() else {
                         break;
-                    }
+                    };
                     let now = Instant::now();
                     if intended > now {
                         std::thread::sleep(intended - now);

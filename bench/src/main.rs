@@ -119,7 +119,8 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Compare { a, b }) => bench::compare::run(&a, &b),
         Some(Command::Node { stack }) => node(stack),
         Some(Command::Report { dir }) => {
-            let text = std::fs::read_to_string(dir.join("results.json")).context("reading results.json")?;
+            let text = std::fs::read_to_string(dir.join("results.json"))
+                .context("reading results.json")?;
             let results: bench::results::Results = serde_json::from_str(&text)?;
             bench::report::render(&dir, &results)?;
             println!("report: {}", dir.join("report.html").display());

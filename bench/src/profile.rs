@@ -10,6 +10,51 @@ pub enum Shape {
     Open(Vec<f64>),
     /// Closed loop with each number of clients in flight.
     Closed(Vec<usize>),
+    /// Steady open loop at `rate`; the service is killed (SIGKILL) after `before`, restarted on
+    /// its port and database after `down`, and the load goes on for `after`.
+    Kill {
+        /// Service to kill.
+        service: &'static str,
+        /// Offered checkouts/s.
+        rate: f64,
+        /// Load before the kill.
+        before: Duration,
+        /// Time down.
+        down: Duration,
+        /// Load after the restart.
+        after: Duration,
+    },
+    /// Closed loop of `clients` against a stack whose `service` takes `extra` longer per call.
+    Slow {
+        /// Service made slow.
+        service: &'static str,
+        /// Extra time per call.
+        extra: Duration,
+        /// Clients in flight.
+        clients: usize,
+    },
+    /// Open loop at `high` × the target's knee for `burst`, then `low` × the knee for `calm`.
+    Overload {
+        /// Factor of the knee during the burst.
+        high: f64,
+        /// Factor of the knee after it.
+        low: f64,
+        /// Length of the burst.
+        burst: Duration,
+        /// Length of the calm after it.
+        calm: Duration,
+    },
+}
+
+impl Shape {
+    /// Steps the shape runs per target.
+    pub fn steps(&self) -> usize {
+        match self {
+            Shape::Open(r) => r.len(),
+            Shape::Closed(c) => c.len(),
+            Shape::Kill { .. } | Shape::Slow { .. } | Shape::Overload { .. } => 1,
+        }
+    }
 }
 
 /// What a scenario sends.
@@ -70,6 +115,39 @@ impl Profile {
             products,
             shape: Shape::Closed(vec![c]),
         };
+        let kill = |before: u64, down: u64, after: u64, rate: f64| Scenario {
+            name: "kill-payments",
+            request: Request::Checkout,
+            products: 30,
+            shape: Shape::Kill {
+                service: "payments",
+                rate,
+                before: Duration::from_millis(before),
+                down: Duration::from_millis(down),
+                after: Duration::from_millis(after),
+            },
+        };
+        let slow = |clients: usize| Scenario {
+            name: "slow-inventory",
+            request: Request::Checkout,
+            products: 30,
+            shape: Shape::Slow {
+                service: "inventory",
+                extra: Duration::from_millis(50),
+                clients,
+            },
+        };
+        let overload = |burst: u64, calm: u64| Scenario {
+            name: "overload",
+            request: Request::Checkout,
+            products: 30,
+            shape: Shape::Overload {
+                high: 1.5,
+                low: 0.5,
+                burst: Duration::from_millis(burst),
+                calm: Duration::from_millis(calm),
+            },
+        };
         Some(match name {
             "smoke" => Self {
                 name: "smoke",
@@ -79,6 +157,7 @@ impl Profile {
                     checkout(&[100.0, 400.0]),
                     closed(&[1, 16]),
                     catalog("catalog-30", 30, 8),
+                    kill(1000, 1000, 2000, 150.0),
                 ],
                 slo_p99: Duration::from_millis(50),
             },
@@ -90,6 +169,9 @@ impl Profile {
                     checkout(&[200.0, 500.0, 1000.0, 1500.0, 2000.0, 3000.0, 4000.0, 6000.0]),
                     closed(&[1, 4, 16, 64]),
                     catalog("catalog-30", 30, 16),
+                    kill(2000, 2000, 3000, 300.0),
+                    slow(16),
+                    overload(2500, 3500),
                     catalog("catalog-1000", 1000, 16),
                 ],
                 slo_p99: Duration::from_millis(50),
@@ -105,6 +187,9 @@ impl Profile {
                     ]),
                     closed(&[1, 2, 4, 8, 16, 32, 64, 128]),
                     catalog("catalog-30", 30, 16),
+                    kill(5000, 5000, 10_000, 500.0),
+                    slow(16),
+                    overload(10_000, 10_000),
                     catalog("catalog-1000", 1000, 16),
                 ],
                 slo_p99: Duration::from_millis(50),
@@ -130,18 +215,25 @@ mod tests {
     fn smoke_fits_in_a_minute_and_default_in_five() {
         // Upper bound of the measured time: steps × targets × (warm-up + step), four targets.
         let budget = |p: &Profile| {
-            let steps: usize = p
-                .scenarios
+            p.scenarios
                 .iter()
-                .map(|s| match &s.shape {
-                    Shape::Open(r) => r.len(),
-                    Shape::Closed(c) => c.len(),
+                .map(|s| {
+                    let each = match &s.shape {
+                        Shape::Kill {
+                            before,
+                            down,
+                            after,
+                            ..
+                        } => (*before + *down + *after).as_secs_f64(),
+                        Shape::Overload { burst, calm, .. } => (*burst + *calm).as_secs_f64(),
+                        _ => p.step.as_secs_f64(),
+                    };
+                    (s.shape.steps() * 4) as f64 * (p.warmup.as_secs_f64() + each)
                 })
-                .sum();
-            (steps * 4) as f64 * (p.warmup + p.step).as_secs_f64()
+                .sum::<f64>()
         };
-        assert!(budget(&Profile::named("smoke").unwrap()) < 40.0);
-        assert!(budget(&Profile::named("default").unwrap()) < 240.0);
+        assert!(budget(&Profile::named("smoke").unwrap()) < 50.0);
+        assert!(budget(&Profile::named("default").unwrap()) < 270.0);
         assert!(Profile::named("nope").is_none());
     }
 }

@@ -198,6 +198,31 @@ pub struct Run {
     pub generator_lag_us: (f64, f64),
     /// p50 as a multiple of the calibrated floor.
     pub p50_floor_ratio: f64,
+    /// What a fault scenario did and how the target came through it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<Fault>,
+}
+
+/// A fault injected during a run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Fault {
+    /// `kill`, `slow` or `overload`.
+    pub kind: String,
+    /// The service affected (none for overload).
+    pub service: Option<String>,
+    /// What was done, in words.
+    pub detail: String,
+    /// Start and end of the outage, the slowness or the overload, seconds from the window's start.
+    pub window_s: [f64; 2],
+    /// Errors of requests meant to start inside that window.
+    pub errors_during: u64,
+    /// From the end of the fault until every later request succeeded (kill) or each second was
+    /// back within the objective (overload), ms; null when that never happened in the step.
+    pub recovery_ms: Option<f64>,
+    /// Requests whose latency exceeded the deadline (chain deadline + 1 s): should be zero.
+    pub outlived_deadline: u64,
+    /// For a slow service: throughput at the same concurrency without the slowness, if measured.
+    pub baseline_rps: Option<f64>,
 }
 
 /// The audit after the run.

@@ -11,7 +11,8 @@ use checkout_core::store::{StoreConfig, SyncMode};
 use checkout_core::*;
 use hdrhistogram::Histogram;
 
-use crate::load::{Mode, StepResult, run_step};
+use crate::faults::{self, FaultCtx};
+use crate::load::{Mode, StepResult, run_step_with_deadline};
 use crate::profile::{Profile, Request, Shape};
 use crate::progress::Progress;
 use crate::results::*;
@@ -49,6 +50,43 @@ pub struct Measured {
 const CHAIN_TIMEOUT_MS: u64 = 5000;
 /// Longest wait for outboxes to drain before the audit.
 pub const SETTLE_LIMIT: Duration = Duration::from_secs(20);
+
+/// Audits one target's databases into `audit`.
+fn audit_target(key: &str, dir: &Path, audit: &mut Audit) -> anyhow::Result<()> {
+    let report = checkout_core::audit::audit(dir)?;
+    audit.orders.insert(key.to_owned(), report.orders);
+    for v in report.violations {
+        audit.clean = false;
+        audit.violations.push(TargetViolation {
+            target: key.to_owned(),
+            violation: v,
+        });
+    }
+    Ok(())
+}
+
+/// The knee of `target` from the open-loop steps run so far (highest offered rate within the
+/// objective); without one, 80% of its closed-loop peak; without that, 500/s.
+pub fn knee_so_far(runs: &[Run], target: &str, profile: &Profile) -> f64 {
+    let slo = profile.slo_p99.as_micros() as f64;
+    runs.iter()
+        .filter(|r| r.scenario == "checkout-open" && r.target == target)
+        .filter(|r| {
+            let o = r.offered_rps.unwrap_or(0.0);
+            r.achieved_rps >= 0.95 * o
+                && r.latency_us.p99 <= slo
+                && r.errors as f64 <= 0.01 * r.requests.max(1) as f64
+        })
+        .filter_map(|r| r.offered_rps)
+        .reduce(f64::max)
+        .or_else(|| {
+            runs.iter()
+                .filter(|r| r.scenario == "checkout-closed" && r.target == target)
+                .map(|r| 0.8 * r.achieved_rps)
+                .reduce(f64::max)
+        })
+        .unwrap_or(500.0)
+}
 
 /// Waits until no compensation is owed and no order is `pendente` in `dir`, at most `limit`;
 /// returns how long it took.
@@ -155,14 +193,8 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
     env.sim = Arc::new(Simulation::with_seed(opts.seed));
     env.chain_timeout = Duration::from_millis(CHAIN_TIMEOUT_MS);
 
-    let total_steps: usize = scenarios
-        .iter()
-        .map(|s| match &s.shape {
-            Shape::Open(r) => r.len(),
-            Shape::Closed(c) => c.len(),
-        })
-        .sum::<usize>()
-        * labels.len();
+    let total_steps: usize =
+        scenarios.iter().map(|s| s.shape.steps()).sum::<usize>() * labels.len();
     progress.set_total(total_steps);
 
     let mut runs = Vec::new();
@@ -192,17 +224,106 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
             )?);
         }
         for scenario in scenarios.iter().filter(|s| s.products == products) {
+            if !matches!(scenario.shape, Shape::Open(_) | Shape::Closed(_)) {
+                let fctx = FaultCtx {
+                    seed: opts.seed,
+                    products,
+                    deadline,
+                    calibration: &calibration,
+                    profile: &opts.profile,
+                };
+                for t in targets.iter_mut() {
+                    progress.step(&format!("{} {}", scenario.name, t.label));
+                    let measured = match &scenario.shape {
+                        Shape::Kill { .. } => faults::kill(t, scenario, &fctx).await,
+                        Shape::Overload { .. } => {
+                            let knee = knee_so_far(&runs, t.label, &opts.profile);
+                            faults::overload(t, scenario, &fctx, knee).await
+                        }
+                        Shape::Slow {
+                            service,
+                            extra,
+                            clients,
+                        } => {
+                            let baseline = runs
+                                .iter()
+                                .find(|r| {
+                                    r.scenario == "checkout-closed"
+                                        && r.target == t.label
+                                        && r.concurrency == Some(*clients)
+                                })
+                                .map(|r| r.achieved_rps);
+                            let label = t.label;
+                            let key = format!("{label}-{products}-slow");
+                            let dir = work.join(&key);
+                            target::prepare_data(&seed_db, &dir, store)?;
+                            let service = ServiceName::parse(service).expect("known service");
+                            let mut slow_env = env.clone();
+                            slow_env.sim =
+                                Arc::new((*env.sim).clone().with_work(
+                                    service,
+                                    checkout_core::sim::WorkTime::fixed(*extra),
+                                ));
+                            let mut slow_flags = flags.clone();
+                            slow_flags
+                                .work
+                                .push(format!("{service}={}", extra.as_millis()));
+                            let slow_target = target::start(
+                                label,
+                                &dir,
+                                &slow_env,
+                                &slow_flags,
+                                &work.join("logs").join(&key),
+                            )?;
+                            let out = faults::slow(&slow_target, scenario, &fctx, baseline).await;
+                            let settled = settle(&dir, SETTLE_LIMIT).await;
+                            audit
+                                .settle_ms
+                                .insert(key.clone(), settled.as_millis() as u64);
+                            slow_target.stop();
+                            audit_target(&key, &dir, &mut audit)?;
+                            out
+                        }
+                        _ => None,
+                    };
+                    match measured {
+                        Some((run, hist)) => {
+                            if let Some(f) = run.fault.as_ref() {
+                                progress.detail(&format!(
+                                    "achieved {:.0}/s, p99 {:.2} ms, errors {} ({} during the fault), recovery {}, outlived deadline {}",
+                                    run.achieved_rps,
+                                    run.latency_us.p99 / 1000.0,
+                                    run.errors,
+                                    f.errors_during,
+                                    f.recovery_ms.map_or("none".into(), |ms| format!("{ms:.0} ms")),
+                                    f.outlived_deadline
+                                ));
+                            }
+                            histograms.insert(run.id.clone(), hist);
+                            runs.push(run);
+                        }
+                        None => progress
+                            .detail("not applicable: no service processes to fault in-process"),
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                continue;
+            }
             let steps: Vec<Mode> = match &scenario.shape {
                 Shape::Open(rates) => rates.iter().map(|&rate| Mode::Open { rate }).collect(),
                 Shape::Closed(cs) => cs.iter().map(|&clients| Mode::Closed { clients }).collect(),
+                _ => Vec::new(),
             };
             let mut saturated: BTreeMap<&str, u32> = BTreeMap::new();
             for (step, mode) in steps.into_iter().enumerate() {
                 for k in 0..targets.len() {
                     let t = &targets[(k + step) % targets.len()];
-                    let what = match mode {
-                        Mode::Open { rate } => format!("{rate:.0}/s"),
-                        Mode::Closed { clients } => format!("{clients} clients"),
+                    let (what, label) = match &mode {
+                        Mode::Open { rate } => (format!("{rate:.0}/s"), format!("{rate:.0}rps")),
+                        Mode::Closed { clients } => {
+                            (format!("{clients} clients"), format!("c{clients}"))
+                        }
+                        Mode::Phased { .. } => ("phased".into(), "phased".into()),
                     };
                     if saturated.get(t.label).copied().unwrap_or(0) >= 2 {
                         progress.step(&format!(
@@ -224,17 +345,22 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
                             deadline,
                         }),
                     };
-                    let run = measure_step(
-                        call,
-                        mode,
-                        t,
-                        &opts.profile,
-                        scenario.name,
+                    let spec = StepSpec {
+                        mode: mode.clone(),
+                        warmup: opts.profile.warmup,
+                        window: opts.profile.step,
+                        scenario: scenario.name,
                         step,
+                        label,
+                    };
+                    let (run, hist, _) = measure_step(
+                        call,
+                        spec,
+                        &TargetInfo::of(t),
                         &calibration,
+                        std::future::ready(()),
                     )
                     .await;
-                    let (run, hist) = run;
                     if let Mode::Open { rate } = mode
                         && (run.achieved_rps < 0.8 * rate
                             || run.latency_us.p99 > 10.0 * opts.profile.slo_p99.as_micros() as f64)
@@ -263,17 +389,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
                 .settle_ms
                 .insert(format!("{label}-{products}"), settled.as_millis() as u64);
             t.stop();
-            let report = checkout_core::audit::audit(&dir)?;
-            audit
-                .orders
-                .insert(format!("{label}-{products}"), report.orders);
-            for v in report.violations {
-                audit.clean = false;
-                audit.violations.push(TargetViolation {
-                    target: format!("{label}-{products}"),
-                    violation: v,
-                });
-            }
+            audit_target(&format!("{label}-{products}"), &dir, &mut audit)?;
         }
     }
     progress.finish();
@@ -323,28 +439,87 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
     })
 }
 
-async fn measure_step(
+/// Who a step measures: copied out of the [`Target`] so a fault can hold the target's processes.
+pub struct TargetInfo {
+    /// Label.
+    pub label: &'static str,
+    /// Transport.
+    pub transport: &'static str,
+    /// HTTP version.
+    pub http_version: Option<&'static str>,
+    /// Processes to sample.
+    pub processes: Vec<(String, u32)>,
+}
+
+impl TargetInfo {
+    /// The step-relevant facts of `t`.
+    pub fn of(t: &Target) -> Self {
+        Self {
+            label: t.label,
+            transport: t.transport,
+            http_version: t.http_version,
+            processes: t.processes(),
+        }
+    }
+}
+
+/// How one step runs.
+pub struct StepSpec<'a> {
+    /// Load shape.
+    pub mode: Mode,
+    /// Warm-up.
+    pub warmup: Duration,
+    /// Measured window.
+    pub window: Duration,
+    /// Scenario name.
+    pub scenario: &'a str,
+    /// Step index.
+    pub step: usize,
+    /// Step label in the run id (`200rps`, `c16`, or the fault's).
+    pub label: String,
+}
+
+/// What a step measured beyond its [`Run`]: for fault analysis.
+pub struct StepExtras {
+    /// When each failed request was meant to start, from the window's start.
+    pub error_offsets: Vec<Duration>,
+    /// Requests that outlived the deadline.
+    pub over_deadline: u64,
+}
+
+/// Runs one step while `inject` runs beside it (a fault, or nothing), sampling resources.
+pub async fn measure_step(
     call: Arc<dyn Call>,
-    mode: Mode,
-    t: &Target,
-    profile: &Profile,
-    scenario: &str,
-    step: usize,
+    spec: StepSpec<'_>,
+    t: &TargetInfo,
     calibration: &Calibration,
-) -> (Run, Histogram<u64>) {
-    let mut sampler = crate::procfs::ResourceSampler::start(t.processes());
-    let lo_before = crate::procfs::loopback_bytes();
-    let run = run_step(
-        call,
+    inject: impl std::future::Future<Output = ()>,
+) -> (Run, Histogram<u64>, StepExtras) {
+    let StepSpec {
         mode,
-        profile.warmup,
-        profile.step,
+        warmup,
+        window: step_window,
+        scenario,
+        step,
+        label: step_label,
+    } = spec;
+    let mut sampler = crate::procfs::ResourceSampler::start(t.processes.clone());
+    let lo_before = crate::procfs::loopback_bytes();
+    let run = run_step_with_deadline(
+        call,
+        mode.clone(),
+        warmup,
+        step_window,
         Duration::from_millis(CHAIN_TIMEOUT_MS + 1500),
+        Duration::from_millis(CHAIN_TIMEOUT_MS + 1000),
     );
     tokio::pin!(run);
+    tokio::pin!(inject);
+    let mut injected = false;
     let r: StepResult = loop {
         tokio::select! {
             r = &mut run => break r,
+            _ = &mut inject, if !injected => injected = true,
             _ = tokio::time::sleep(Duration::from_millis(250)) => sampler.sample(),
         }
     };
@@ -357,13 +532,10 @@ async fn measure_step(
     let predicted = achieved * latency.mean / 1e6;
     let holds =
         (r.in_flight_mean - predicted).abs() <= (0.25 * r.in_flight_mean.max(predicted)).max(0.5);
-    let (offered, concurrency) = match mode {
-        Mode::Open { rate } => (Some(rate), None),
-        Mode::Closed { clients } => (None, Some(clients)),
-    };
-    let step_label = match mode {
-        Mode::Open { rate } => format!("{rate:.0}rps"),
-        Mode::Closed { clients } => format!("c{clients}"),
+    let (offered, concurrency) = match &mode {
+        Mode::Open { rate } => (Some(*rate), None),
+        Mode::Closed { clients } => (None, Some(*clients)),
+        Mode::Phased { phases } => (phases.iter().map(|p| p.1).reduce(f64::max), None),
     };
     let wire = match (lo_before, lo_after, t.transport) {
         (Some(a), Some(b), tr) if tr != "inprocess" && r.requests > 0 => {
@@ -422,13 +594,18 @@ async fn measure_step(
             holds,
         },
         generator_lag_us: (r.lag_mean_us, r.lag_max_us),
+        fault: None,
         p50_floor_ratio: if calibration.floor_latency_us > 0.0 {
             latency.p50 / calibration.floor_latency_us
         } else {
             0.0
         },
     };
-    (run, r.histogram)
+    let extras = StepExtras {
+        error_offsets: r.error_offsets,
+        over_deadline: r.over_deadline,
+    };
+    (run, r.histogram, extras)
 }
 
 /// Where a run's files go.

@@ -37,7 +37,28 @@ pub fn lines(
     diagonal: bool,
 ) -> String {
     let mut svg = String::new();
-    if let Err(e) = draw_lines(&mut svg, title, x_label, y_label, series, log_y, diagonal) {
+    if let Err(e) = draw_lines(
+        &mut svg, title, x_label, y_label, series, log_y, diagonal, None,
+    ) {
+        return empty(title, &e.to_string());
+    }
+    svg
+}
+
+/// Lines over time with the span `band` (a fault's window, in x units) shaded.
+pub fn timeline(title: &str, y_label: &str, series: &[Series], band: (f64, f64)) -> String {
+    let mut svg = String::new();
+    let x = "seconds into the measured window";
+    if let Err(e) = draw_lines(
+        &mut svg,
+        title,
+        x,
+        y_label,
+        series,
+        false,
+        false,
+        Some(band),
+    ) {
         return empty(title, &e.to_string());
     }
     svg
@@ -59,6 +80,7 @@ fn bounds(series: &[Series]) -> Option<(f64, f64, f64, f64)> {
     Some((x0, x1, y0, y1))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn draw_lines(
     svg: &mut String,
     title: &str,
@@ -67,6 +89,7 @@ fn draw_lines(
     series: &[Series],
     log_y: bool,
     diagonal: bool,
+    band: Option<(f64, f64)>,
 ) -> DrawResult {
     let (x0, x1, y0, y1) = bounds(series).ok_or("no data")?;
     let x1 = if x1 > x0 { x1 * 1.05 } else { x0 + 1.0 };
@@ -90,6 +113,18 @@ fn draw_lines(
                 .y_desc(y_label)
                 .light_line_style(RGBColor(235, 235, 235))
                 .draw()?;
+            if let Some((a, b)) = band {
+                let shade = RGBColor(220, 40, 40);
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(a, 0.0), (b, y1 * 1.1)],
+                        shade.mix(0.12).filled(),
+                    )))?
+                    .label("fault window")
+                    .legend(move |(x, y)| {
+                        Rectangle::new([(x, y - 5), (x + 12, y + 5)], shade.mix(0.3).filled())
+                    });
+            }
             if diagonal {
                 chart
                     .draw_series(LineSeries::new([(x0, x0), (x1, x1)], BLACK.mix(0.3)))?

@@ -182,6 +182,51 @@ pub fn all(r: &Results) -> Vec<Figure> {
             ),
         ));
     }
+    for scenario in ["kill-payments", "overload"] {
+        let runs: Vec<_> = r
+            .runs
+            .iter()
+            .filter(|x| x.scenario == scenario && x.fault.is_some())
+            .collect();
+        let Some(band) = runs
+            .first()
+            .and_then(|x| x.fault.as_ref())
+            .map(|f| (f.window_s[0], f.window_s[1]))
+        else {
+            continue;
+        };
+        let mut series = Vec::new();
+        for x in &runs {
+            series.push(Series {
+                label: format!("{} completed/s", x.target),
+                points: x
+                    .timeline
+                    .iter()
+                    .map(|s| (s.t as f64 + 0.5, s.completed as f64))
+                    .collect(),
+                secondary: false,
+            });
+            series.push(Series {
+                label: format!("{} errors/s", x.target),
+                points: x
+                    .timeline
+                    .iter()
+                    .map(|s| (s.t as f64 + 0.5, s.errors as f64))
+                    .collect(),
+                secondary: true,
+            });
+        }
+        out.push(fig(
+            &format!("timeline-{scenario}"),
+            &format!("{scenario}: completions and errors per second, fault window shaded"),
+            super::charts::timeline(
+                &format!("{scenario}: per-second completions and errors"),
+                "requests per second",
+                &series,
+                band,
+            ),
+        ));
+    }
     let scen: Vec<String> = ["checkout-open", "catalog-30", "catalog-1000"]
         .iter()
         .filter(|s| {

@@ -299,3 +299,37 @@ pub async fn concurrent_checkouts_never_oversell(w: Wiring) {
         .shutdown()
         .await;
 }
+
+pub async fn concurrent_duplicates_of_one_key_place_one_order(w: Wiring) {
+    let app = Arc::new(spawn(w, PRODUCTS, approving()).await);
+    let tasks: Vec<_> = (0..24)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move { app.checkout("one-key", 4, &[(2, 3)]).await.unwrap() })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap());
+    }
+    assert!(
+        outcomes.iter().all(|o| *o == outcomes[0]),
+        "{w:?}: duplicates saw different outcomes"
+    );
+    assert_eq!(
+        app.probe
+            .int(ServiceName::Orders, "SELECT count(*) FROM pedidos"),
+        1
+    );
+    assert_eq!(
+        app.probe
+            .int(ServiceName::Payments, "SELECT count(*) FROM pagamentos"),
+        1
+    );
+    assert_eq!(app.probe.stock(2), 997);
+    assert_clean(&app);
+    Arc::into_inner(app)
+        .expect("all tasks done")
+        .shutdown()
+        .await;
+}

@@ -40,4 +40,5 @@ for_every_wiring!(
     a_peer_that_is_down_is_unavailable_and_leaves_nothing_half_done,
     a_retried_key_returns_the_first_outcome_and_writes_nothing,
     concurrent_checkouts_never_oversell,
+    concurrent_duplicates_of_one_key_place_one_order,
 );
