@@ -65,7 +65,15 @@ impl Target {
 
     /// Stops the target: service processes drain and exit; in-process databases close.
     pub fn stop(self) {
-        match self.backend {
+        // The clients go first, so no server waits for their idle connections while draining.
+        let Target {
+            orders,
+            catalog,
+            backend,
+            ..
+        } = self;
+        drop((orders, catalog));
+        match backend {
             Backend::InProcess(app) => app.close(),
             Backend::Cluster(c) => c.stop(std::time::Duration::from_secs(6)),
         }

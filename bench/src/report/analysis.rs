@@ -200,8 +200,10 @@ fn findings(r: &Results) -> Vec<String> {
             let offered = x.offered_rps.unwrap_or(0.0);
             let verdict = if x.achieved_rps >= 0.8 * peak {
                 "degrades gracefully: it keeps serving near its peak while the excess queues"
+            } else if x.achieved_rps >= 0.5 * peak {
+                "loses goodput: it completes less than it sustained at lower load, as the backlog grows"
             } else {
-                "collapses: goodput falls well below what it sustained at lower load, as queued requests time out or wait behind a growing backlog"
+                "collapses: goodput falls far below what it sustained at lower load, as queued requests time out or wait behind a growing backlog"
             };
             f.push(format!(
                 "Past saturation, {t} {verdict} — at {offered:.0}/s offered it completed {:.0}/s ({:.0}% of its best {peak:.0}/s), median {} ms, {} errors.",
@@ -557,19 +559,31 @@ fn resilience(r: &Results, d: &mut Document) {
         .filter(|x| x.fault.as_ref().is_some_and(|f| f.kind == "overload"))
     {
         let f = x.fault.as_ref().expect("fault");
-        let rss: f64 = x
+        let services: Vec<_> = x
             .resources
             .iter()
             .filter(|u| !u.process.starts_with("loadgen"))
-            .map(|u| u.rss_mib_max)
-            .sum();
+            .collect();
+        let rss = if services.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; its six service processes peaked at {:.0} MiB resident in total",
+                services.iter().map(|u| u.rss_mib_max).sum::<f64>()
+            )
+        };
         notes.push(format!(
-            "{} (overload: {}): {} errors during the burst, {}; services' peak RSS {rss:.0} MiB in total.",
+            "{} (overload: {}): {} errors during the burst, {}{rss}.",
             x.target,
             f.detail,
             f.errors_during,
             match f.recovery_ms {
-                Some(ms) => format!("back within the objective {ms:.0} ms after the load dropped"),
+                Some(ms) if ms <= 1000.0 =>
+                    "every second after the load dropped was within the objective".to_string(),
+                Some(ms) => format!(
+                    "back within the objective {:.0} s after the load dropped",
+                    (ms / 1000.0).ceil()
+                ),
                 None => "not back within the objective before the step ended".into(),
             }
         ));
@@ -580,7 +594,7 @@ fn resilience(r: &Results, d: &mut Document) {
             d.push(Block::Figure(format!("timeline-{name}")));
         }
     }
-    d.push(Block::Paragraph("When the client outruns the server: gRPC multiplexes every call on one HTTP/2 connection per peer, so the excess waits in the server's and client's stream queues behind HTTP/2 flow control; REST over HTTP/1.1 opens a connection per concurrent request, so the excess becomes new connections, accept queues and more CPU per request — which is where its goodput falls under overload. REST over HTTP/2 behaves like gRPC on the wire with JSON on top.".into()));
+    d.push(Block::Paragraph("When the client outruns the server: gRPC multiplexes every call on one HTTP/2 connection per peer, so the excess waits in stream queues behind HTTP/2 flow control; REST over HTTP/1.1 opens a connection per concurrent request, so the excess becomes new connections, each with its own buffers and accept work — compare the services' resident memory under overload above. REST over HTTP/2 behaves like gRPC on the wire, with JSON on top.".into()));
     let rows = faults
         .iter()
         .map(|x| {
