@@ -45,6 +45,9 @@ struct RunArgs {
     /// Threads per service process (tokio workers for gRPC, actix workers for REST).
     #[arg(long, default_value_t = 2)]
     workers: usize,
+    /// Which chain service the kill scenario kills: orders, payments, inventory, fiscal or logistics.
+    #[arg(long, default_value = "payments")]
+    kill: String,
     /// Measure a debug build instead of rebuilding in release (numbers will not mean much).
     #[arg(long)]
     allow_debug: bool,
@@ -211,8 +214,19 @@ fn benchmark(a: RunArgs) -> anyhow::Result<()> {
         let status = reexec_release()?;
         std::process::exit(status.code().unwrap_or(1));
     }
-    let profile = Profile::named(&a.profile)
+    let mut profile = Profile::named(&a.profile)
         .ok_or_else(|| anyhow::anyhow!("unknown profile {:?} (smoke, default, full)", a.profile))?;
+    let killed: &'static str = match a.kill.as_str() {
+        "orders" => "orders",
+        "payments" => "payments",
+        "inventory" => "inventory",
+        "fiscal" => "fiscal",
+        "logistics" => "logistics",
+        other => {
+            anyhow::bail!("--kill {other:?}: orders, payments, inventory, fiscal or logistics")
+        }
+    };
+    profile.kill_service(killed);
     let sync =
         SyncMode::parse(&a.sync).ok_or_else(|| anyhow::anyhow!("--sync: off, normal or full"))?;
     let mut targets = Vec::new();

@@ -198,6 +198,25 @@ impl Profile {
         })
     }
 
+    /// Makes the kill scenario kill `service` (its name becomes `kill-SERVICE`).
+    pub fn kill_service(&mut self, service: &'static str) {
+        for s in &mut self.scenarios {
+            if let Shape::Kill {
+                service: victim, ..
+            } = &mut s.shape
+            {
+                *victim = service;
+                s.name = match service {
+                    "orders" => "kill-orders",
+                    "inventory" => "kill-inventory",
+                    "fiscal" => "kill-fiscal",
+                    "logistics" => "kill-logistics",
+                    _ => "kill-payments",
+                };
+            }
+        }
+    }
+
     /// Distinct catalog sizes the profile needs stacks for.
     pub fn catalog_sizes(&self) -> Vec<usize> {
         let mut sizes: Vec<usize> = self.scenarios.iter().map(|s| s.products).collect();

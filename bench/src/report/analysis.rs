@@ -589,7 +589,14 @@ fn resilience(r: &Results, d: &mut Document) {
         ));
     }
     d.push(Block::Bullets(notes));
-    for name in ["kill-payments", "overload"] {
+    for name in [
+        "kill-orders",
+        "kill-payments",
+        "kill-inventory",
+        "kill-fiscal",
+        "kill-logistics",
+        "overload",
+    ] {
         if faults.iter().any(|x| x.scenario == name) {
             d.push(Block::Figure(format!("timeline-{name}")));
         }

@@ -182,7 +182,14 @@ pub fn all(r: &Results) -> Vec<Figure> {
             ),
         ));
     }
-    for scenario in ["kill-payments", "overload"] {
+    for scenario in [
+        "kill-orders",
+        "kill-payments",
+        "kill-inventory",
+        "kill-fiscal",
+        "kill-logistics",
+        "overload",
+    ] {
         let runs: Vec<_> = r
             .runs
             .iter()
