@@ -12,7 +12,7 @@ use hdrhistogram::Histogram;
 use crate::load::Mode;
 use crate::profile::{Profile, Scenario, Shape};
 use crate::results::{Calibration, Fault, Run};
-use crate::runner::{StepExtras, StepSpec, TargetInfo, measure_step};
+use crate::step::{StepExtras, StepSpec, TargetInfo, measure_step};
 use crate::target::Target;
 use crate::workload::{Call, CheckoutCall, Workload};
 

@@ -12,6 +12,7 @@ pub mod progress;
 pub mod report;
 pub mod results;
 pub mod runner;
+pub mod step;
 pub mod supervisor;
 pub mod target;
 pub mod workload;

@@ -12,10 +12,11 @@ use checkout_core::*;
 use hdrhistogram::Histogram;
 
 use crate::faults::{self, FaultCtx};
-use crate::load::{Mode, StepResult, run_step_with_deadline};
+use crate::load::Mode;
 use crate::profile::{Profile, Request, Shape};
 use crate::progress::Progress;
 use crate::results::*;
+use crate::step::{CHAIN_TIMEOUT_MS, StepSpec, TargetInfo, measure_step};
 use crate::supervisor::NodeFlags;
 use crate::target::{self, Target};
 use crate::workload::{Call, CatalogCall, CheckoutCall, Workload};
@@ -47,7 +48,6 @@ pub struct Measured {
     pub histograms: BTreeMap<String, Histogram<u64>>,
 }
 
-const CHAIN_TIMEOUT_MS: u64 = 5000;
 /// Longest wait for outboxes to drain before the audit.
 pub const SETTLE_LIMIT: Duration = Duration::from_secs(20);
 
@@ -122,20 +122,6 @@ pub async fn settle(dir: &Path, limit: Duration) -> Duration {
             return started.elapsed();
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn summarize(h: &Histogram<u64>) -> Latency {
-    if h.is_empty() {
-        return Latency::default();
-    }
-    Latency {
-        p50: h.value_at_quantile(0.5) as f64,
-        p90: h.value_at_quantile(0.9) as f64,
-        p99: h.value_at_quantile(0.99) as f64,
-        p999: h.value_at_quantile(0.999) as f64,
-        max: h.max() as f64,
-        mean: h.mean(),
     }
 }
 
@@ -437,178 +423,4 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
         results,
         histograms,
     })
-}
-
-/// Who a step measures: copied out of the [`Target`] so a fault can hold the target's processes.
-pub struct TargetInfo {
-    /// Label.
-    pub label: &'static str,
-    /// Transport.
-    pub transport: &'static str,
-    /// HTTP version.
-    pub http_version: Option<&'static str>,
-    /// Processes to sample.
-    pub processes: Vec<(String, u32)>,
-}
-
-impl TargetInfo {
-    /// The step-relevant facts of `t`.
-    pub fn of(t: &Target) -> Self {
-        Self {
-            label: t.label,
-            transport: t.transport,
-            http_version: t.http_version,
-            processes: t.processes(),
-        }
-    }
-}
-
-/// How one step runs.
-pub struct StepSpec<'a> {
-    /// Load shape.
-    pub mode: Mode,
-    /// Warm-up.
-    pub warmup: Duration,
-    /// Measured window.
-    pub window: Duration,
-    /// Scenario name.
-    pub scenario: &'a str,
-    /// Step index.
-    pub step: usize,
-    /// Step label in the run id (`200rps`, `c16`, or the fault's).
-    pub label: String,
-}
-
-/// What a step measured beyond its [`Run`]: for fault analysis.
-pub struct StepExtras {
-    /// When each failed request was meant to start, from the window's start.
-    pub error_offsets: Vec<Duration>,
-    /// Requests that outlived the deadline.
-    pub over_deadline: u64,
-}
-
-/// Runs one step while `inject` runs beside it (a fault, or nothing), sampling resources.
-pub async fn measure_step(
-    call: Arc<dyn Call>,
-    spec: StepSpec<'_>,
-    t: &TargetInfo,
-    calibration: &Calibration,
-    inject: impl std::future::Future<Output = ()>,
-) -> (Run, Histogram<u64>, StepExtras) {
-    let StepSpec {
-        mode,
-        warmup,
-        window: step_window,
-        scenario,
-        step,
-        label: step_label,
-    } = spec;
-    let mut sampler = crate::procfs::ResourceSampler::start(t.processes.clone());
-    let lo_before = crate::procfs::loopback_bytes();
-    let run = run_step_with_deadline(
-        call,
-        mode.clone(),
-        warmup,
-        step_window,
-        Duration::from_millis(CHAIN_TIMEOUT_MS + 1500),
-        Duration::from_millis(CHAIN_TIMEOUT_MS + 1000),
-    );
-    tokio::pin!(run);
-    tokio::pin!(inject);
-    let mut injected = false;
-    let r: StepResult = loop {
-        tokio::select! {
-            r = &mut run => break r,
-            _ = &mut inject, if !injected => injected = true,
-            _ = tokio::time::sleep(Duration::from_millis(250)) => sampler.sample(),
-        }
-    };
-    let lo_after = crate::procfs::loopback_bytes();
-    let usage = sampler.finish();
-    let window = r.window.as_secs_f64();
-    let errors: u64 = r.errors.values().sum();
-    let latency = summarize(&r.histogram);
-    let achieved = r.completed_in_window as f64 / window;
-    let predicted = achieved * latency.mean / 1e6;
-    let holds =
-        (r.in_flight_mean - predicted).abs() <= (0.25 * r.in_flight_mean.max(predicted)).max(0.5);
-    let (offered, concurrency) = match &mode {
-        Mode::Open { rate } => (Some(*rate), None),
-        Mode::Closed { clients } => (None, Some(*clients)),
-        Mode::Phased { phases } => (phases.iter().map(|p| p.1).reduce(f64::max), None),
-    };
-    let wire = match (lo_before, lo_after, t.transport) {
-        (Some(a), Some(b), tr) if tr != "inprocess" && r.requests > 0 => {
-            Some((b - a) as f64 / r.requests as f64)
-        }
-        _ => None,
-    };
-    let run = Run {
-        id: format!("{scenario}-{}-{step_label}", t.label),
-        scenario: scenario.into(),
-        transport: t.transport.into(),
-        http_version: t.http_version.map(Into::into),
-        target: t.label.into(),
-        step,
-        offered_rps: offered,
-        concurrency,
-        duration_s: window,
-        achieved_rps: achieved,
-        requests: r.requests,
-        errors,
-        errors_by_kind: r.errors,
-        outcomes: r.outcomes,
-        latency_us: latency,
-        timeline: r
-            .seconds
-            .iter()
-            .enumerate()
-            .map(|(i, (n, e, h))| Second {
-                t: i as u32,
-                completed: *n,
-                errors: *e,
-                p99_us: if h.is_empty() {
-                    0.0
-                } else {
-                    h.value_at_quantile(0.99) as f64
-                },
-            })
-            .collect(),
-        resources: usage
-            .into_iter()
-            .map(|(process, cpu_s, cpu_pct, rss)| ProcessUsage {
-                process,
-                cpu_pct,
-                cpu_us_per_request: if r.requests > 0 {
-                    cpu_s * 1e6 / r.requests as f64
-                } else {
-                    0.0
-                },
-                rss_mib_max: rss,
-            })
-            .collect(),
-        wire_bytes_per_request: wire,
-        littles_law: LittlesLaw {
-            in_flight_mean: r.in_flight_mean,
-            predicted,
-            holds,
-        },
-        generator_lag_us: (r.lag_mean_us, r.lag_max_us),
-        fault: None,
-        p50_floor_ratio: if calibration.floor_latency_us > 0.0 {
-            latency.p50 / calibration.floor_latency_us
-        } else {
-            0.0
-        },
-    };
-    let extras = StepExtras {
-        error_offsets: r.error_offsets,
-        over_deadline: r.over_deadline,
-    };
-    (run, r.histogram, extras)
-}
-
-/// Where a run's files go.
-pub fn paths(out: &Path) -> (PathBuf, PathBuf) {
-    (out.join("charts"), out.join("histograms"))
 }

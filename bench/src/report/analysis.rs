@@ -1,77 +1,10 @@
-//! Facts derived from a run (knees, common load, ratios, the transport's share) and the report
-//! document written from them: every number in it comes from this run's results.
+//! The report document, written from a run's results: findings, method, tables and figures.
+//! Every number in it comes from this run's results.
 
 use super::document::{Block, Document};
+use super::facts::*;
 use super::figures::Figure;
 use crate::results::{Results, Run};
-
-/// The open-loop run of `target` in `scenario` at `rate`.
-pub fn run_at<'a>(r: &'a Results, scenario: &str, target: &str, rate: f64) -> Option<&'a Run> {
-    r.series(scenario, target)
-        .find(|x| x.offered_rps.is_some_and(|o| (o - rate).abs() < 0.5))
-}
-
-/// True when a run met its offered rate, its p99 objective, and had at most 1% errors.
-pub fn within_slo(r: &Results, x: &Run) -> bool {
-    let offered = x.offered_rps.unwrap_or(0.0);
-    x.achieved_rps >= 0.95 * offered
-        && x.latency_us.p99 <= r.config.slo_p99_ms * 1000.0
-        && (x.errors as f64) <= 0.01 * (x.requests.max(1) as f64)
-}
-
-/// The knee of `target`: the highest offered checkout rate run within the objective.
-pub fn knee(r: &Results, target: &str) -> Option<f64> {
-    r.series("checkout-open", target)
-        .filter(|x| within_slo(r, x))
-        .filter_map(|x| x.offered_rps)
-        .reduce(f64::max)
-}
-
-/// The highest offered rate every target sustained (achieved ≥ 90% of offered); else the lightest.
-pub fn common_rate(r: &Results) -> Option<f64> {
-    let rates: Vec<f64> = r
-        .runs
-        .iter()
-        .filter(|x| x.scenario == "checkout-open")
-        .filter_map(|x| x.offered_rps)
-        .collect();
-    let lightest = rates.iter().copied().reduce(f64::min)?;
-    let sustained = rates
-        .iter()
-        .copied()
-        .filter(|&rate| {
-            r.targets().iter().all(|t| {
-                run_at(r, "checkout-open", t, rate).is_some_and(|x| x.achieved_rps >= 0.9 * rate)
-            })
-        })
-        .reduce(f64::max);
-    Some(sustained.unwrap_or(lightest))
-}
-
-fn ms(us: f64) -> String {
-    format!("{:.2}", us / 1000.0)
-}
-
-fn ratio(a: f64, b: f64) -> String {
-    if b > 0.0 {
-        format!("{:.2}×", a / b)
-    } else {
-        "–".into()
-    }
-}
-
-fn lightest<'a>(r: &'a Results, target: &str) -> Option<&'a Run> {
-    r.series("checkout-open", target).min_by(|a, b| {
-        a.offered_rps
-            .unwrap_or(0.0)
-            .total_cmp(&b.offered_rps.unwrap_or(0.0))
-    })
-}
-
-fn closed_best<'a>(r: &'a Results, target: &str) -> Option<&'a Run> {
-    r.series("checkout-closed", target)
-        .max_by(|a, b| a.achieved_rps.total_cmp(&b.achieved_rps))
-}
 
 fn findings(r: &Results) -> Vec<String> {
     let mut f = Vec::new();
@@ -249,7 +182,8 @@ const ARCHITECTURE: &str = r#"  load generator (bench)            same requests,
   every service: its own OS process (networked stacks) and its own SQLite file (WAL, one writer
   thread with group commit); replies travel back along the chain; Orders answers last."#;
 
-fn table(header: &[&str], rows: Vec<Vec<String>>) -> Block {
+/// A table block.
+pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> Block {
     Block::Table {
         header: header.iter().map(|s| s.to_string()).collect(),
         rows,
@@ -425,7 +359,7 @@ pub fn document(r: &Results, figures: &[Figure]) -> Document {
         ));
     }
     if r.runs.iter().any(|x| x.wire_bytes_per_request.is_some()) {
-        resilience(r, &mut d);
+        super::resilience::resilience(r, &mut d);
         d.push(Block::Heading(2, "Bytes on the wire".into()));
         d.push(Block::Figure("bytes-per-request".into()));
     }
@@ -506,131 +440,4 @@ pub fn document(r: &Results, figures: &[Figure]) -> Document {
     )));
     let _ = figures;
     d
-}
-
-fn resilience(r: &Results, d: &mut Document) {
-    let faults: Vec<&Run> = r.runs.iter().filter(|x| x.fault.is_some()).collect();
-    if faults.is_empty() {
-        return;
-    }
-    d.push(Block::Heading(2, "Resilience".into()));
-    d.push(Block::Paragraph(
-        "Seed 001 §5.3 asks how each architecture reacts when a service goes down or slows down. The synchronous chain couples every service to the next: what one suffers, all callers wait for. Every caller undoes its own step and owes its next hop a compensation, kept in an outbox until acknowledged; the audit below is taken after those settle.".into(),
-    ));
-    let mut notes = Vec::new();
-    for x in faults
-        .iter()
-        .filter(|x| x.fault.as_ref().is_some_and(|f| f.kind == "kill"))
-    {
-        let f = x.fault.as_ref().expect("fault");
-        notes.push(format!(
-            "{} (kill): {} errors while {} was down ({:.1} s), {}; {} request(s) outlived their deadline.",
-            x.target,
-            f.errors_during,
-            f.service.as_deref().unwrap_or("?"),
-            f.window_s[1] - f.window_s[0],
-            match f.recovery_ms {
-                Some(ms) if ms <= 0.0 => "every request started after the restart succeeded".to_string(),
-                Some(ms) => format!("clean {ms:.0} ms after the restart"),
-                None => "not clean again before the step ended".to_string(),
-            },
-            f.outlived_deadline
-        ));
-    }
-    for x in faults
-        .iter()
-        .filter(|x| x.fault.as_ref().is_some_and(|f| f.kind == "slow"))
-    {
-        let f = x.fault.as_ref().expect("fault");
-        let clients = x.concurrency.unwrap_or(0) as f64;
-        notes.push(format!(
-            "{} (slow {}): {:.0}/s at {} clients{}; median {} ms. With each checkout holding its client for the slow hop, throughput is bounded by clients ÷ latency ({:.0}/s here): the slowness propagates up the whole chain.",
-            x.target,
-            f.service.as_deref().unwrap_or("?"),
-            x.achieved_rps,
-            clients,
-            f.baseline_rps.map_or(String::new(), |b| format!(" against {b:.0}/s without the slowness ({:.0}% lost)", 100.0 * (1.0 - x.achieved_rps / b.max(1.0)))),
-            ms(x.latency_us.p50),
-            clients * 1e6 / x.latency_us.mean.max(1.0)
-        ));
-    }
-    for x in faults
-        .iter()
-        .filter(|x| x.fault.as_ref().is_some_and(|f| f.kind == "overload"))
-    {
-        let f = x.fault.as_ref().expect("fault");
-        let services: Vec<_> = x
-            .resources
-            .iter()
-            .filter(|u| !u.process.starts_with("loadgen"))
-            .collect();
-        let rss = if services.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "; its six service processes peaked at {:.0} MiB resident in total",
-                services.iter().map(|u| u.rss_mib_max).sum::<f64>()
-            )
-        };
-        notes.push(format!(
-            "{} (overload: {}): {} errors during the burst, {}{rss}.",
-            x.target,
-            f.detail,
-            f.errors_during,
-            match f.recovery_ms {
-                Some(ms) if ms <= 1000.0 =>
-                    "every second after the load dropped was within the objective".to_string(),
-                Some(ms) => format!(
-                    "back within the objective {:.0} s after the load dropped",
-                    (ms / 1000.0).ceil()
-                ),
-                None => "not back within the objective before the step ended".into(),
-            }
-        ));
-    }
-    d.push(Block::Bullets(notes));
-    for name in [
-        "kill-orders",
-        "kill-payments",
-        "kill-inventory",
-        "kill-fiscal",
-        "kill-logistics",
-        "overload",
-    ] {
-        if faults.iter().any(|x| x.scenario == name) {
-            d.push(Block::Figure(format!("timeline-{name}")));
-        }
-    }
-    d.push(Block::Paragraph("When the client outruns the server: gRPC multiplexes every call on one HTTP/2 connection per peer, so the excess waits in stream queues behind HTTP/2 flow control; REST over HTTP/1.1 opens a connection per concurrent request, so the excess becomes new connections, each with its own buffers and accept work — compare the services' resident memory under overload above. REST over HTTP/2 behaves like gRPC on the wire, with JSON on top.".into()));
-    let rows = faults
-        .iter()
-        .map(|x| {
-            let f = x.fault.as_ref().expect("fault");
-            vec![
-                x.scenario.clone(),
-                x.target.clone(),
-                f.detail.clone(),
-                format!("{:.0}", x.achieved_rps),
-                ms(x.latency_us.p99),
-                format!("{}", x.errors),
-                format!("{}", f.errors_during),
-                f.recovery_ms.map_or("–".into(), |v| format!("{v:.0}")),
-                format!("{}", f.outlived_deadline),
-            ]
-        })
-        .collect();
-    d.push(table(
-        &[
-            "scenario",
-            "target",
-            "fault",
-            "achieved/s",
-            "p99 ms",
-            "errors",
-            "during fault",
-            "recovery ms",
-            "outlived deadline",
-        ],
-        rows,
-    ));
 }

@@ -1,8 +1,18 @@
 //! The report's charts, drawn from the results.
 
-use super::analysis::{common_rate, run_at};
 use super::charts::{Series, bars, lines};
+use super::facts::{common_rate, run_at};
 use crate::results::Results;
+
+/// Fault scenarios whose per-second timeline is charted (`charts/timeline-NAME.svg`).
+pub const TIMELINE_SCENARIOS: [&str; 6] = [
+    "kill-orders",
+    "kill-payments",
+    "kill-inventory",
+    "kill-fiscal",
+    "kill-logistics",
+    "overload",
+];
 
 /// A rendered chart.
 #[derive(Debug, Clone)]
@@ -182,14 +192,7 @@ pub fn all(r: &Results) -> Vec<Figure> {
             ),
         ));
     }
-    for scenario in [
-        "kill-orders",
-        "kill-payments",
-        "kill-inventory",
-        "kill-fiscal",
-        "kill-logistics",
-        "overload",
-    ] {
+    for scenario in TIMELINE_SCENARIOS {
         let runs: Vec<_> = r
             .runs
             .iter()

@@ -4,7 +4,9 @@
 pub mod analysis;
 pub mod charts;
 pub mod document;
+pub mod facts;
 pub mod figures;
+pub mod resilience;
 
 use std::collections::BTreeMap;
 use std::path::Path;
