@@ -216,14 +216,6 @@ impl Profile {
             }
         }
     }
-
-    /// Distinct catalog sizes the profile needs stacks for.
-    pub fn catalog_sizes(&self) -> Vec<usize> {
-        let mut sizes: Vec<usize> = self.scenarios.iter().map(|s| s.products).collect();
-        sizes.sort_unstable();
-        sizes.dedup();
-        sizes
-    }
 }
 
 #[cfg(test)]

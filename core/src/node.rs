@@ -95,8 +95,6 @@ pub struct NodeOptions {
     pub services: Vec<ServiceName>,
     /// Where every service listens (ours are bound there; port 0 means "pick one").
     pub peers: Peers,
-    /// The base port asked for (0: free ports).
-    pub bind_base: u16,
     /// Data directory, storage and simulation settings.
     pub env: ServiceEnv,
     /// The ecommerce.db to initialise from, if any.

@@ -146,7 +146,6 @@ impl ServeArgs {
         Ok(NodeOptions {
             services,
             peers,
-            bind_base: base,
             env,
             from: self.from,
             seed: self.seed,
