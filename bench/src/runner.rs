@@ -68,17 +68,7 @@ fn audit_target(key: &str, dir: &Path, audit: &mut Audit) -> anyhow::Result<()> 
 /// The knee of `target` from the open-loop steps run so far (highest offered rate within the
 /// objective); without one, 80% of its closed-loop peak; without that, 500/s.
 pub fn knee_so_far(runs: &[Run], target: &str, profile: &Profile) -> f64 {
-    let slo = profile.slo_p99.as_micros() as f64;
-    runs.iter()
-        .filter(|r| r.scenario == "checkout-open" && r.target == target)
-        .filter(|r| {
-            let o = r.offered_rps.unwrap_or(0.0);
-            r.achieved_rps >= 0.95 * o
-                && r.latency_us.p99 <= slo
-                && r.errors as f64 <= 0.01 * r.requests.max(1) as f64
-        })
-        .filter_map(|r| r.offered_rps)
-        .reduce(f64::max)
+    crate::report::facts::knee_in(runs, target, profile.slo_p99.as_secs_f64() * 1000.0)
         .or_else(|| {
             runs.iter()
                 .filter(|r| r.scenario == "checkout-closed" && r.target == target)

@@ -9,20 +9,27 @@ pub fn run_at<'a>(r: &'a Results, scenario: &str, target: &str, rate: f64) -> Op
         .find(|x| x.offered_rps.is_some_and(|o| (o - rate).abs() < 0.5))
 }
 
-/// True when a run met its offered rate, its p99 objective, and had at most 1% errors.
-pub fn within_slo(r: &Results, x: &Run) -> bool {
+/// True when a run met its offered rate, a p99 of at most `slo_p99_ms`, and had at most 1% errors.
+pub fn within_slo(slo_p99_ms: f64, x: &Run) -> bool {
     let offered = x.offered_rps.unwrap_or(0.0);
     x.achieved_rps >= 0.95 * offered
-        && x.latency_us.p99 <= r.config.slo_p99_ms * 1000.0
+        && x.latency_us.p99 <= slo_p99_ms * 1000.0
         && (x.errors as f64) <= 0.01 * (x.requests.max(1) as f64)
 }
 
-/// The knee of `target`: the highest offered checkout rate run within the objective.
-pub fn knee(r: &Results, target: &str) -> Option<f64> {
-    r.series("checkout-open", target)
-        .filter(|x| within_slo(r, x))
+/// The knee of `target` among `runs`: the highest offered checkout rate run within the objective.
+pub fn knee_in(runs: &[Run], target: &str, slo_p99_ms: f64) -> Option<f64> {
+    runs.iter()
+        .filter(|x| {
+            x.scenario == "checkout-open" && x.target == target && within_slo(slo_p99_ms, x)
+        })
         .filter_map(|x| x.offered_rps)
         .reduce(f64::max)
+}
+
+/// The knee of `target` in a finished run.
+pub fn knee(r: &Results, target: &str) -> Option<f64> {
+    knee_in(&r.runs, target, r.config.slo_p99_ms)
 }
 
 /// The highest offered rate every target sustained (achieved ≥ 90% of offered); else the lightest.

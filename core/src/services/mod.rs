@@ -18,7 +18,6 @@ use std::time::Duration;
 use rusqlite::{OptionalExtension, params};
 
 use crate::error::{ServiceError, ServiceResult};
-use crate::ports::CallCtx;
 use crate::sim::Simulation;
 use crate::store::{Db, StoreConfig};
 use crate::topology::ServiceName;
@@ -57,11 +56,6 @@ impl ServiceEnv {
         })?;
         Db::open(&self.data_dir.join(service.db_file()), schema, self.store)
             .map_err(ServiceError::from)
-    }
-
-    /// A fresh context for a compensation call: its own deadline, not the failed call's.
-    pub fn compensation_ctx(&self) -> CallCtx {
-        CallCtx::with_timeout(self.compensation_timeout)
     }
 }
 

@@ -106,13 +106,6 @@ impl Outbox {
         }
     }
 
-    /// Compensations not yet acknowledged.
-    pub async fn pending(&self) -> ServiceResult<i64> {
-        self.db
-            .read(|conn| Ok(conn.query_row("SELECT count(*) FROM compensacoes", [], |r| r.get(0))?))
-            .await
-    }
-
     async fn retry_forever(self) {
         loop {
             tokio::time::sleep(SCAN_INTERVAL).await;

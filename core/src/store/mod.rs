@@ -15,8 +15,6 @@ use thiserror::Error;
 
 use crate::error::{ServiceError, ServiceResult};
 
-pub use writer::WriterStats;
-
 /// SQLite's `synchronous` pragma: how hard a commit waits for the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -175,11 +173,6 @@ impl Db {
         })
         .await
         .map_err(|e| ServiceError::Internal(format!("read task failed: {e}")))?
-    }
-
-    /// Counters of the writer thread (transactions and writes), for the bench.
-    pub fn writer_stats(&self) -> WriterStats {
-        self.inner.writer.stats()
     }
 
     /// True once [`Db::close`] was called.

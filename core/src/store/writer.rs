@@ -3,13 +3,11 @@
 //! the callers. One fsync thus serves many requests when `synchronous=FULL`.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use rusqlite::Connection;
-use serde::Serialize;
 use tokio::sync::oneshot;
 
 use crate::error::{ServiceError, ServiceResult};
@@ -17,37 +15,24 @@ use crate::error::{ServiceError, ServiceResult};
 type Deliver = Box<dyn FnOnce(Option<String>) + Send>;
 type Job = Box<dyn FnOnce(&Connection) -> (bool, Deliver) + Send>;
 
-/// Counters of one writer thread.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct WriterStats {
-    /// Transactions committed.
-    pub transactions: u64,
-    /// Writes committed or rolled back.
-    pub writes: u64,
-}
-
 pub(super) struct Writer {
     name: String,
     sender: Mutex<Option<mpsc::Sender<Job>>>,
     handle: Mutex<Option<JoinHandle<()>>>,
-    counters: Arc<[AtomicU64; 2]>,
 }
 
 impl Writer {
     pub(super) fn start(conn: Connection, name: String, max_batch: usize) -> Self {
         let (tx, rx) = mpsc::channel::<Job>();
-        let counters = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
-        let c = counters.clone();
         let thread_name = format!("sqlite-writer-{}", short_name(&name));
         let handle = std::thread::Builder::new()
             .name(thread_name)
-            .spawn(move || run(conn, rx, max_batch.max(1), &c))
+            .spawn(move || run(conn, rx, max_batch.max(1)))
             .expect("spawn writer thread");
         Self {
             name,
             sender: Mutex::new(Some(tx)),
             handle: Mutex::new(Some(handle)),
-            counters,
         }
     }
 
@@ -90,13 +75,6 @@ impl Writer {
             .is_none()
     }
 
-    pub(super) fn stats(&self) -> WriterStats {
-        WriterStats {
-            transactions: self.counters[0].load(Ordering::Relaxed),
-            writes: self.counters[1].load(Ordering::Relaxed),
-        }
-    }
-
     pub(super) fn close(&self) {
         self.sender.lock().expect("writer sender poisoned").take();
         if let Some(h) = self.handle.lock().expect("writer handle poisoned").take() {
@@ -122,7 +100,7 @@ fn short_name(path: &str) -> &str {
         .unwrap_or("db")
 }
 
-fn run(conn: Connection, rx: mpsc::Receiver<Job>, max_batch: usize, counters: &[AtomicU64; 2]) {
+fn run(conn: Connection, rx: mpsc::Receiver<Job>, max_batch: usize) {
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
     let mut delivers: Vec<Deliver> = Vec::with_capacity(max_batch);
     while let Ok(first) = rx.recv() {
@@ -133,25 +111,19 @@ fn run(conn: Connection, rx: mpsc::Receiver<Job>, max_batch: usize, counters: &[
                 Err(_) => break,
             }
         }
-        let begin = conn.execute_batch("BEGIN IMMEDIATE");
-        for job in batch.drain(..) {
-            let (ok, deliver) = if begin.is_ok() {
-                run_job(&conn, job)
-            } else {
-                (false, Box::new(|_| {}) as Deliver)
-            };
-            let _ = ok;
-            delivers.push(deliver);
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            // Dropping the jobs drops their reply channels: each caller gets an error.
+            tracing::error!(error = %e, "cannot begin a transaction");
+            batch.clear();
+            continue;
         }
-        let commit_error = match begin {
-            Err(e) => Some(format!("begin: {e}")),
-            Ok(()) => conn.execute_batch("COMMIT").err().map(|e| {
-                let _ = conn.execute_batch("ROLLBACK");
-                e.to_string()
-            }),
-        };
-        counters[0].fetch_add(1, Ordering::Relaxed);
-        counters[1].fetch_add(delivers.len() as u64, Ordering::Relaxed);
+        for job in batch.drain(..) {
+            delivers.push(run_job(&conn, job));
+        }
+        let commit_error = conn.execute_batch("COMMIT").err().map(|e| {
+            let _ = conn.execute_batch("ROLLBACK");
+            e.to_string()
+        });
         for d in delivers.drain(..) {
             d(commit_error.clone());
         }
@@ -159,13 +131,11 @@ fn run(conn: Connection, rx: mpsc::Receiver<Job>, max_batch: usize, counters: &[
     // Channel closed: all queued writes are committed; the connection closes on drop.
 }
 
-fn run_job(conn: &Connection, job: Job) -> (bool, Deliver) {
+fn run_job(conn: &Connection, job: Job) -> Deliver {
     if let Err(e) = conn.execute_batch("SAVEPOINT w") {
-        let msg = e.to_string();
-        return (
-            false,
-            Box::new(move |_| tracing::error!(error = %msg, "savepoint failed")),
-        );
+        // The job is dropped unrun: its caller gets an error through its dropped reply channel.
+        tracing::error!(error = %e, "savepoint failed");
+        return Box::new(|_| {});
     }
     let (ok, deliver) = job(conn);
     let end = if ok {
@@ -176,5 +146,5 @@ fn run_job(conn: &Connection, job: Job) -> (bool, Deliver) {
     if let Err(e) = conn.execute_batch(end) {
         tracing::error!(error = %e, "savepoint end failed");
     }
-    (ok, deliver)
+    deliver
 }

@@ -1,6 +1,7 @@
 //! A downstream failure leaves no half-done state: every hop undoes its own step.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -16,8 +17,23 @@ use checkout_core::*;
 use crate::harness::*;
 use checkout_core::testkit::request;
 
-/// Logistics that does its work and then loses the reply: the worst case for the caller.
-struct LostReply(Arc<LogisticsService>);
+/// Logistics that does its work and then loses the reply (answering `error`): the worst case
+/// for the caller. It also refuses its first `refusals` cancellations.
+struct LostReply {
+    inner: Arc<LogisticsService>,
+    error: ServiceError,
+    refusals: AtomicU32,
+}
+
+impl LostReply {
+    fn new(inner: Arc<LogisticsService>, error: ServiceError, refusals: u32) -> Self {
+        Self {
+            inner,
+            error,
+            refusals: AtomicU32::new(refusals),
+        }
+    }
+}
 
 #[async_trait]
 impl LogisticsPort for LostReply {
@@ -26,28 +42,41 @@ impl LogisticsPort for LostReply {
         ctx: CallCtx,
         req: ShipmentRequest,
     ) -> ServiceResult<ShipmentReply> {
-        self.0.schedule_shipment(ctx, req).await?;
-        Err(ServiceError::Unavailable {
-            service: "logistics",
-            detail: "connection reset".into(),
-        })
+        self.inner.schedule_shipment(ctx, req).await?;
+        Err(self.error.clone())
     }
     async fn cancel_shipment(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
-        self.0.cancel_shipment(ctx, order_id).await
+        if self
+            .refusals
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(ServiceError::Unavailable {
+                service: "logistics",
+                detail: "down".into(),
+            });
+        }
+        self.inner.cancel_shipment(ctx, order_id).await
     }
+}
+
+/// Orders → Payments → Inventory → Fiscal by direct calls, with `logistics` as Fiscal's next hop.
+fn chain_over(env: &ServiceEnv, logistics: LostReply) -> OrdersService {
+    let fiscal = Arc::new(FiscalService::open(env, Arc::new(logistics)).unwrap());
+    let inventory = Arc::new(InventoryService::open(env, Arc::new(Direct(fiscal))).unwrap());
+    let payments = Arc::new(PaymentsService::open(env, Arc::new(Direct(inventory))).unwrap());
+    OrdersService::open(env, Arc::new(Direct(payments))).unwrap()
 }
 
 #[tokio::test]
 async fn a_failing_last_hop_leaves_no_half_done_state() {
     let (_dir, env) = env_with(PRODUCTS, approving());
     let logistics = Arc::new(LogisticsService::open(&env).unwrap());
-    let fiscal =
-        Arc::new(FiscalService::open(&env, Arc::new(LostReply(logistics.clone()))).unwrap());
-    let inventory =
-        Arc::new(InventoryService::open(&env, Arc::new(Direct(fiscal.clone()))).unwrap());
-    let payments =
-        Arc::new(PaymentsService::open(&env, Arc::new(Direct(inventory.clone()))).unwrap());
-    let orders = OrdersService::open(&env, Arc::new(Direct(payments.clone()))).unwrap();
+    let reset = ServiceError::Unavailable {
+        service: "logistics",
+        detail: "connection reset".into(),
+    };
+    let orders = chain_over(&env, LostReply::new(logistics, reset, 0));
 
     let err = orders
         .place_order(CallCtx::unbounded(), request("k-fail", 1, &[(1, 3)]))
@@ -139,52 +168,14 @@ async fn a_slow_hop_past_the_deadline_cancels_cleanly() {
     assert_eq!(stock, 1000);
 }
 
-/// Logistics that loses every reply, and refuses the first `refusals` cancellations.
-struct Flaky {
-    inner: Arc<LogisticsService>,
-    refusals: std::sync::atomic::AtomicU32,
-}
-
-#[async_trait]
-impl LogisticsPort for Flaky {
-    async fn schedule_shipment(
-        &self,
-        ctx: CallCtx,
-        req: ShipmentRequest,
-    ) -> ServiceResult<ShipmentReply> {
-        self.inner.schedule_shipment(ctx, req).await?;
-        Err(ServiceError::DeadlineExceeded {
-            service: "logistics",
-        })
-    }
-    async fn cancel_shipment(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
-        let left = self.refusals.load(std::sync::atomic::Ordering::SeqCst);
-        if left > 0 {
-            self.refusals
-                .store(left - 1, std::sync::atomic::Ordering::SeqCst);
-            return Err(ServiceError::Unavailable {
-                service: "logistics",
-                detail: "down".into(),
-            });
-        }
-        self.inner.cancel_shipment(ctx, order_id).await
-    }
-}
-
 #[tokio::test]
 async fn an_unacknowledged_compensation_is_retried_until_it_lands() {
     let (_dir, env) = env_with(PRODUCTS, approving());
     let logistics = Arc::new(LogisticsService::open(&env).unwrap());
-    let flaky = Flaky {
-        inner: logistics.clone(),
-        refusals: std::sync::atomic::AtomicU32::new(3),
+    let lost = ServiceError::DeadlineExceeded {
+        service: "logistics",
     };
-    let fiscal = Arc::new(FiscalService::open(&env, Arc::new(flaky)).unwrap());
-    let inventory =
-        Arc::new(InventoryService::open(&env, Arc::new(Direct(fiscal.clone()))).unwrap());
-    let payments =
-        Arc::new(PaymentsService::open(&env, Arc::new(Direct(inventory.clone()))).unwrap());
-    let orders = OrdersService::open(&env, Arc::new(Direct(payments.clone()))).unwrap();
+    let orders = chain_over(&env, LostReply::new(logistics, lost, 3));
 
     let err = orders
         .place_order(CallCtx::unbounded(), request("k-retry-comp", 1, &[(1, 1)]))
