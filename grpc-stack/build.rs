@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-const PROTOS: [&str; 7] = [
+const PROTOS: [&str; 8] = [
     "comum.proto",
     "pedidos.proto",
     "pagamento.proto",
@@ -11,6 +11,7 @@ const PROTOS: [&str; 7] = [
     "fiscal.proto",
     "logistica.proto",
     "catalogo.proto",
+    "calibracao.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

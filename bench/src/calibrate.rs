@@ -7,7 +7,7 @@ use std::time::Instant;
 use checkout_core::store::SyncMode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::results::Calibration;
+use crate::results::{Calibration, EchoCost, StorePath};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -81,5 +81,178 @@ pub async fn calibrate(
         sqlite_commit_us: commit,
         floor_latency_us: floor,
         floor_rps: cores as f64 * 1e6 / floor,
+        echo: framework_echo(3000).await?,
+        store: store_paths(dir, sync, 3000).await?,
     })
+}
+
+/// CPU time of this whole process, µs.
+fn process_cpu_us() -> f64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    t.tv_sec as f64 * 1e6 + t.tv_nsec as f64 / 1e3
+}
+
+/// Times `calls` sequential calls of `f` after `calls / 10` unmeasured ones: median latency (µs),
+/// calls per second, and process CPU per call (µs).
+async fn time_calls<F, Fut>(calls: usize, mut f: F) -> anyhow::Result<(f64, f64, f64)>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    for _ in 0..calls / 10 {
+        f().await?;
+    }
+    let mut samples = Vec::with_capacity(calls);
+    let (cpu, wall) = (process_cpu_us(), Instant::now());
+    for _ in 0..calls {
+        let t = Instant::now();
+        f().await?;
+        samples.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    let per_s = calls as f64 / wall.elapsed().as_secs_f64();
+    let cpu = (process_cpu_us() - cpu) / calls as f64;
+    Ok((median(samples), per_s, cpu))
+}
+
+/// Lines in the echo's message: a checkout of the bench's workload carries 1 to 3.
+const ECHO_LINES: usize = 2;
+
+/// A bare echo of each framework (tonic; actix-web + reqwest over HTTP/1.1 and HTTP/2), client
+/// and server in this process, one call at a time.
+pub async fn framework_echo(calls: usize) -> anyhow::Result<Vec<EchoCost>> {
+    let mut out = Vec::new();
+    {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(grpc_stack::echo::serve(listener, async {
+            let _ = stopped.await;
+        }));
+        let client = grpc_stack::echo::client(addr);
+        let msg = grpc_stack::echo::hop_message(ECHO_LINES);
+        let (p50, per_s, cpu) = time_calls(calls, || {
+            let (mut c, m) = (client.clone(), msg.clone());
+            async move {
+                c.ecoar(m).await?;
+                Ok(())
+            }
+        })
+        .await?;
+        out.push(EchoCost {
+            target: "grpc".into(),
+            p50_us: p50,
+            calls_per_s: per_s,
+            cpu_us_per_call: cpu,
+        });
+        drop(client);
+        let _ = stop.send(());
+        server.await??;
+    }
+    for (label, http2) in [("rest-h1", false), ("rest-h2", true)] {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(rest_stack::echo::serve(listener, async {
+            let _ = stopped.await;
+        }));
+        let client = std::sync::Arc::new(rest_stack::echo::EchoClient::new(addr, http2));
+        let msg = std::sync::Arc::new(rest_stack::echo::hop_message(ECHO_LINES));
+        let (p50, per_s, cpu) = time_calls(calls, || {
+            let (c, m) = (client.clone(), msg.clone());
+            async move {
+                c.call(&m).await?;
+                Ok(())
+            }
+        })
+        .await?;
+        out.push(EchoCost {
+            target: label.into(),
+            p50_us: p50,
+            calls_per_s: per_s,
+            cpu_us_per_call: cpu,
+        });
+        drop(client);
+        let _ = stop.send(());
+        server.await??;
+    }
+    Ok(out)
+}
+
+/// The store's paths one operation at a time: a write committed inline by its caller, a write
+/// handed to the writer thread, a point read inline, a point read through the blocking pool.
+pub async fn store_paths(
+    dir: &std::path::Path,
+    sync: SyncMode,
+    ops: usize,
+) -> anyhow::Result<Vec<StorePath>> {
+    use checkout_core::store::{Db, StoreConfig};
+    let mut out = Vec::new();
+    let schema = "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT NOT NULL);";
+    for (label, inline) in [("write inline", true), ("write hand-off", false)] {
+        let path = dir.join(format!(
+            "store-{}.db",
+            if inline { "inline" } else { "handoff" }
+        ));
+        let config = StoreConfig {
+            sync,
+            inline_commit: inline,
+            ..StoreConfig::default()
+        };
+        let db = Db::open(&path, schema, config)?;
+        let (p50, per_s, cpu) = time_calls(ops, || {
+            let db = db.clone();
+            async move {
+                db.write(|c| {
+                    c.prepare_cached("INSERT INTO t (v) VALUES ('a checkout row')")?
+                        .execute([])?;
+                    Ok(())
+                })
+                .await?;
+                Ok(())
+            }
+        })
+        .await?;
+        out.push(StorePath {
+            path: if sync == SyncMode::Full && inline {
+                "write inline (FULL: handed off)".into()
+            } else {
+                label.into()
+            },
+            p50_us: p50,
+            ops_per_s: per_s,
+            cpu_us_per_op: cpu,
+        });
+        if inline {
+            let read = |c: &rusqlite::Connection| -> checkout_core::ServiceResult<String> {
+                Ok(c.prepare_cached("SELECT v FROM t WHERE id = ?1")?
+                    .query_row([7], |r| r.get(0))?)
+            };
+            for (label, pool) in [("read inline", false), ("read blocking pool", true)] {
+                let (p50, per_s, cpu) = time_calls(ops, || {
+                    let db = db.clone();
+                    async move {
+                        if pool {
+                            db.scan(read).await?;
+                        } else {
+                            db.read(read).await?;
+                        }
+                        Ok(())
+                    }
+                })
+                .await?;
+                out.push(StorePath {
+                    path: label.into(),
+                    p50_us: p50,
+                    ops_per_s: per_s,
+                    cpu_us_per_op: cpu,
+                });
+            }
+        }
+        db.close();
+        drop(db);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+    Ok(out)
 }

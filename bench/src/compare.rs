@@ -114,6 +114,7 @@ mod tests {
             },
             timeline: Vec::new(),
             resources: Vec::new(),
+            core: Vec::new(),
             wire_bytes_per_request: None,
             littles_law: LittlesLaw::default(),
             generator_lag_us: (0.0, 0.0),
@@ -154,6 +155,7 @@ mod tests {
                 ..Default::default()
             },
             checks: Vec::new(),
+            cost: None,
         }
     }
 

@@ -6,6 +6,7 @@ pub mod checks;
 pub mod compare;
 pub mod faults;
 pub mod load;
+pub mod meter;
 pub mod procfs;
 pub mod profile;
 pub mod progress;

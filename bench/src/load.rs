@@ -34,6 +34,8 @@ pub struct StepResult {
     pub histogram: Histogram<u64>,
     /// Requests meant to start in the window (successes and errors, however late they ended).
     pub requests: u64,
+    /// Every request the step sent, warm-up included: what the step's CPU time was spent on.
+    pub dispatched: u64,
     /// Successful requests that completed inside the window: the achieved throughput.
     pub completed_in_window: u64,
     /// Errors by kind.
@@ -160,6 +162,7 @@ pub async fn run_step_with_deadline(
     let mut result = StepResult {
         histogram: new_histogram(),
         requests: 0,
+        dispatched: 0,
         errors: BTreeMap::new(),
         outcomes: BTreeMap::new(),
         seconds: (0..window.as_secs_f64().ceil() as usize)
@@ -181,6 +184,7 @@ pub async fn run_step_with_deadline(
             s = rx.recv() => match s { Some(s) => s, None => break },
             _ = tokio::time::sleep_until(deadline.into()) => break,
         };
+        result.dispatched += 1;
         if sample.intended < measure_from || sample.intended >= measure_to {
             continue;
         }
@@ -212,6 +216,7 @@ pub async fn run_step_with_deadline(
     if unfinished > 0 {
         // Still running after the drain: counted as errors of their own kind.
         result.requests += unfinished;
+        result.dispatched += unfinished;
         *result.errors.entry("unfinished".into()).or_default() += unfinished;
     }
     driver.stop();
@@ -243,6 +248,9 @@ fn drive(
             let handle = tokio::runtime::Handle::current();
             let flag = stop.clone();
             std::thread::spawn(move || {
+                // Linux lets a sleeping thread wake up to 50 µs late (its timer slack) to batch
+                // wake-ups; every such microsecond would be charged to the target.
+                let _ = rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1));
                 let mut i: u64 = 0;
                 let mut phase_start = start;
                 let last = phases.len().saturating_sub(1);

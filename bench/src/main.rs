@@ -12,6 +12,11 @@ use checkout_core::node_cli::ServeArgs;
 use checkout_core::store::SyncMode;
 use clap::{Args, Parser, Subcommand};
 
+/// Runtime size of a gRPC service process, chosen by measurement (README, "Runtime sizing").
+const DEFAULT_GRPC_WORKERS: usize = 2;
+/// actix workers of a REST service process, chosen by measurement (README, "Runtime sizing").
+const DEFAULT_REST_WORKERS: usize = 2;
+
 /// Benchmark gRPC against REST on the same six-service checkout, and explain the difference.
 #[derive(Parser, Debug)]
 #[command(version, about)]
@@ -42,9 +47,12 @@ struct RunArgs {
     /// SQLite `synchronous` of every service: off, normal or full.
     #[arg(long, default_value = "normal")]
     sync: String,
-    /// Threads per service process (tokio workers for gRPC, actix workers for REST).
-    #[arg(long, default_value_t = 2)]
-    workers: usize,
+    /// tokio worker threads of each gRPC service process; 0 runs each on a current-thread runtime.
+    #[arg(long, default_value_t = DEFAULT_GRPC_WORKERS)]
+    grpc_workers: usize,
+    /// actix workers (threads) of each REST service process.
+    #[arg(long, default_value_t = DEFAULT_REST_WORKERS)]
+    rest_workers: usize,
     /// Which chain service the kill scenario kills: orders, payments, inventory, fiscal or logistics.
     #[arg(long, default_value = "payments")]
     kill: String,
@@ -83,7 +91,8 @@ enum NodeStack {
     Grpc {
         #[command(flatten)]
         args: ServeArgs,
-        #[arg(long, default_value_t = 2)]
+        /// tokio worker threads; 0 for a current-thread runtime.
+        #[arg(long, default_value_t = DEFAULT_GRPC_WORKERS)]
         workers: usize,
     },
     Rest {
@@ -91,7 +100,8 @@ enum NodeStack {
         args: ServeArgs,
         #[arg(long)]
         http2: bool,
-        #[arg(long, default_value_t = 2)]
+        /// actix workers.
+        #[arg(long, default_value_t = DEFAULT_REST_WORKERS)]
         workers: usize,
     },
 }
@@ -124,7 +134,8 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Report { dir }) => {
             let text = std::fs::read_to_string(dir.join("results.json"))
                 .context("reading results.json")?;
-            let results: bench::results::Results = serde_json::from_str(&text)?;
+            let mut results: bench::results::Results = serde_json::from_str(&text)?;
+            results.cost = Some(bench::report::cost::summarize(&results));
             bench::report::render(&dir, &results)?;
             println!("report: {}", dir.join("report.html").display());
             Ok(())
@@ -157,13 +168,19 @@ fn datagen(a: DatagenArgs) -> anyhow::Result<()> {
 
 fn node(stack: NodeStack) -> anyhow::Result<()> {
     bench::supervisor::exit_with_parent();
-    let workers = match &stack {
-        NodeStack::Grpc { workers, .. } | NodeStack::Rest { workers, .. } => (*workers).max(1),
+    let rt = match &stack {
+        NodeStack::Grpc { workers: 0, .. } => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?,
+        // REST requests run on actix's own workers; this runtime holds the servers' handles,
+        // outboxes and sweeps.
+        NodeStack::Grpc { workers, .. } | NodeStack::Rest { workers, .. } => {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(*workers)
+                .enable_all()
+                .build()?
+        }
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .enable_all()
-        .build()?;
     rt.block_on(async move {
         let result = match stack {
             NodeStack::Grpc { args, .. } => {
@@ -246,7 +263,8 @@ fn benchmark(a: RunArgs) -> anyhow::Result<()> {
         scenarios: a.scenario,
         targets,
         sync,
-        workers: a.workers.max(1),
+        grpc_workers: a.grpc_workers,
+        rest_workers: a.rest_workers.max(1),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -258,6 +276,7 @@ fn benchmark(a: RunArgs) -> anyhow::Result<()> {
         }
     })?;
     let mut results = measured.results;
+    results.cost = Some(bench::report::cost::summarize(&results));
     let figures = bench::report::figures::all(&results);
     results.checks = bench::checks::evaluate(&results, &figures);
     bench::report::write_all(&a.out, &results, &measured.histograms)?;

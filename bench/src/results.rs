@@ -29,6 +29,9 @@ pub struct Results {
     pub audit: Audit,
     /// The thresholds CI holds the run to, and whether each held.
     pub checks: Vec<Check>,
+    /// Where the time goes: the core's cost against the transport's (derived from the runs).
+    #[serde(default)]
+    pub cost: Option<crate::report::cost::CostSummary>,
 }
 
 /// Settings of a run.
@@ -54,7 +57,7 @@ pub struct RunConfig {
     pub step_s: f64,
     /// p99 objective that defines the knee, ms.
     pub slo_p99_ms: f64,
-    /// tokio worker threads of each gRPC service process.
+    /// tokio worker threads of each gRPC service process (0: a current-thread runtime).
     pub grpc_worker_threads: usize,
     /// actix workers of each REST service process.
     pub rest_workers: usize,
@@ -95,6 +98,39 @@ pub struct Calibration {
     /// Cores ÷ floor latency: the most checkouts per second this machine could do, were each
     /// checkout nothing but its floor.
     pub floor_rps: f64,
+    /// A bare echo of each framework with a hop-sized message: what the transport itself costs.
+    #[serde(default)]
+    pub echo: Vec<EchoCost>,
+    /// The store's write path at light load, with and without the hand-off to the writer
+    /// thread, and its read path inline and through the blocking pool.
+    #[serde(default)]
+    pub store: Vec<StorePath>,
+}
+
+/// One framework's bare echo, client and server in this process, one call at a time.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EchoCost {
+    /// `grpc`, `rest-h1` or `rest-h2`.
+    pub target: String,
+    /// Median round trip, µs.
+    pub p50_us: f64,
+    /// Calls per second, one at a time.
+    pub calls_per_s: f64,
+    /// Process CPU per call (client + server), µs.
+    pub cpu_us_per_call: f64,
+}
+
+/// One way through the store, measured one operation at a time.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StorePath {
+    /// `write inline`, `write hand-off`, `read inline`, `read blocking pool`.
+    pub path: String,
+    /// Median time per operation as the caller sees it, µs.
+    pub p50_us: f64,
+    /// Operations per second, one at a time.
+    pub ops_per_s: f64,
+    /// Process CPU per operation, µs.
+    pub cpu_us_per_op: f64,
 }
 
 /// Latency summary, µs, measured from each request's intended start.
@@ -134,10 +170,26 @@ pub struct ProcessUsage {
     pub process: String,
     /// CPU use, percent of one core, averaged over the step.
     pub cpu_pct: f64,
-    /// CPU time per completed request, µs.
+    /// CPU time per request sent during the step (warm-up included, as the CPU is), µs.
     pub cpu_us_per_request: f64,
     /// Peak resident memory, MiB.
     pub rss_mib_max: f64,
+}
+
+/// What one service's core (storage work: SQL and commits, timed inside the core) cost per
+/// request during a step.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CoreUsage {
+    /// Service name.
+    pub service: String,
+    /// CPU time of the core's storage work per request, µs.
+    pub core_cpu_us_per_request: f64,
+    /// Writes per request.
+    pub writes_per_request: f64,
+    /// Transactions committed per request (below writes when group commit batches them).
+    pub commits_per_request: f64,
+    /// Share of commits made inline by the caller, without a hand-off to the writer thread.
+    pub inline_commit_share: f64,
 }
 
 /// Little's law on a step: mean requests in flight vs achieved rate × mean latency.
@@ -188,6 +240,10 @@ pub struct Run {
     pub timeline: Vec<Second>,
     /// CPU and RSS of every service process and of the load generator.
     pub resources: Vec<ProcessUsage>,
+    /// The core's own storage work per service (the rest of a process's CPU is transport,
+    /// framework, runtime and kernel).
+    #[serde(default)]
+    pub core: Vec<CoreUsage>,
     /// Loopback bytes (all hops, both directions, TCP/IP headers included) per request.
     pub wire_bytes_per_request: Option<f64>,
     /// Little's law check.

@@ -36,8 +36,10 @@ pub struct RunOptions {
     pub targets: Vec<String>,
     /// SQLite durability.
     pub sync: SyncMode,
-    /// Threads per service process.
-    pub workers: usize,
+    /// tokio workers of each gRPC service process (0: current-thread runtime).
+    pub grpc_workers: usize,
+    /// actix workers of each REST service process.
+    pub rest_workers: usize,
 }
 
 /// Everything a run measured, before it is rendered.
@@ -161,7 +163,8 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
         sync: opts.sync.as_str().to_ascii_lowercase(),
         approval_rate: 0.9,
         chain_timeout_ms: CHAIN_TIMEOUT_MS,
-        workers: opts.workers,
+        grpc_workers: opts.grpc_workers,
+        rest_workers: opts.rest_workers,
         work: Vec::new(),
     };
     let mut env = ServiceEnv::new(&work);
@@ -390,8 +393,8 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
             warmup_s: opts.profile.warmup.as_secs_f64(),
             step_s: opts.profile.step.as_secs_f64(),
             slo_p99_ms: opts.profile.slo_p99.as_secs_f64() * 1000.0,
-            grpc_worker_threads: opts.workers,
-            rest_workers: opts.workers,
+            grpc_worker_threads: opts.grpc_workers,
+            rest_workers: opts.rest_workers,
             targets: labels.iter().map(|l| l.to_string()).collect(),
             scenarios: scenarios.iter().map(|s| s.name.to_string()).collect(),
             data: "50 customers, 30 products (1,000 for catalog-1000), 100 historical orders; generated with the run seed".into(),
@@ -408,6 +411,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
         runs,
         audit,
         checks: Vec::new(),
+        cost: None,
     };
     Ok(Measured {
         results,

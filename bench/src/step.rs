@@ -38,6 +38,8 @@ pub struct TargetInfo {
     pub http_version: Option<&'static str>,
     /// Processes to sample.
     pub processes: Vec<(String, u32)>,
+    /// Where the services' core meters are read.
+    pub meter: crate::meter::MeterSource,
 }
 
 impl TargetInfo {
@@ -48,6 +50,7 @@ impl TargetInfo {
             transport: t.transport,
             http_version: t.http_version,
             processes: t.processes(),
+            meter: t.meter_source(),
         }
     }
 }
@@ -92,6 +95,7 @@ pub async fn measure_step(
         step,
         label: step_label,
     } = spec;
+    let meter_before = t.meter.read().await;
     let mut sampler = crate::procfs::ResourceSampler::start(t.processes.clone());
     let lo_before = crate::procfs::loopback_bytes();
     let run = run_step_with_deadline(
@@ -114,6 +118,7 @@ pub async fn measure_step(
     };
     let lo_after = crate::procfs::loopback_bytes();
     let usage = sampler.finish();
+    let meter_after = t.meter.read().await;
     let window = r.window.as_secs_f64();
     let errors: u64 = r.errors.values().sum();
     let latency = summarize(&r.histogram);
@@ -168,14 +173,15 @@ pub async fn measure_step(
             .map(|(process, cpu_s, cpu_pct, rss)| ProcessUsage {
                 process,
                 cpu_pct,
-                cpu_us_per_request: if r.requests > 0 {
-                    cpu_s * 1e6 / r.requests as f64
+                cpu_us_per_request: if r.dispatched > 0 {
+                    cpu_s * 1e6 / r.dispatched as f64
                 } else {
                     0.0
                 },
                 rss_mib_max: rss,
             })
             .collect(),
+        core: crate::meter::per_request(&meter_before, &meter_after, r.dispatched),
         wire_bytes_per_request: wire,
         littles_law: LittlesLaw {
             in_flight_mean: r.in_flight_mean,

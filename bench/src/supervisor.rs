@@ -37,8 +37,10 @@ pub struct NodeFlags {
     pub approval_rate: f64,
     /// Chain deadline, ms.
     pub chain_timeout_ms: u64,
-    /// Threads per service process (tokio workers for gRPC, actix workers for REST).
-    pub workers: usize,
+    /// tokio workers of each gRPC service process (0: current-thread runtime).
+    pub grpc_workers: usize,
+    /// actix workers of each REST service process.
+    pub rest_workers: usize,
     /// Extra `--work SERVICE=MS` flags.
     pub work: Vec<String>,
 }
@@ -131,7 +133,11 @@ impl Cluster {
         .args(["--seed", &f.seed.to_string(), "--sync", &f.sync])
         .args(["--approval-rate", &f.approval_rate.to_string()])
         .args(["--chain-timeout-ms", &f.chain_timeout_ms.to_string()])
-        .args(["--workers", &f.workers.to_string()]);
+        .arg("--workers")
+        .arg(match self.kind {
+            StackKind::Grpc => f.grpc_workers.to_string(),
+            StackKind::Rest { .. } => f.rest_workers.to_string(),
+        });
         for w in &f.work {
             c.args(["--work", w]);
         }
@@ -178,6 +184,11 @@ impl Cluster {
             .iter()
             .map(|(s, c)| (s.as_str().to_owned(), c.id()))
             .collect()
+    }
+
+    /// (service, PID) of every running service.
+    pub fn service_pids(&self) -> Vec<(ServiceName, u32)> {
+        self.children.iter().map(|(s, c)| (*s, c.id())).collect()
     }
 
     /// Address of one service.

@@ -55,6 +55,17 @@ impl Target {
         }
     }
 
+    /// Where the services' core meters are read.
+    pub fn meter_source(&self) -> crate::meter::MeterSource {
+        match &self.backend {
+            Backend::InProcess(_) => crate::meter::MeterSource::InProcess,
+            Backend::Cluster(c) => crate::meter::MeterSource::Processes {
+                data_dir: self.data_dir.clone(),
+                pids: c.service_pids(),
+            },
+        }
+    }
+
     /// The service processes, for fault injection (none in-process).
     pub fn cluster(&mut self) -> Option<&mut Cluster> {
         match &mut self.backend {

@@ -232,9 +232,73 @@ where
         println!("{s} listening on {addr}");
     })
     .await?;
+    let meter = tokio::spawn(write_meter_on_signal(meter_file(
+        &opts.env.data_dir,
+        std::process::id(),
+    )));
     tokio::select! {
         _ = shutdown_signal() => {}
         _ = stop => {}
     }
+    meter.abort();
     stack.stop_all().await
+}
+
+/// Where a service process writes its storage meter when it receives SIGUSR1.
+pub fn meter_file(data_dir: &Path, pid: u32) -> PathBuf {
+    data_dir.join(format!("meter-{pid}.txt"))
+}
+
+/// On every SIGUSR1, writes this process's storage meter ([`crate::store::meter::snapshot`]) to
+/// `path`, one database a line: `file cpu_ns writes commits inline_commits reads`. Written to a
+/// temporary file and renamed, so a reader never sees half of it. Nothing runs on a request path.
+pub async fn write_meter_on_signal(path: PathBuf) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut usr1) = signal(SignalKind::user_defined1()) else {
+            return;
+        };
+        while usr1.recv().await.is_some() {
+            let text: String = crate::store::meter::snapshot()
+                .into_iter()
+                .map(|(name, r)| {
+                    format!(
+                        "{name} {} {} {} {} {}\n",
+                        r.cpu_ns, r.writes, r.commits, r.inline_commits, r.reads
+                    )
+                })
+                .collect();
+            let tmp = path.with_extension("tmp");
+            if std::fs::write(&tmp, text)
+                .and_then(|()| std::fs::rename(&tmp, &path))
+                .is_err()
+            {
+                tracing::warn!(path = %path.display(), "cannot write the storage meter");
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    std::future::pending::<()>().await
+}
+
+/// Parses what [`write_meter_on_signal`] wrote.
+pub fn parse_meter(text: &str) -> Vec<(String, crate::store::meter::MeterReading)> {
+    text.lines()
+        .filter_map(|line| {
+            let mut it = line.split_whitespace();
+            let name = it.next()?.to_owned();
+            let mut n = || it.next()?.parse::<u64>().ok();
+            Some((
+                name,
+                crate::store::meter::MeterReading {
+                    cpu_ns: n()?,
+                    writes: n()?,
+                    commits: n()?,
+                    inline_commits: n()?,
+                    reads: n()?,
+                },
+            ))
+        })
+        .collect()
 }

@@ -65,6 +65,11 @@ impl ServiceName {
         }
     }
 
+    /// The service whose database file is `file` (`pedidos.db` → Orders).
+    pub fn of_db_file(file: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.db_file() == file)
+    }
+
     /// The service this one calls next in the checkout chain (Catalog calls Inventory for stock).
     pub fn next_hop(self) -> Option<Self> {
         match self {

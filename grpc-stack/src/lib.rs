@@ -5,6 +5,7 @@
 pub mod client;
 pub mod codec;
 pub mod convert;
+pub mod echo;
 pub mod server;
 pub mod status;
 
@@ -38,6 +39,10 @@ pub mod pb {
     /// Catalog.
     pub mod catalogo {
         tonic::include_proto!("catalogo");
+    }
+    /// The calibration echo.
+    pub mod calibracao {
+        tonic::include_proto!("calibracao");
     }
     /// Encoded descriptor set of every `.proto`, served by reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] =

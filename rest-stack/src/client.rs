@@ -23,21 +23,27 @@ pub struct Peer {
     name: &'static str,
 }
 
+/// The pooled keep-alive client every peer (and the calibration echo) uses: HTTP/1.1, or HTTP/2
+/// with prior knowledge.
+pub fn http_client(http2: bool) -> reqwest::Client {
+    let b = reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .connect_timeout(Duration::from_secs(1))
+        .pool_idle_timeout(Duration::from_secs(60))
+        .no_proxy();
+    let b = if http2 {
+        b.http2_prior_knowledge()
+    } else {
+        b.http1_only()
+    };
+    b.build().expect("reqwest client")
+}
+
 impl Peer {
     /// A client for `service` at `addr`.
     pub fn new(service: ServiceName, addr: std::net::SocketAddr, http2: bool) -> Self {
-        let mut b = reqwest::Client::builder()
-            .tcp_nodelay(true)
-            .connect_timeout(Duration::from_secs(1))
-            .pool_idle_timeout(Duration::from_secs(60))
-            .no_proxy();
-        if http2 {
-            b = b.http2_prior_knowledge();
-        } else {
-            b = b.http1_only();
-        }
         Self {
-            client: b.build().expect("reqwest client"),
+            client: http_client(http2),
             base: format!("http://{addr}"),
             name: service.as_str(),
         }

@@ -314,6 +314,7 @@ pub fn document(r: &Results, figures: &[Figure]) -> Document {
             rows,
         ));
     }
+    super::cost::section(r, &mut d);
     if r.runs.iter().any(|x| x.scenario == "checkout-closed") {
         d.push(Block::Heading(2, "Checkout, closed loop".into()));
         d.push(Block::Figure("closed-loop".into()));

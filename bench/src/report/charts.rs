@@ -236,6 +236,94 @@ fn draw_bars(
     Ok(())
 }
 
+/// Grouped stacked bars: for each category, one bar per series, each bar split into a solid
+/// lower part and a lighter upper part (e.g. the core's CPU and everything else).
+pub fn stacked_bars(
+    title: &str,
+    y_label: &str,
+    parts: (&str, &str),
+    categories: &[String],
+    series: &[(String, Vec<(f64, f64)>)],
+) -> String {
+    let mut svg = String::new();
+    if let Err(e) = draw_stacked(&mut svg, title, y_label, parts, categories, series) {
+        return empty(title, &e.to_string());
+    }
+    svg
+}
+
+fn draw_stacked(
+    svg: &mut String,
+    title: &str,
+    y_label: &str,
+    parts: (&str, &str),
+    categories: &[String],
+    series: &[(String, Vec<(f64, f64)>)],
+) -> DrawResult {
+    let top = series
+        .iter()
+        .flat_map(|(_, v)| v.iter().map(|(a, b)| a + b))
+        .fold(0.0f64, f64::max);
+    if categories.is_empty() || series.is_empty() || top <= 0.0 {
+        return Err("no data".into());
+    }
+    let n = series.len() as f64;
+    let root = SVGBackend::with_string(svg, (760, 420)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(42)
+        .y_label_area_size(64)
+        .build_cartesian_2d(0.0..categories.len() as f64, 0.0..top * 1.3)?;
+    let cats = categories.to_vec();
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(categories.len() * 2 + 1)
+        .x_label_formatter(&move |x| {
+            let i = x.floor() as usize;
+            if (x - i as f64 - 0.5).abs() < 0.26 {
+                cats.get(i).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .y_desc(y_label)
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()?;
+    for (k, (label, values)) in series.iter().enumerate() {
+        let c = colour(label);
+        let width = 0.8 / n;
+        let x0 = |i: usize| i as f64 + 0.1 + width * k as f64;
+        chart
+            .draw_series(values.iter().enumerate().map(|(i, &(lower, _))| {
+                Rectangle::new([(x0(i), 0.0), (x0(i) + width * 0.92, lower)], c.filled())
+            }))?
+            .label(format!("{label}: {}", parts.0))
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
+        chart
+            .draw_series(values.iter().enumerate().map(|(i, &(lower, upper))| {
+                Rectangle::new(
+                    [(x0(i), lower), (x0(i) + width * 0.92, lower + upper)],
+                    c.mix(0.35).filled(),
+                )
+            }))?
+            .label(format!("{label}: {}", parts.1))
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.mix(0.35).filled())
+            });
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.2))
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
 /// A placeholder saying why a chart has nothing to show.
 fn empty(title: &str, why: &str) -> String {
     format!(
@@ -273,6 +361,15 @@ mod tests {
             &[("grpc".into(), vec![3.0])],
         );
         assert!(bar.contains("<rect") && bar.contains("orders"));
+        let stacked = stacked_bars(
+            "cpu split",
+            "µs",
+            ("core", "rest"),
+            &["orders".into(), "payments".into()],
+            &[("grpc".into(), vec![(50.0, 100.0), (20.0, 80.0)])],
+        );
+        assert!(stacked.contains("grpc: core") && stacked.contains("grpc: rest"));
+        assert!(stacked.matches("<rect").count() >= 4);
         assert!(lines("nothing", "x", "y", &[], false, false).contains("no data"));
     }
 }

@@ -1,6 +1,6 @@
 //! The report's charts, drawn from the results.
 
-use super::charts::{Series, bars, lines};
+use super::charts::{Series, bars, lines, stacked_bars};
 use super::facts::{common_rate, run_at};
 use crate::results::Results;
 
@@ -163,6 +163,45 @@ pub fn all(r: &Results) -> Vec<Figure> {
                 "MiB",
                 &processes,
                 &per(|u| u.rss_mib_max),
+            ),
+        ));
+    }
+    if let Some(cost) = r.cost.as_ref().filter(|c| !c.services.is_empty()) {
+        let services: Vec<String> = ["orders", "payments", "inventory", "fiscal", "logistics"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        let series: Vec<(String, Vec<(f64, f64)>)> = targets
+            .iter()
+            .filter(|t| cost.services.iter().any(|c| &c.target == *t))
+            .map(|t| {
+                let split = services
+                    .iter()
+                    .map(|svc| {
+                        cost.services
+                            .iter()
+                            .find(|c| &c.target == t && &c.service == svc)
+                            .map_or((0.0, 0.0), |c| {
+                                let rest = c
+                                    .process_cpu_us
+                                    .map_or(0.0, |p| (p - c.core_cpu_us).max(0.0));
+                                (c.core_cpu_us, rest)
+                            })
+                    })
+                    .collect();
+                (t.clone(), split)
+            })
+            .collect();
+        let rate = cost.common_rate_rps.unwrap_or(0.0);
+        out.push(fig(
+            "cpu-core-vs-transport",
+            &format!("CPU per checkout by service at {rate:.0}/s: the core's storage work (solid) and everything else (light)"),
+            stacked_bars(
+                &format!("CPU µs per checkout at {rate:.0}/s: core vs transport"),
+                "CPU µs per checkout",
+                ("core", "transport + runtime"),
+                &services,
+                &series,
             ),
         ));
     }

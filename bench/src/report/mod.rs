@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod charts;
+pub mod cost;
 pub mod document;
 pub mod facts;
 pub mod figures;

@@ -15,7 +15,8 @@ fn flags() -> NodeFlags {
         sync: "normal".into(),
         approval_rate: 1.0,
         chain_timeout_ms: 3000,
-        workers: 1,
+        grpc_workers: 1,
+        rest_workers: 1,
         work: Vec::new(),
     }
 }

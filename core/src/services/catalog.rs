@@ -71,7 +71,7 @@ impl CatalogPort for CatalogService {
         let filtered = filter.name_contains.is_some() || filter.max_price_cents.is_some();
         let rows: Vec<Row> = self
             .db
-            .read(move |conn| {
+            .scan(move |conn| {
                 let pattern = filter
                     .name_contains
                     .map(|n| format!("%{}%", n.replace(['%', '_'], "")));

@@ -8,3 +8,4 @@ mod checkout;
 mod concurrency;
 mod datagen;
 mod faults;
+mod store;

@@ -220,6 +220,12 @@ impl Inner {
     ) -> ServiceResult<OrderView> {
         let key = req.idempotency_key.clone();
         let customer = req.customer_id;
+        // Orders is the one service that commits twice per checkout, and must: the order (its
+        // id, key and lines, `pendente`) is made durable before any other service hears of it.
+        // Were it committed only with the final status, a crash mid-chain would leave Payments,
+        // Inventory, Fiscal and Logistics holding records of an order id Orders never stored —
+        // one it could hand to the next checkout — and no `pendente` row for the interrupted
+        // sweep to find and cancel (write-ahead intent). The services downstream commit once.
         let created = self
             .db
             .write(move |conn| {

@@ -1,0 +1,310 @@
+//! Where the time goes: the core's own cost against the transport's, per target and per service,
+//! and the ratios that say whether the core is cheap enough for the bench to measure the
+//! transport (the in-process floor, the transport cost per hop in loopback round trips and
+//! against each framework's bare echo, the networked peak against the in-process one).
+
+use serde::{Deserialize, Serialize};
+
+use super::analysis::table;
+use super::document::Block;
+use super::facts::{closed_best, common_rate, lightest, ms, run_at};
+use crate::results::{Results, Run};
+
+/// The five services a checkout crosses.
+const CHAIN: [&str; 5] = ["orders", "payments", "inventory", "fiscal", "logistics"];
+
+/// What one service cost per checkout at the common load.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServiceCost {
+    /// Target label.
+    pub target: String,
+    /// Service.
+    pub service: String,
+    /// The service process's CPU per checkout, µs (in-process: none, the services share the
+    /// load generator's process).
+    pub process_cpu_us: Option<f64>,
+    /// The core's storage work per checkout, µs.
+    pub core_cpu_us: f64,
+    /// Transactions committed per checkout.
+    pub commits: f64,
+    /// Share of them committed inline by the caller.
+    pub inline_share: f64,
+}
+
+/// One networked target against the in-process baseline and its framework's echo.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TransportCost {
+    /// Target label.
+    pub target: String,
+    /// Light-load median, µs.
+    pub p50_us: f64,
+    /// Light-load median minus the in-process one, in loopback round trips per hop (5 hops).
+    pub rtt_per_hop: Option<f64>,
+    /// Service CPU per checkout at the common load (the five chain services), µs.
+    pub service_cpu_us: f64,
+    /// Of which the core's storage work, µs.
+    pub core_cpu_us: f64,
+    /// CPU per hop outside the core (server side, client side of the next call, and the load
+    /// generator's client side net of what it costs in-process), µs.
+    pub transport_cpu_per_hop_us: f64,
+    /// The framework's bare echo, client + server, µs per call.
+    pub echo_cpu_us: Option<f64>,
+    /// Transport CPU per hop ÷ echo CPU per call.
+    pub hop_vs_echo: Option<f64>,
+    /// Closed-loop peak, checkouts/s.
+    pub peak_rps: f64,
+    /// Closed-loop peak ÷ the in-process peak.
+    pub peak_vs_inprocess: Option<f64>,
+}
+
+/// The whole breakdown of a run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CostSummary {
+    /// Offered rate where CPU is compared (the highest every target sustained).
+    pub common_rate_rps: Option<f64>,
+    /// Rate of the light-load step.
+    pub light_rate_rps: Option<f64>,
+    /// Five SQLite commits as calibrated: the in-process floor, µs.
+    pub five_commit_floor_us: f64,
+    /// In-process light-load median, µs.
+    pub inprocess_p50_us: Option<f64>,
+    /// That median ÷ the five-commit floor.
+    pub inprocess_floor_ratio: Option<f64>,
+    /// In-process closed-loop peak, checkouts/s.
+    pub inprocess_peak_rps: Option<f64>,
+    /// Each networked target.
+    pub transports: Vec<TransportCost>,
+    /// Each target × service at the common load.
+    pub services: Vec<ServiceCost>,
+}
+
+fn core_of<'a>(x: &'a Run, service: &str) -> Option<&'a crate::results::CoreUsage> {
+    x.core.iter().find(|c| c.service == service)
+}
+
+fn process_cpu(x: &Run, process: &str) -> Option<f64> {
+    x.resources
+        .iter()
+        .find(|u| u.process == process)
+        .map(|u| u.cpu_us_per_request)
+}
+
+fn core_sum(x: &Run) -> f64 {
+    CHAIN
+        .iter()
+        .filter_map(|s| core_of(x, s))
+        .map(|c| c.core_cpu_us_per_request)
+        .sum()
+}
+
+/// Works the breakdown out of a run's results.
+pub fn summarize(r: &Results) -> CostSummary {
+    let c = &r.calibration;
+    let mut s = CostSummary {
+        five_commit_floor_us: 5.0 * c.sqlite_commit_us,
+        common_rate_rps: common_rate(r),
+        light_rate_rps: lightest(r, "inprocess")
+            .or_else(|| r.targets().first().and_then(|t| lightest(r, t)))
+            .and_then(|x| x.offered_rps),
+        ..Default::default()
+    };
+    let base = lightest(r, "inprocess").map(|x| x.latency_us.p50);
+    s.inprocess_p50_us = base;
+    s.inprocess_floor_ratio = base
+        .filter(|_| s.five_commit_floor_us > 0.0)
+        .map(|p| p / s.five_commit_floor_us);
+    s.inprocess_peak_rps = closed_best(r, "inprocess").map(|x| x.achieved_rps);
+    let at = |t: &str| {
+        s.common_rate_rps
+            .and_then(|rate| run_at(r, "checkout-open", t, rate))
+    };
+    // What the load generator costs per checkout when no transport is involved.
+    let generator_alone = at("inprocess")
+        .and_then(|x| process_cpu(x, "loadgen+services").map(|all| (all - core_sum(x)).max(0.0)));
+    for t in r.targets() {
+        let Some(x) = at(t) else { continue };
+        for svc in CHAIN {
+            let Some(core) = core_of(x, svc) else {
+                continue;
+            };
+            s.services.push(ServiceCost {
+                target: t.clone(),
+                service: svc.into(),
+                process_cpu_us: process_cpu(x, svc),
+                core_cpu_us: core.core_cpu_us_per_request,
+                commits: core.commits_per_request,
+                inline_share: core.inline_commit_share,
+            });
+        }
+        if t == "inprocess" {
+            continue;
+        }
+        let service_cpu: f64 = CHAIN.iter().filter_map(|p| process_cpu(x, p)).sum();
+        let core = core_sum(x);
+        let client_side = match (process_cpu(x, "loadgen"), generator_alone) {
+            (Some(l), Some(g)) => (l - g).max(0.0),
+            _ => 0.0,
+        };
+        let per_hop = ((service_cpu - core).max(0.0) + client_side) / 5.0;
+        let echo = c
+            .echo
+            .iter()
+            .find(|e| &e.target == t)
+            .map(|e| e.cpu_us_per_call);
+        let p50 = lightest(r, t).map_or(0.0, |x| x.latency_us.p50);
+        let peak = closed_best(r, t).map_or(0.0, |x| x.achieved_rps);
+        s.transports.push(TransportCost {
+            target: t.clone(),
+            p50_us: p50,
+            rtt_per_hop: base
+                .filter(|_| c.loopback_rtt_us > 0.0)
+                .map(|b| (p50 - b) / 5.0 / c.loopback_rtt_us),
+            service_cpu_us: service_cpu,
+            core_cpu_us: core,
+            transport_cpu_per_hop_us: per_hop,
+            echo_cpu_us: echo,
+            hop_vs_echo: echo.filter(|e| *e > 0.0).map(|e| per_hop / e),
+            peak_rps: peak,
+            peak_vs_inprocess: s.inprocess_peak_rps.filter(|p| *p > 0.0).map(|p| peak / p),
+        });
+    }
+    s
+}
+
+fn opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or("–".into(), |v| format!("{v:.digits$}"))
+}
+
+fn goal(met: Option<bool>) -> &'static str {
+    match met {
+        Some(true) => "met",
+        Some(false) => "**not met**",
+        None => "–",
+    }
+}
+
+/// The "Where the time goes" section.
+pub fn section(r: &Results, d: &mut Vec<Block>) {
+    let Some(s) = r.cost.as_ref() else { return };
+    if s.services.is_empty() && s.inprocess_p50_us.is_none() {
+        return;
+    }
+    d.push(Block::Heading(
+        2,
+        "Where the time goes: the core against the transport".into(),
+    ));
+    d.push(Block::Paragraph(format!(
+        "The core counts its own storage work (SQL and commits, CPU time of the thread that ran them, two clock reads per operation) per service; the rest of a service process's CPU is transport: codec, framework, async runtime, kernel. Transport CPU per hop = (the five services' CPU − their core) plus the load generator's client side (its CPU less what it costs in-process), ÷ 5 hops, at {} checkouts/s; it is set against each framework's bare echo measured at the start of this run (client + server, one call at a time, a two-line payment request).",
+        opt(s.common_rate_rps, 0)
+    )));
+    let light = opt(s.light_rate_rps, 0);
+    let mut rows = vec![vec![
+        format!("in-process light-load p50 ({light}/s) ÷ 5 SQLite commits"),
+        format!(
+            "{} ms ÷ {} ms = {}×",
+            opt(s.inprocess_p50_us.map(|v| v / 1000.0), 2),
+            ms(s.five_commit_floor_us),
+            opt(s.inprocess_floor_ratio, 1)
+        ),
+        "≤ 3×".into(),
+        goal(s.inprocess_floor_ratio.map(|v| v <= 3.0)).into(),
+    ]];
+    for t in &s.transports {
+        rows.push(vec![
+            format!(
+                "{}: (p50 − in-process p50) per hop, in loopback RTTs",
+                t.target
+            ),
+            format!("{} RTT", opt(t.rtt_per_hop, 1)),
+            "≤ 2 RTT".into(),
+            goal(t.rtt_per_hop.map(|v| v <= 2.0)).into(),
+        ]);
+        rows.push(vec![
+            format!("{}: transport CPU per hop ÷ bare echo", t.target),
+            format!(
+                "{:.0} µs ÷ {} µs = {}×",
+                t.transport_cpu_per_hop_us,
+                opt(t.echo_cpu_us, 0),
+                opt(t.hop_vs_echo, 2)
+            ),
+            "≤ 1.5×".into(),
+            goal(t.hop_vs_echo.map(|v| v <= 1.5)).into(),
+        ]);
+        rows.push(vec![
+            format!("{}: closed-loop peak ÷ in-process peak", t.target),
+            format!(
+                "{:.0} ÷ {} = {}",
+                t.peak_rps,
+                opt(s.inprocess_peak_rps, 0),
+                opt(t.peak_vs_inprocess, 2)
+            ),
+            "≥ 0.35".into(),
+            goal(t.peak_vs_inprocess.map(|v| v >= 0.35)).into(),
+        ]);
+        rows.push(vec![
+            format!(
+                "{}: service CPU per checkout at {}/s",
+                t.target,
+                opt(s.common_rate_rps, 0)
+            ),
+            format!("{:.0} µs (core {:.0} µs)", t.service_cpu_us, t.core_cpu_us),
+            "≤ 420 µs (60% of the ~700 µs before the fast core)".into(),
+            goal(Some(t.service_cpu_us <= 420.0)).into(),
+        ]);
+    }
+    d.push(table(&["measure", "this run", "goal", ""], rows));
+    d.push(Block::Figure("cpu-core-vs-transport".into()));
+    d.push(table(
+        &[
+            "target",
+            "service",
+            "process CPU µs / checkout",
+            "core µs",
+            "rest µs",
+            "commits / checkout",
+            "inline commits",
+        ],
+        s.services
+            .iter()
+            .map(|c| {
+                vec![
+                    c.target.clone(),
+                    c.service.clone(),
+                    opt(c.process_cpu_us, 0),
+                    format!("{:.0}", c.core_cpu_us),
+                    opt(c.process_cpu_us.map(|p| (p - c.core_cpu_us).max(0.0)), 0),
+                    format!("{:.2}", c.commits),
+                    format!("{:.0}%", 100.0 * c.inline_share),
+                ]
+            })
+            .collect(),
+    ));
+    let cal = &r.calibration;
+    if !cal.echo.is_empty() || !cal.store.is_empty() {
+        d.push(Block::Paragraph("Measured at the start of this run, one operation at a time: each framework's bare echo, and the store's paths (a write committed by its caller vs handed to the writer thread; a point read on the caller's thread vs through the blocking pool). The faster path of each pair is the one the services use, except that with `synchronous=FULL` every write goes to the writer thread so no async worker waits for an fsync.".into()));
+        let mut rows: Vec<Vec<String>> = cal
+            .echo
+            .iter()
+            .map(|e| {
+                vec![
+                    format!("{} echo", e.target),
+                    format!("{:.1}", e.p50_us),
+                    format!("{:.0}", e.calls_per_s),
+                    format!("{:.1}", e.cpu_us_per_call),
+                ]
+            })
+            .collect();
+        rows.extend(cal.store.iter().map(|p| {
+            vec![
+                p.path.clone(),
+                format!("{:.1}", p.p50_us),
+                format!("{:.0}", p.ops_per_s),
+                format!("{:.1}", p.cpu_us_per_op),
+            ]
+        }));
+        d.push(table(
+            &["path", "p50 µs", "per second, one at a time", "CPU µs each"],
+            rows,
+        ));
+    }
+}

@@ -1,0 +1,86 @@
+//! A bare actix-web + reqwest echo with the services' own settings (JSON limits, TCP_NODELAY,
+//! HTTP/1.1 and h2c on one port, the peers' pooled client), answering a hop-sized JSON message
+//! with itself: what the framework costs per call on this machine, with no core behind it. The
+//! bench calibrates every run's transport cost against it.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+
+use crate::client::http_client;
+use crate::errors::json_config;
+use crate::wire::{ItemPedido, PagamentoRequest};
+
+async fn echo(body: web::Json<PagamentoRequest>) -> HttpResponse {
+    HttpResponse::Ok().json(body.into_inner())
+}
+
+/// Serves `POST /eco` on `listener` with one actix worker until `shutdown` resolves.
+pub async fn serve(
+    listener: std::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let server = HttpServer::new(|| {
+        App::new()
+            .app_data(json_config())
+            .route("/eco", web::post().to(echo))
+    })
+    .workers(1)
+    .tcp_nodelay(true)
+    .disable_signals()
+    .listen_auto_h2c(listener)?
+    .run();
+    let handle = server.handle();
+    let stopper = tokio::spawn(async move {
+        shutdown.await;
+        handle.stop(true).await;
+    });
+    let out = server.await;
+    stopper.abort();
+    out
+}
+
+/// A client of the echo at `addr`: the peers' client, over HTTP/1.1 or HTTP/2.
+pub struct EchoClient {
+    client: reqwest::Client,
+    url: String,
+}
+
+impl EchoClient {
+    /// A client of the echo at `addr`.
+    pub fn new(addr: SocketAddr, http2: bool) -> Self {
+        Self {
+            client: http_client(http2),
+            url: format!("http://{addr}/eco"),
+        }
+    }
+
+    /// Sends `msg` and reads the echo back.
+    pub async fn call(&self, msg: &PagamentoRequest) -> reqwest::Result<PagamentoRequest> {
+        self.client
+            .post(&self.url)
+            .json(msg)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await
+    }
+}
+
+/// The message the echo carries: a payment request with `lines` lines, as one checkout hop sends.
+pub fn hop_message(lines: usize) -> PagamentoRequest {
+    PagamentoRequest {
+        pedido_id: 123_456,
+        valor_centavos: 25_990,
+        chave_pedido: "bench-checkout-open-0-000123456".into(),
+        itens: (1..=lines as i64)
+            .map(|i| ItemPedido {
+                produto_id: i,
+                quantidade: 2,
+                preco_unitario_centavos: 4_990,
+            })
+            .collect(),
+    }
+}
