@@ -86,77 +86,18 @@ pub fn run(a: &Path, b: &Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::*;
+    use crate::results::fixture;
 
     fn results(p50: f64, ids: &[&str]) -> Results {
-        let run = |id: &str| Run {
-            id: id.into(),
-            scenario: "checkout-open".into(),
-            transport: "grpc".into(),
-            http_version: Some("2".into()),
-            target: "grpc".into(),
-            step: 0,
-            offered_rps: Some(100.0),
-            concurrency: None,
-            duration_s: 1.0,
-            achieved_rps: 100.0,
-            requests: 100,
-            errors: 0,
-            errors_by_kind: Default::default(),
-            outcomes: Default::default(),
-            latency_us: Latency {
-                p50,
-                p90: p50,
-                p99: 2.0 * p50,
-                p999: 2.0 * p50,
-                max: 3.0 * p50,
-                mean: p50,
-            },
-            timeline: Vec::new(),
-            resources: Vec::new(),
-            core: Vec::new(),
-            wire_bytes_per_request: None,
-            littles_law: LittlesLaw::default(),
-            generator_lag_us: (0.0, 0.0),
-            p50_floor_ratio: 1.0,
-            fault: None,
-        };
-        Results {
-            schema_version: 1,
-            started_at: "t".into(),
-            duration_s: 1.0,
-            config: RunConfig {
-                profile: "smoke".into(),
-                seed: 1,
-                build_profile: "release".into(),
-                sqlite_synchronous: "NORMAL".into(),
-                sqlite_journal: "WAL".into(),
-                approval_rate: 0.9,
-                chain_timeout_ms: 5000,
-                warmup_s: 0.1,
-                step_s: 1.0,
-                slo_p99_ms: 50.0,
-                grpc_worker_threads: 2,
-                rest_workers: 2,
-                targets: vec!["grpc".into()],
-                scenarios: vec!["checkout-open".into()],
-                data: String::new(),
-                notes: Vec::new(),
-            },
-            machine: Machine::default(),
-            versions: Default::default(),
-            calibration: Calibration {
-                floor_latency_us: 100.0,
-                ..Default::default()
-            },
-            runs: ids.iter().map(|i| run(i)).collect(),
-            audit: Audit {
-                clean: true,
-                ..Default::default()
-            },
-            checks: Vec::new(),
-            cost: None,
-        }
+        let runs = ids
+            .iter()
+            .map(|id| {
+                let mut r = fixture::run("checkout-open", "grpc", Some(100.0), None, p50);
+                r.id = id.to_string();
+                r
+            })
+            .collect();
+        fixture::results(&["grpc"], runs)
     }
 
     #[test]

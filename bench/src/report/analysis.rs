@@ -246,7 +246,16 @@ pub fn document(r: &Results, figures: &[Figure]) -> Document {
         Block::Pre(ARCHITECTURE.into()),
         Block::Heading(2, "Method".into()),
         Block::Bullets(vec![
-            format!("Targets: {}. Each networked stack runs its six services as six OS processes on loopback; gRPC services use {} tokio worker threads each, REST services {} actix workers each.", c.targets.join(", "), c.grpc_worker_threads, c.rest_workers),
+            format!(
+                "Targets: {}. Each networked stack runs its six services as six OS processes on loopback; gRPC services run {} each, REST services {} actix workers each (the default sizing was chosen by measurement; see the README).",
+                c.targets.join(", "),
+                match c.grpc_worker_threads {
+                    0 => "a current-thread tokio runtime".to_string(),
+                    n => format!("a tokio runtime with {n} worker threads"),
+                },
+                c.rest_workers
+            ),
+            "Storage: leader/follower group commit. A write that finds its database idle commits on the caller's thread; writes that arrive meanwhile are committed together, by the writer thread; with `synchronous=FULL` every write goes to the writer thread. Point reads run on the caller's thread. CPU per request is each process's CPU over the whole step divided by every request the step sent, warm-up included.".into(),
             "Open loop: requests start at a constant rate whether or not earlier ones finished; latency is measured from each request's intended start, so a stalled server is charged for the requests it delayed (coordinated omission corrected, as wrk2 does). Closed loop: N clients, each sending its next request when the previous ends (comparable to ghz and wrk).".into(),
             format!("Each step: {:.1} s warm-up discarded, then {:.1} s measured. Every target receives the identical request sequence (customers, items, idempotency keys) derived from the run seed, and the targets alternate within each step, rotating who goes first.", c.warmup_s, c.step_s),
             "Latency: one HdrHistogram per step (3 significant digits), successful requests only; errors counted by kind. Throughput: successful completions in the window per second.".into(),

@@ -308,3 +308,76 @@ pub fn section(r: &Results, d: &mut Vec<Block>) {
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::{CoreUsage, EchoCost, ProcessUsage, fixture};
+
+    fn usage(process: &str, cpu: f64) -> ProcessUsage {
+        ProcessUsage {
+            process: process.into(),
+            cpu_pct: 0.0,
+            cpu_us_per_request: cpu,
+            rss_mib_max: 0.0,
+        }
+    }
+
+    fn core(service: &str, cpu: f64) -> CoreUsage {
+        CoreUsage {
+            service: service.into(),
+            core_cpu_us_per_request: cpu,
+            writes_per_request: 1.0,
+            commits_per_request: 1.0,
+            inline_commit_share: 1.0,
+        }
+    }
+
+    #[test]
+    fn the_breakdown_splits_core_from_transport_and_states_every_ratio() {
+        // In-process: 250 µs of CPU per checkout, 150 of it the core (30 per service), so the
+        // generator and the direct calls cost 100.
+        let mut inproc = fixture::run("checkout-open", "inprocess", Some(200.0), None, 300.0);
+        inproc.resources = vec![usage("loadgen+services", 250.0)];
+        inproc.core = CHAIN.iter().map(|s| core(s, 30.0)).collect();
+        // gRPC: each service process 110 µs, 30 of it core; the generator 160 µs, so its client
+        // side is 60 µs. Per hop: (5 × 80 + 60) ÷ 5 = 92 µs.
+        let mut grpc = fixture::run("checkout-open", "grpc", Some(200.0), None, 1300.0);
+        grpc.resources = CHAIN.iter().map(|s| usage(s, 110.0)).collect();
+        grpc.resources.push(usage("loadgen", 160.0));
+        grpc.core = CHAIN.iter().map(|s| core(s, 30.0)).collect();
+        let closed_in = fixture::run("checkout-closed", "inprocess", None, Some(64), 1.0);
+        let mut closed_grpc = fixture::run("checkout-closed", "grpc", None, Some(64), 1.0);
+        closed_grpc.achieved_rps = 400.0;
+        let mut r = fixture::results(
+            &["inprocess", "grpc"],
+            vec![inproc, grpc, closed_in, closed_grpc],
+        );
+        r.calibration.sqlite_commit_us = 20.0;
+        r.calibration.loopback_rtt_us = 50.0;
+        r.calibration.echo = vec![EchoCost {
+            target: "grpc".into(),
+            p50_us: 100.0,
+            calls_per_s: 10_000.0,
+            cpu_us_per_call: 46.0,
+        }];
+        let s = summarize(&r);
+        assert_eq!(s.common_rate_rps, Some(200.0));
+        assert_eq!(s.inprocess_floor_ratio, Some(3.0)); // 300 ÷ (5 × 20)
+        let g = &s.transports[0];
+        assert_eq!(g.target, "grpc");
+        assert!((g.transport_cpu_per_hop_us - 92.0).abs() < 1e-9, "{g:?}");
+        assert_eq!(g.hop_vs_echo, Some(2.0));
+        assert_eq!(g.rtt_per_hop, Some(4.0)); // (1300 − 300) ÷ 5 ÷ 50
+        assert_eq!(g.peak_vs_inprocess, Some(0.4));
+        assert_eq!((g.service_cpu_us, g.core_cpu_us), (550.0, 150.0));
+        assert_eq!(s.services.len(), 10);
+        // The report states each ratio against its goal.
+        r.cost = Some(s);
+        let mut d = Vec::new();
+        section(&r, &mut d);
+        let text = format!("{d:?}");
+        assert!(text.contains("3.0×") && text.contains("4.0 RTT") && text.contains("2.00×"));
+        assert!(text.contains("not met"));
+    }
+}

@@ -46,6 +46,21 @@ async fn exercise(kind: StackKind) {
         .await
         .unwrap();
     assert_eq!(first.status, OrderStatus::Enviado);
+    // Every service process reports what its core's storage work cost when asked (SIGUSR1).
+    let meter = bench::meter::MeterSource::Processes {
+        data_dir: env.data_dir.clone(),
+        pids: cluster.service_pids(),
+    };
+    let m = meter.read().await;
+    assert!(m[&ServiceName::Orders].writes >= 2, "{kind:?}: {m:?}");
+    for s in [
+        ServiceName::Payments,
+        ServiceName::Inventory,
+        ServiceName::Fiscal,
+        ServiceName::Logistics,
+    ] {
+        assert!(m[&s].writes >= 1 && m[&s].cpu_ns > 0, "{kind:?} {s}: {m:?}");
+    }
 
     // A crashed service: the chain answers UNAVAILABLE and undoes its work.
     cluster.kill(ServiceName::Logistics);

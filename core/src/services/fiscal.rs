@@ -18,7 +18,7 @@ use crate::topology::ServiceName;
 
 /// Schema of `notas_fiscais.db`.
 pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS notas_fiscais (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     pedido_id INTEGER NOT NULL UNIQUE,
     numero TEXT NOT NULL UNIQUE,
     data_emissao TEXT NOT NULL,

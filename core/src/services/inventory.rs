@@ -22,7 +22,7 @@ pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS estoque (
     ajustado INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS reservas (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     pedido_id INTEGER NOT NULL UNIQUE,
     data TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('reservada', 'liberada'))

@@ -16,7 +16,7 @@ use crate::topology::ServiceName;
 
 /// Schema of `envios.db`.
 pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS envios (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     pedido_id INTEGER NOT NULL UNIQUE,
     nota_fiscal TEXT,
     data_despacho TEXT,

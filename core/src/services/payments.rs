@@ -16,7 +16,7 @@ use crate::topology::ServiceName;
 
 /// Schema of `pagamentos.db` (the seed's table, with the amount in cents and a reason).
 pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS pagamentos (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     pedido_id INTEGER NOT NULL UNIQUE,
     data_processamento TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('aprovado', 'rejeitado', 'estornado')),

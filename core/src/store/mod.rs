@@ -5,6 +5,10 @@
 //! connection (an indexed read costs less than the thread hop `spawn_blocking` would add); scans
 //! whose size grows with the data go to the blocking pool. What the storage work costs is counted
 //! per database ([`meter`]).
+//!
+//! The services' tables keep the seed's columns but not its `AUTOINCREMENT`: no row of them is
+//! ever deleted (a cancellation is a status or a tombstone), so `INTEGER PRIMARY KEY` alone never
+//! reuses an id, and every commit is spared a write of the `sqlite_sequence` page.
 
 mod checkpoint;
 pub mod meter;

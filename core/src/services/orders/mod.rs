@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS precos (
     preco_centavos INTEGER NOT NULL CHECK (preco_centavos >= 0)
 );
 CREATE TABLE IF NOT EXISTS pedidos (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     chave_idempotencia TEXT NOT NULL UNIQUE,
     cliente_id INTEGER NOT NULL REFERENCES clientes (id),
     data_criacao TEXT NOT NULL,
@@ -43,7 +43,7 @@ CREATE TABLE IF NOT EXISTS pedidos (
     codigo_rastreamento TEXT
 );
 CREATE TABLE IF NOT EXISTS itens_pedido (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     pedido_id INTEGER NOT NULL REFERENCES pedidos (id),
     produto_id INTEGER NOT NULL,
     quantidade INTEGER NOT NULL CHECK (quantidade > 0),
