@@ -114,8 +114,23 @@ where
     Ok((median(samples), per_s, cpu))
 }
 
-/// Lines in the echo's message: a checkout of the bench's workload carries 1 to 3.
-const ECHO_LINES: usize = 2;
+/// The echo's message: the order one checkout hop carries (Orders → Payments), with two lines
+/// (a checkout of the bench's workload carries one to three), converted by each stack's own
+/// mapping.
+fn hop_order() -> checkout_core::ChainOrder {
+    checkout_core::ChainOrder {
+        order_id: 123_456,
+        order_key: "bench-checkout-open-0-000123456".into(),
+        amount_cents: 25_990,
+        lines: (1..=2)
+            .map(|i| checkout_core::OrderLine {
+                product_id: i,
+                quantity: 2,
+                unit_price_cents: 4_990,
+            })
+            .collect(),
+    }
+}
 
 /// A bare echo of each framework (tonic; actix-web + reqwest over HTTP/1.1 and HTTP/2), client
 /// and server in this process, one call at a time.
@@ -129,7 +144,7 @@ pub async fn framework_echo(calls: usize) -> anyhow::Result<Vec<EchoCost>> {
             let _ = stopped.await;
         }));
         let client = grpc_stack::echo::client(addr);
-        let msg = grpc_stack::echo::hop_message(ECHO_LINES);
+        let msg = grpc_stack::convert::payment_to_wire(&hop_order());
         let (p50, per_s, cpu) = time_calls(calls, || {
             let (mut c, m) = (client.clone(), msg.clone());
             async move {
@@ -156,7 +171,7 @@ pub async fn framework_echo(calls: usize) -> anyhow::Result<Vec<EchoCost>> {
             let _ = stopped.await;
         }));
         let client = std::sync::Arc::new(rest_stack::echo::EchoClient::new(addr, http2));
-        let msg = std::sync::Arc::new(rest_stack::echo::hop_message(ECHO_LINES));
+        let msg = std::sync::Arc::new(rest_stack::wire::PagamentoRequest::from(&hop_order()));
         let (p50, per_s, cpu) = time_calls(calls, || {
             let (c, m) = (client.clone(), msg.clone());
             async move {

@@ -127,6 +127,7 @@ struct DatagenArgs {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    checkout_core::node_cli::init_telemetry();
     match cli.command {
         Some(Command::Datagen(a)) => datagen(a),
         Some(Command::Compare { a, b }) => bench::compare::run(&a, &b),

@@ -312,10 +312,29 @@ pub struct TargetViolation {
 pub struct Check {
     /// What is checked.
     pub name: String,
-    /// Whether it held.
+    /// Whether it held (true when it does not apply).
     pub passed: bool,
+    /// False when the run had nothing it could be held to (e.g. no fault scenario ran).
+    #[serde(default = "applicable")]
+    pub applicable: bool,
     /// What was found.
     pub detail: String,
+}
+
+fn applicable() -> bool {
+    true
+}
+
+impl Check {
+    /// A check this run gives nothing to hold to, and says why.
+    pub fn not_applicable(name: &str, why: &str) -> Self {
+        Self {
+            name: name.into(),
+            passed: true,
+            applicable: false,
+            detail: format!("not applicable: {why}"),
+        }
+    }
 }
 
 impl Results {

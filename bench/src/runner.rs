@@ -87,29 +87,8 @@ pub async fn settle(dir: &Path, limit: Duration) -> Duration {
     let dir = dir.to_owned();
     loop {
         let d = dir.clone();
-        let pending = tokio::task::spawn_blocking(move || -> rusqlite::Result<i64> {
-            let mut total = 0;
-            for s in [
-                ServiceName::Orders,
-                ServiceName::Payments,
-                ServiceName::Inventory,
-                ServiceName::Fiscal,
-            ] {
-                let conn = rusqlite::Connection::open(d.join(s.db_file()))?;
-                total += conn.query_row("SELECT count(*) FROM compensacoes", [], |r| {
-                    r.get::<_, i64>(0)
-                })?;
-                if s == ServiceName::Orders {
-                    total += conn.query_row(
-                        "SELECT count(*) FROM pedidos WHERE status = 'pendente'",
-                        [],
-                        |r| r.get::<_, i64>(0),
-                    )?;
-                }
-            }
-            Ok(total)
-        })
-        .await;
+        let pending =
+            tokio::task::spawn_blocking(move || checkout_core::audit::owed_work(&d)).await;
         if matches!(pending, Ok(Ok(0))) || started.elapsed() >= limit {
             return started.elapsed();
         }

@@ -11,8 +11,8 @@ use crate::results::*;
 use crate::target::Target;
 use crate::workload::Call;
 
-/// Deadline Orders gives each checkout's chain in a run, ms.
-pub const CHAIN_TIMEOUT_MS: u64 = 5000;
+/// Deadline Orders gives each checkout's chain in a run, ms: the services' own default.
+pub const CHAIN_TIMEOUT_MS: u64 = checkout_core::services::DEFAULT_CHAIN_TIMEOUT.as_millis() as u64;
 
 fn summarize(h: &Histogram<u64>) -> Latency {
     if h.is_empty() {

@@ -111,11 +111,7 @@ pub fn prepare_data(seed_db: &Path, data_dir: &Path, store: StoreConfig) -> anyh
     let mut env = ServiceEnv::new(data_dir);
     env.store = store;
     init_data_dir(seed_db, &env)?;
-    let conn = rusqlite::Connection::open(data_dir.join(ServiceName::Inventory.db_file()))?;
-    conn.execute(
-        "UPDATE estoque SET quantidade = quantidade + ?1, ajustado = ajustado + ?1",
-        [STOCK_TOP_UP],
-    )?;
+    checkout_core::seed_import::top_up_stock(data_dir, STOCK_TOP_UP)?;
     Ok(())
 }
 

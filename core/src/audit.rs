@@ -152,3 +152,31 @@ pub fn audit(data_dir: &Path) -> rusqlite::Result<AuditReport> {
     }
     Ok(report)
 }
+
+/// Work still owed in `data_dir`: compensations not yet acknowledged by the next hop, plus orders
+/// still `pendente`. Zero once every service has settled (what the audit waits for).
+pub fn owed_work(data_dir: &Path) -> rusqlite::Result<i64> {
+    let mut total = 0;
+    for s in [
+        ServiceName::Orders,
+        ServiceName::Payments,
+        ServiceName::Inventory,
+        ServiceName::Fiscal,
+    ] {
+        let conn = Connection::open_with_flags(
+            data_dir.join(s.db_file()),
+            OpenFlags::SQLITE_OPEN_READ_WRITE,
+        )?;
+        total += conn.query_row("SELECT count(*) FROM compensacoes", [], |r| {
+            r.get::<_, i64>(0)
+        })?;
+        if s == ServiceName::Orders {
+            total += conn.query_row(
+                "SELECT count(*) FROM pedidos WHERE status = 'pendente'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )?;
+        }
+    }
+    Ok(total)
+}

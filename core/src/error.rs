@@ -80,24 +80,74 @@ impl ServiceError {
         )
     }
 
+    /// The variant, without its data.
+    pub fn error_kind(&self) -> ErrorKind {
+        match self {
+            Self::InvalidArgument { .. } => ErrorKind::InvalidArgument,
+            Self::NotFound { .. } => ErrorKind::NotFound,
+            Self::OutOfStock { .. } => ErrorKind::OutOfStock,
+            Self::Aborted { .. } => ErrorKind::Aborted,
+            Self::Unavailable { .. } => ErrorKind::Unavailable,
+            Self::DeadlineExceeded { .. } => ErrorKind::DeadlineExceeded,
+            Self::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
     /// A stable, short name of the variant, used for error counting and logs.
     pub fn kind(&self) -> &'static str {
-        match self {
-            Self::InvalidArgument { .. } => "invalid_argument",
-            Self::NotFound { .. } => "not_found",
-            Self::OutOfStock { .. } => "out_of_stock",
-            Self::Aborted { .. } => "aborted",
-            Self::Unavailable { .. } => "unavailable",
-            Self::DeadlineExceeded { .. } => "deadline_exceeded",
-            Self::Internal(_) => "internal",
-        }
+        self.error_kind().as_str()
     }
 }
 
-impl From<crate::store::StoreError> for ServiceError {
-    fn from(e: crate::store::StoreError) -> Self {
-        tracing::error!(error = %e, "storage failure");
-        Self::Internal("storage failure".into())
+/// The kinds of [`ServiceError`], as named on the wire (`erro`). Both directions go through this
+/// enum with exhaustive matches, so a new error variant cannot silently become `Internal` on its
+/// way back through a stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// [`ServiceError::InvalidArgument`].
+    InvalidArgument,
+    /// [`ServiceError::NotFound`].
+    NotFound,
+    /// [`ServiceError::OutOfStock`].
+    OutOfStock,
+    /// [`ServiceError::Aborted`].
+    Aborted,
+    /// [`ServiceError::Unavailable`].
+    Unavailable,
+    /// [`ServiceError::DeadlineExceeded`].
+    DeadlineExceeded,
+    /// [`ServiceError::Internal`].
+    Internal,
+}
+
+impl ErrorKind {
+    /// Every kind.
+    pub const ALL: [ErrorKind; 7] = [
+        Self::InvalidArgument,
+        Self::NotFound,
+        Self::OutOfStock,
+        Self::Aborted,
+        Self::Unavailable,
+        Self::DeadlineExceeded,
+        Self::Internal,
+    ];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidArgument => "invalid_argument",
+            Self::NotFound => "not_found",
+            Self::OutOfStock => "out_of_stock",
+            Self::Aborted => "aborted",
+            Self::Unavailable => "unavailable",
+            Self::DeadlineExceeded => "deadline_exceeded",
+            Self::Internal => "internal",
+        }
+    }
+
+    /// Parses [`ErrorKind::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -105,17 +155,21 @@ impl From<crate::store::StoreError> for ServiceError {
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
 /// A [`ServiceError`] as plain data, the same on every transport: the gRPC stack carries it in the
-/// status details, the REST stack as the JSON error body. Field names are the wire's.
+/// status details (`comum.Erro`), the REST stack as the JSON body of every non-2xx answer (its
+/// OpenAPI schema `Erro`, with the `openapi` feature). Field names are the wire's.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Erro))]
 pub struct ErrorDetails {
-    /// Kind ([`ServiceError::kind`]).
+    /// Kind: `invalid_argument`, `not_found`, `out_of_stock`, `aborted`, `unavailable`,
+    /// `deadline_exceeded` or `internal` ([`ErrorKind`]); REST also answers `payload_too_large`
+    /// and `unsupported_media_type` before any work.
     pub erro: String,
     /// Human-readable message.
     pub mensagem: String,
     /// `invalid_argument`: the offending field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub campo: Option<String>,
-    /// `not_found`: the kind of entity.
+    /// `not_found`: `produto`, `cliente` or `pedido`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entidade: Option<String>,
     /// `not_found`: the id looked up; `aborted`: the order.
@@ -173,12 +227,12 @@ impl ErrorDetails {
     /// details do not say which service was unavailable or too slow.
     pub fn into_error(self, peer: &'static str) -> ServiceError {
         let service = self.servico.as_deref().map_or(peer, static_service_name);
-        match self.erro.as_str() {
-            "invalid_argument" => ServiceError::InvalidArgument {
+        match ErrorKind::parse(&self.erro) {
+            Some(ErrorKind::InvalidArgument) => ServiceError::InvalidArgument {
                 field: self.campo.unwrap_or_default(),
                 message: self.mensagem,
             },
-            "not_found" => ServiceError::NotFound {
+            Some(ErrorKind::NotFound) => ServiceError::NotFound {
                 entity: match self.entidade.as_deref() {
                     Some("produto") => "produto",
                     Some("cliente") => "cliente",
@@ -187,21 +241,24 @@ impl ErrorDetails {
                 },
                 id: self.id.unwrap_or_default(),
             },
-            "out_of_stock" => ServiceError::OutOfStock {
+            Some(ErrorKind::OutOfStock) => ServiceError::OutOfStock {
                 product_id: self.produto_id.unwrap_or_default(),
                 requested: self.solicitado.unwrap_or_default(),
                 available: self.disponivel.unwrap_or_default(),
             },
-            "aborted" => ServiceError::Aborted {
+            Some(ErrorKind::Aborted) => ServiceError::Aborted {
                 service,
                 order_id: self.id.unwrap_or_default(),
             },
-            "unavailable" => ServiceError::Unavailable {
+            Some(ErrorKind::Unavailable) => ServiceError::Unavailable {
                 service,
                 detail: self.mensagem,
             },
-            "deadline_exceeded" => ServiceError::DeadlineExceeded { service },
-            _ => ServiceError::Internal(format!("{peer}: {}", self.mensagem)),
+            Some(ErrorKind::DeadlineExceeded) => ServiceError::DeadlineExceeded { service },
+            // An internal error, or a kind this build does not know (a newer peer).
+            Some(ErrorKind::Internal) | None => {
+                ServiceError::Internal(format!("{peer}: {}", self.mensagem))
+            }
         }
     }
 }
@@ -214,6 +271,14 @@ pub fn static_service_name(name: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_kind_has_one_wire_name() {
+        for k in ErrorKind::ALL {
+            assert_eq!(ErrorKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(ErrorKind::parse("teapot"), None);
+    }
 
     #[test]
     fn every_error_survives_the_trip_through_its_details() {

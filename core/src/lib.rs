@@ -20,6 +20,7 @@ pub mod seed_import;
 pub mod services;
 pub mod sim;
 pub mod store;
+#[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod topology;
 pub mod wiring;

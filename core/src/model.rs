@@ -107,18 +107,25 @@ pub struct OrderView {
     pub lines: Vec<OrderLine>,
 }
 
-/// Payments' input: seed `PagamentoRequest` plus what the rest of the chain needs.
+/// An order as it travels down the chain: what Payments authorises (seed `PagamentoRequest`,
+/// plus what the rest of the chain needs) and what Inventory then reserves, all or none.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PaymentRequest {
+pub struct ChainOrder {
     /// Order id.
     pub order_id: i64,
     /// The order's idempotency key: seeds every random decision for this order.
     pub order_key: String,
-    /// Amount to authorise, in cents.
+    /// Amount to authorise, in cents (passed on to Fiscal).
     pub amount_cents: i64,
-    /// Lines, passed on to Inventory.
+    /// The priced lines, reserved by Inventory.
     pub lines: Vec<OrderLine>,
 }
+
+/// Payments' input.
+pub type PaymentRequest = ChainOrder;
+
+/// Inventory's input for a reservation: the same order, passed on by Payments.
+pub type ReserveRequest = ChainOrder;
 
 /// Payments' answer: seed `PagamentoResponse` plus the chain's results when approved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,19 +151,6 @@ pub struct Fulfilment {
     pub access_key: String,
     /// Shipment tracking code.
     pub tracking_code: String,
-}
-
-/// Inventory's input for a reservation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReserveRequest {
-    /// Order id.
-    pub order_id: i64,
-    /// The order's key (simulation seed material).
-    pub order_key: String,
-    /// Amount, passed on to Fiscal.
-    pub amount_cents: i64,
-    /// Lines to reserve, all or none.
-    pub lines: Vec<OrderLine>,
 }
 
 /// Fiscal's input.

@@ -1,4 +1,5 @@
-//! The `serve` flags shared by the gRPC and REST binaries, so both take the same command line.
+//! The `serve` flags shared by the gRPC and REST binaries, so both take the same command line,
+//! and the one logging setup every binary that runs services installs.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -51,7 +52,7 @@ pub struct ServeArgs {
     #[arg(long, value_parser = parse_work)]
     pub work: Vec<(ServiceName, WorkTime)>,
     /// Deadline Orders gives the whole chain, in milliseconds.
-    #[arg(long, default_value_t = 5000)]
+    #[arg(long, default_value_t = crate::services::DEFAULT_CHAIN_TIMEOUT.as_millis() as u64)]
     pub chain_timeout_ms: u64,
     /// Address of Orders (when it runs elsewhere).
     #[arg(long)]
@@ -152,4 +153,17 @@ impl ServeArgs {
             init: !self.no_init,
         })
     }
+}
+
+/// Installs the process's one tracing subscriber: to stderr (which the bench's supervisor keeps
+/// in `logs/SERVICE.log`), at `warn` unless `RUST_LOG` says otherwise. Called once by every
+/// binary that runs services: `grpc-stack`, `rest-stack` and the bench (also for its `node`
+/// processes). Nothing on a request path logs above `debug`.
+pub fn init_telemetry() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use crate::error::ServiceResult;
+use crate::error::{ServiceError, ServiceResult};
 use crate::model::*;
 
 /// Per-call context: the deadline by which the caller stops waiting.
@@ -128,4 +128,20 @@ pub trait CatalogPort: Send + Sync {
         product_id: i64,
         delta: i64,
     ) -> ServiceResult<ProductInfo>;
+}
+
+/// Runs `call` until the context's deadline; past it, answers `DeadlineExceeded` for `service`.
+/// Every way of reaching a port (a direct call, a gRPC or REST client, a server handler) bounds
+/// the call with it.
+pub async fn within<T>(
+    ctx: CallCtx,
+    service: &'static str,
+    call: impl std::future::Future<Output = ServiceResult<T>>,
+) -> ServiceResult<T> {
+    match ctx.deadline {
+        None => call.await,
+        Some(d) => tokio::time::timeout_at(d.into(), call)
+            .await
+            .unwrap_or(Err(ServiceError::DeadlineExceeded { service })),
+    }
 }

@@ -221,3 +221,15 @@ pub fn init_data_dir(seed_db: &Path, env: &ServiceEnv) -> Result<SeedSummary, Se
     open(ServiceName::Logistics, logistics::SCHEMA)?;
     Ok(summary)
 }
+
+/// Adds `units` to every product's stock in an initialised data directory (recorded as an
+/// adjustment, so the audit's stock balance still holds): the bench's way to run a long sweep
+/// without selling out.
+pub fn top_up_stock(data_dir: &Path, units: i64) -> rusqlite::Result<()> {
+    let conn = Connection::open(data_dir.join(ServiceName::Inventory.db_file()))?;
+    conn.execute(
+        "UPDATE estoque SET quantidade = quantidade + ?1, ajustado = ajustado + ?1",
+        [units],
+    )?;
+    Ok(())
+}

@@ -2,12 +2,11 @@
 //! harness and the bench's zero-transport baseline (what the checkout costs with no network).
 //! Each hop still honours the caller's deadline, as a remote call would.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::error::{ServiceError, ServiceResult};
+use crate::error::ServiceResult;
 use crate::model::*;
 use crate::ports::*;
 use crate::services::ServiceEnv;
@@ -18,20 +17,6 @@ use crate::services::logistics::LogisticsService;
 use crate::services::orders::OrdersService;
 use crate::services::payments::PaymentsService;
 use crate::store::Db;
-
-/// Runs `call` until the context's deadline; past it, answers `DeadlineExceeded` for `service`.
-pub async fn within<T>(
-    ctx: CallCtx,
-    service: &'static str,
-    call: impl Future<Output = ServiceResult<T>>,
-) -> ServiceResult<T> {
-    match ctx.deadline {
-        None => call.await,
-        Some(d) => tokio::time::timeout_at(d.into(), call)
-            .await
-            .unwrap_or(Err(ServiceError::DeadlineExceeded { service })),
-    }
-}
 
 /// A port reached by a direct call that still stops at the caller's deadline.
 pub struct Direct<S>(pub Arc<S>);

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use checkout_core::node;
-use checkout_core::wiring::within;
+use checkout_core::ports::within;
 use checkout_core::*;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Response, Status};
@@ -20,7 +20,7 @@ use crate::pb::fiscal::fiscal_client::FiscalClient;
 use crate::pb::logistica::logistica_client::LogisticaClient;
 use crate::pb::pagamento::pagamento_client::PagamentoClient;
 use crate::pb::pedidos::pedidos_client::PedidosClient;
-use crate::pb::{catalogo, comum, estoque, fiscal, logistica, pagamento};
+use crate::pb::{catalogo, comum, estoque};
 use crate::status::from_status;
 
 /// A lazily connected channel to `addr`: no traffic until the first call, reconnects on demand.
@@ -86,25 +86,14 @@ impl PaymentsPort for GrpcPayments {
         ctx: CallCtx,
         req: PaymentRequest,
     ) -> ServiceResult<PaymentReply> {
-        let msg = pagamento::PagamentoRequest {
-            pedido_id: req.order_id,
-            valor_centavos: req.amount_cents,
-            chave_pedido: req.order_key,
-            itens: items_to_wire(&req.lines),
-        };
+        let msg = payment_to_wire(&req);
         let r = call(
             ctx,
             "payments",
             self.0.clone().processar_pagamento(request(ctx, msg)),
         )
         .await?;
-        Ok(PaymentReply {
-            order_id: r.pedido_id,
-            success: r.sucesso,
-            message: r.mensagem,
-            method: r.metodo,
-            fulfilment: r.atendimento.map(fulfilment_from_wire),
-        })
+        Ok(payment_reply_from_wire(r))
     }
     async fn void_payment(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
         call(
@@ -126,12 +115,7 @@ pub struct GrpcInventory(pub EstoqueClient<Channel>);
 #[async_trait]
 impl InventoryPort for GrpcInventory {
     async fn reserve_stock(&self, ctx: CallCtx, req: ReserveRequest) -> ServiceResult<Fulfilment> {
-        let msg = estoque::SepararEstoqueRequest {
-            pedido_id: req.order_id,
-            chave_pedido: req.order_key,
-            valor_centavos: req.amount_cents,
-            itens: items_to_wire(&req.lines),
-        };
+        let msg = reserve_to_wire(&req);
         Ok(fulfilment_from_wire(
             call(
                 ctx,
@@ -166,13 +150,7 @@ impl InventoryPort for GrpcInventory {
             self.0.clone().consultar_estoque(request(ctx, msg)),
         )
         .await?;
-        Ok(r.niveis
-            .into_iter()
-            .map(|n| StockLevel {
-                product_id: n.produto_id,
-                quantity: n.quantidade,
-            })
-            .collect())
+        Ok(r.niveis.into_iter().map(level_from_wire).collect())
     }
     async fn adjust_stock(
         &self,
@@ -190,10 +168,7 @@ impl InventoryPort for GrpcInventory {
             self.0.clone().ajustar_estoque(request(ctx, msg)),
         )
         .await?;
-        Ok(StockLevel {
-            product_id: n.produto_id,
-            quantity: n.quantidade,
-        })
+        Ok(level_from_wire(n))
     }
 }
 
@@ -204,11 +179,7 @@ pub struct GrpcFiscal(pub FiscalClient<Channel>);
 #[async_trait]
 impl FiscalPort for GrpcFiscal {
     async fn issue_invoice(&self, ctx: CallCtx, req: InvoiceRequest) -> ServiceResult<Fulfilment> {
-        let msg = fiscal::EmitirNotaFiscalRequest {
-            pedido_id: req.order_id,
-            chave_pedido: req.order_key,
-            valor_centavos: req.amount_cents,
-        };
+        let msg = invoice_to_wire(req);
         Ok(fulfilment_from_wire(
             call(
                 ctx,
@@ -242,21 +213,14 @@ impl LogisticsPort for GrpcLogistics {
         ctx: CallCtx,
         req: ShipmentRequest,
     ) -> ServiceResult<ShipmentReply> {
-        let msg = logistica::AgendarEnvioRequest {
-            pedido_id: req.order_id,
-            chave_pedido: req.order_key,
-            numero_nf: req.invoice_number,
-        };
+        let msg = shipment_to_wire(req);
         let r = call(
             ctx,
             "logistics",
             self.0.clone().agendar_envio(request(ctx, msg)),
         )
         .await?;
-        Ok(ShipmentReply {
-            order_id: r.pedido_id,
-            tracking_code: r.codigo_rastreamento,
-        })
+        Ok(shipment_reply_from_wire(r))
     }
     async fn cancel_shipment(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
         call(
@@ -282,10 +246,7 @@ impl CatalogPort for GrpcCatalog {
         ctx: CallCtx,
         filter: ProductFilter,
     ) -> ServiceResult<Vec<ProductInfo>> {
-        let msg = catalogo::ListarProdutosRequest {
-            nome: filter.name_contains,
-            preco_maximo_centavos: filter.max_price_cents,
-        };
+        let msg = filter_to_wire(filter);
         let r = call(
             ctx,
             "catalog",

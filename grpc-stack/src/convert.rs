@@ -1,8 +1,9 @@
-//! Wire messages to domain types and back. Pure data mapping; validation is the core's.
+//! Wire messages to domain types and back, every one of them: the servers and clients only call
+//! these. Pure data mapping; validation is the core's.
 
 use checkout_core::*;
 
-use crate::pb::{catalogo, comum, pedidos};
+use crate::pb::{catalogo, comum, estoque, fiscal, logistica, pagamento, pedidos};
 
 /// Domain lines to wire items.
 pub fn items_to_wire(lines: &[OrderLine]) -> Vec<comum::ItemPedido> {
@@ -109,12 +110,12 @@ pub fn order_from_wire(p: pedidos::Pedido) -> ServiceResult<OrderView> {
     })
 }
 
-/// Product to the wire (the seed's `ProdutoInfo`: 32-bit id and stock).
+/// Product to the wire (the seed's `ProdutoInfo`, with 64-bit id and stock).
 pub fn product_to_wire(p: ProductInfo) -> catalogo::ProdutoInfo {
     catalogo::ProdutoInfo {
-        id: p.id as i32,
+        id: p.id,
         nome: p.name,
-        estoque: p.stock.clamp(0, i64::from(i32::MAX)) as i32,
+        estoque: p.stock,
         preco_centavos: p.price_cents,
     }
 }
@@ -122,9 +123,155 @@ pub fn product_to_wire(p: ProductInfo) -> catalogo::ProdutoInfo {
 /// Product from the wire.
 pub fn product_from_wire(p: catalogo::ProdutoInfo) -> ProductInfo {
     ProductInfo {
-        id: p.id.into(),
+        id: p.id,
         name: p.nome,
-        stock: p.estoque.into(),
+        stock: p.estoque,
         price_cents: p.preco_centavos,
+    }
+}
+
+/// The order down the chain to Payments' wire request.
+pub fn payment_to_wire(o: &ChainOrder) -> pagamento::PagamentoRequest {
+    pagamento::PagamentoRequest {
+        pedido_id: o.order_id,
+        valor_centavos: o.amount_cents,
+        chave_pedido: o.order_key.clone(),
+        itens: items_to_wire(&o.lines),
+    }
+}
+
+/// Payments' wire request to the order down the chain.
+pub fn payment_from_wire(m: pagamento::PagamentoRequest) -> ChainOrder {
+    ChainOrder {
+        order_id: m.pedido_id,
+        order_key: m.chave_pedido,
+        amount_cents: m.valor_centavos,
+        lines: items_from_wire(m.itens),
+    }
+}
+
+/// Payments' answer to the wire.
+pub fn payment_reply_to_wire(p: PaymentReply) -> pagamento::PagamentoResponse {
+    pagamento::PagamentoResponse {
+        pedido_id: p.order_id,
+        sucesso: p.success,
+        mensagem: p.message,
+        metodo: p.method,
+        atendimento: p.fulfilment.map(fulfilment_to_wire),
+    }
+}
+
+/// Payments' answer from the wire.
+pub fn payment_reply_from_wire(r: pagamento::PagamentoResponse) -> PaymentReply {
+    PaymentReply {
+        order_id: r.pedido_id,
+        success: r.sucesso,
+        message: r.mensagem,
+        method: r.metodo,
+        fulfilment: r.atendimento.map(fulfilment_from_wire),
+    }
+}
+
+/// The order down the chain to Inventory's wire request.
+pub fn reserve_to_wire(o: &ChainOrder) -> estoque::SepararEstoqueRequest {
+    estoque::SepararEstoqueRequest {
+        pedido_id: o.order_id,
+        chave_pedido: o.order_key.clone(),
+        valor_centavos: o.amount_cents,
+        itens: items_to_wire(&o.lines),
+    }
+}
+
+/// Inventory's wire request to the order down the chain.
+pub fn reserve_from_wire(m: estoque::SepararEstoqueRequest) -> ChainOrder {
+    ChainOrder {
+        order_id: m.pedido_id,
+        order_key: m.chave_pedido,
+        amount_cents: m.valor_centavos,
+        lines: items_from_wire(m.itens),
+    }
+}
+
+/// A stock level to the wire.
+pub fn level_to_wire(l: StockLevel) -> estoque::NivelEstoque {
+    estoque::NivelEstoque {
+        produto_id: l.product_id,
+        quantidade: l.quantity,
+    }
+}
+
+/// A stock level from the wire.
+pub fn level_from_wire(n: estoque::NivelEstoque) -> StockLevel {
+    StockLevel {
+        product_id: n.produto_id,
+        quantity: n.quantidade,
+    }
+}
+
+/// Fiscal's request to the wire.
+pub fn invoice_to_wire(r: InvoiceRequest) -> fiscal::EmitirNotaFiscalRequest {
+    fiscal::EmitirNotaFiscalRequest {
+        pedido_id: r.order_id,
+        chave_pedido: r.order_key,
+        valor_centavos: r.amount_cents,
+    }
+}
+
+/// Fiscal's request from the wire.
+pub fn invoice_from_wire(m: fiscal::EmitirNotaFiscalRequest) -> InvoiceRequest {
+    InvoiceRequest {
+        order_id: m.pedido_id,
+        order_key: m.chave_pedido,
+        amount_cents: m.valor_centavos,
+    }
+}
+
+/// Logistics' request to the wire.
+pub fn shipment_to_wire(r: ShipmentRequest) -> logistica::AgendarEnvioRequest {
+    logistica::AgendarEnvioRequest {
+        pedido_id: r.order_id,
+        chave_pedido: r.order_key,
+        numero_nf: r.invoice_number,
+    }
+}
+
+/// Logistics' request from the wire.
+pub fn shipment_from_wire(m: logistica::AgendarEnvioRequest) -> ShipmentRequest {
+    ShipmentRequest {
+        order_id: m.pedido_id,
+        order_key: m.chave_pedido,
+        invoice_number: m.numero_nf,
+    }
+}
+
+/// Logistics' answer to the wire.
+pub fn shipment_reply_to_wire(s: ShipmentReply) -> logistica::AgendarEnvioResponse {
+    logistica::AgendarEnvioResponse {
+        pedido_id: s.order_id,
+        codigo_rastreamento: s.tracking_code,
+    }
+}
+
+/// Logistics' answer from the wire.
+pub fn shipment_reply_from_wire(r: logistica::AgendarEnvioResponse) -> ShipmentReply {
+    ShipmentReply {
+        order_id: r.pedido_id,
+        tracking_code: r.codigo_rastreamento,
+    }
+}
+
+/// Catalog's filters to the wire.
+pub fn filter_to_wire(f: ProductFilter) -> catalogo::ListarProdutosRequest {
+    catalogo::ListarProdutosRequest {
+        nome: f.name_contains,
+        preco_maximo_centavos: f.max_price_cents,
+    }
+}
+
+/// Catalog's filters from the wire.
+pub fn filter_from_wire(m: catalogo::ListarProdutosRequest) -> ProductFilter {
+    ProductFilter {
+        name_contains: m.nome,
+        max_price_cents: m.preco_maximo_centavos,
     }
 }

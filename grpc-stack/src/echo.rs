@@ -11,7 +11,6 @@ use tonic::{Request, Response, Status};
 
 use crate::pb::calibracao::eco_client::EcoClient;
 use crate::pb::calibracao::eco_server::{Eco, EcoServer};
-use crate::pb::comum::ItemPedido;
 use crate::pb::pagamento::PagamentoRequest;
 
 struct Echo;
@@ -44,20 +43,4 @@ pub async fn serve(
 /// A client of the echo at `addr`, on a channel built as the services' own.
 pub fn client(addr: SocketAddr) -> EcoClient<Channel> {
     EcoClient::new(crate::client::channel(addr))
-}
-
-/// The message the echo carries: a payment request with `lines` lines, as one checkout hop sends.
-pub fn hop_message(lines: usize) -> PagamentoRequest {
-    PagamentoRequest {
-        pedido_id: 123_456,
-        valor_centavos: 25_990,
-        chave_pedido: "bench-checkout-open-0-000123456".into(),
-        itens: (1..=lines as i64)
-            .map(|i| ItemPedido {
-                produto_id: i,
-                quantidade: 2,
-                preco_unitario_centavos: 4_990,
-            })
-            .collect(),
-    }
 }

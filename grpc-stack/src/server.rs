@@ -100,22 +100,11 @@ impl Pagamento for PagamentoGrpc {
         r: Request<pagamento::PagamentoRequest>,
     ) -> Result<Response<pagamento::PagamentoResponse>, Status> {
         let ctx = ctx_of(&r);
-        let m = r.into_inner();
-        let req = PaymentRequest {
-            order_id: m.pedido_id,
-            order_key: m.chave_pedido,
-            amount_cents: m.valor_centavos,
-            lines: items_from_wire(m.itens),
-        };
-        reply(self.0.process_payment(ctx, req).await, |p| {
-            pagamento::PagamentoResponse {
-                pedido_id: p.order_id,
-                sucesso: p.success,
-                mensagem: p.message,
-                metodo: p.method,
-                atendimento: p.fulfilment.map(fulfilment_to_wire),
-            }
-        })
+        let req = payment_from_wire(r.into_inner());
+        reply(
+            self.0.process_payment(ctx, req).await,
+            payment_reply_to_wire,
+        )
     }
     async fn estornar_pagamento(
         &self,
@@ -139,13 +128,7 @@ impl Estoque for EstoqueGrpc {
         r: Request<estoque::SepararEstoqueRequest>,
     ) -> Result<Response<comum::Atendimento>, Status> {
         let ctx = ctx_of(&r);
-        let m = r.into_inner();
-        let req = ReserveRequest {
-            order_id: m.pedido_id,
-            order_key: m.chave_pedido,
-            amount_cents: m.valor_centavos,
-            lines: items_from_wire(m.itens),
-        };
+        let req = reserve_from_wire(r.into_inner());
         reply(self.0.reserve_stock(ctx, req).await, fulfilment_to_wire)
     }
     async fn liberar_estoque(
@@ -183,13 +166,6 @@ impl Estoque for EstoqueGrpc {
     }
 }
 
-fn level_to_wire(l: StockLevel) -> estoque::NivelEstoque {
-    estoque::NivelEstoque {
-        produto_id: l.product_id,
-        quantidade: l.quantity,
-    }
-}
-
 /// Fiscal's gRPC face.
 pub struct FiscalGrpc(pub Arc<dyn FiscalPort>);
 
@@ -200,12 +176,7 @@ impl Fiscal for FiscalGrpc {
         r: Request<fiscal::EmitirNotaFiscalRequest>,
     ) -> Result<Response<comum::Atendimento>, Status> {
         let ctx = ctx_of(&r);
-        let m = r.into_inner();
-        let req = InvoiceRequest {
-            order_id: m.pedido_id,
-            order_key: m.chave_pedido,
-            amount_cents: m.valor_centavos,
-        };
+        let req = invoice_from_wire(r.into_inner());
         reply(self.0.issue_invoice(ctx, req).await, fulfilment_to_wire)
     }
     async fn cancelar_nota_fiscal(
@@ -230,18 +201,11 @@ impl Logistica for LogisticaGrpc {
         r: Request<logistica::AgendarEnvioRequest>,
     ) -> Result<Response<logistica::AgendarEnvioResponse>, Status> {
         let ctx = ctx_of(&r);
-        let m = r.into_inner();
-        let req = ShipmentRequest {
-            order_id: m.pedido_id,
-            order_key: m.chave_pedido,
-            invoice_number: m.numero_nf,
-        };
-        reply(self.0.schedule_shipment(ctx, req).await, |s| {
-            logistica::AgendarEnvioResponse {
-                pedido_id: s.order_id,
-                codigo_rastreamento: s.tracking_code,
-            }
-        })
+        let req = shipment_from_wire(r.into_inner());
+        reply(
+            self.0.schedule_shipment(ctx, req).await,
+            shipment_reply_to_wire,
+        )
     }
     async fn cancelar_envio(
         &self,
@@ -265,11 +229,7 @@ impl Catalogo for CatalogoGrpc {
         r: Request<catalogo::ListarProdutosRequest>,
     ) -> Result<Response<catalogo::ListaProdutosResponse>, Status> {
         let ctx = ctx_of(&r);
-        let m = r.into_inner();
-        let filter = ProductFilter {
-            name_contains: m.nome,
-            max_price_cents: m.preco_maximo_centavos,
-        };
+        let filter = filter_from_wire(r.into_inner());
         reply(self.0.list_products(ctx, filter).await, |ps| {
             catalogo::ListaProdutosResponse {
                 produtos: ps.into_iter().map(product_to_wire).collect(),

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use checkout_core::node::Peers;
-use checkout_core::wiring::within;
+use checkout_core::ports::within;
 use checkout_core::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -135,20 +135,9 @@ impl PaymentsPort for RestPayments {
         ctx: CallCtx,
         req: PaymentRequest,
     ) -> ServiceResult<PaymentReply> {
-        let body = PagamentoRequest {
-            pedido_id: req.order_id,
-            valor_centavos: req.amount_cents,
-            chave_pedido: req.order_key,
-            itens: req.lines.iter().map(ItemPedido::from).collect(),
-        };
+        let body = PagamentoRequest::from(&req);
         let r: PagamentoResponse = self.0.post(ctx, "/pagamentos", &body).await?;
-        Ok(PaymentReply {
-            order_id: r.pedido_id,
-            success: r.sucesso,
-            message: r.mensagem,
-            method: r.metodo,
-            fulfilment: r.atendimento.map(Fulfilment::from),
-        })
+        Ok(r.into())
     }
     async fn void_payment(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
         self.0
@@ -170,12 +159,7 @@ pub struct RestInventory(pub Peer);
 #[async_trait]
 impl InventoryPort for RestInventory {
     async fn reserve_stock(&self, ctx: CallCtx, req: ReserveRequest) -> ServiceResult<Fulfilment> {
-        let body = SepararEstoqueRequest {
-            pedido_id: req.order_id,
-            chave_pedido: req.order_key,
-            valor_centavos: req.amount_cents,
-            itens: req.lines.iter().map(ItemPedido::from).collect(),
-        };
+        let body = SepararEstoqueRequest::from(&req);
         let a: Atendimento = self.0.post(ctx, "/estoque/separar", &body).await?;
         Ok(a.into())
     }
@@ -229,11 +213,7 @@ pub struct RestFiscal(pub Peer);
 #[async_trait]
 impl FiscalPort for RestFiscal {
     async fn issue_invoice(&self, ctx: CallCtx, req: InvoiceRequest) -> ServiceResult<Fulfilment> {
-        let body = EmitirNotaFiscalRequest {
-            pedido_id: req.order_id,
-            chave_pedido: req.order_key,
-            valor_centavos: req.amount_cents,
-        };
+        let body = EmitirNotaFiscalRequest::from(req);
         let a: Atendimento = self.0.post(ctx, "/notas-fiscais", &body).await?;
         Ok(a.into())
     }
@@ -261,16 +241,9 @@ impl LogisticsPort for RestLogistics {
         ctx: CallCtx,
         req: ShipmentRequest,
     ) -> ServiceResult<ShipmentReply> {
-        let body = AgendarEnvioRequest {
-            pedido_id: req.order_id,
-            chave_pedido: req.order_key,
-            numero_nf: req.invoice_number,
-        };
+        let body = AgendarEnvioRequest::from(req);
         let r: AgendarEnvioResponse = self.0.post(ctx, "/envios", &body).await?;
-        Ok(ShipmentReply {
-            order_id: r.pedido_id,
-            tracking_code: r.codigo_rastreamento,
-        })
+        Ok(r.into())
     }
     async fn cancel_shipment(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
         self.0
@@ -296,10 +269,7 @@ impl CatalogPort for RestCatalog {
         ctx: CallCtx,
         filter: ProductFilter,
     ) -> ServiceResult<Vec<ProductInfo>> {
-        let q = ListarProdutosQuery {
-            nome: filter.name_contains,
-            preco_maximo_centavos: filter.max_price_cents,
-        };
+        let q = ListarProdutosQuery::from(filter);
         let ps: Vec<ProdutoInfo> = self.0.get(ctx, "/produtos", &q).await?;
         Ok(ps.into_iter().map(ProductInfo::from).collect())
     }

@@ -10,7 +10,7 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 
 use crate::client::http_client;
 use crate::errors::json_config;
-use crate::wire::{ItemPedido, PagamentoRequest};
+use crate::wire::PagamentoRequest;
 
 async fn echo(body: web::Json<PagamentoRequest>) -> HttpResponse {
     HttpResponse::Ok().json(body.into_inner())
@@ -66,21 +66,5 @@ impl EchoClient {
             .error_for_status()?
             .json()
             .await
-    }
-}
-
-/// The message the echo carries: a payment request with `lines` lines, as one checkout hop sends.
-pub fn hop_message(lines: usize) -> PagamentoRequest {
-    PagamentoRequest {
-        pedido_id: 123_456,
-        valor_centavos: 25_990,
-        chave_pedido: "bench-checkout-open-0-000123456".into(),
-        itens: (1..=lines as i64)
-            .map(|i| ItemPedido {
-                produto_id: i,
-                quantidade: 2,
-                preco_unitario_centavos: 4_990,
-            })
-            .collect(),
     }
 }

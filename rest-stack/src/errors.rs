@@ -41,7 +41,7 @@ impl ResponseError for ApiError {
         status_of(&self.0)
     }
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code()).json(Erro::from(ErrorDetails::from(&self.0)))
+        HttpResponse::build(self.status_code()).json(ErrorDetails::from(&self.0))
     }
 }
 
@@ -155,7 +155,7 @@ pub fn from_response(status: reqwest::StatusCode, body: &[u8], peer: &'static st
                     "payload_too_large" | "unsupported_media_type"
                 ) =>
         {
-            ErrorDetails::from(e).into_error(peer)
+            e.into_error(peer)
         }
         _ => match status.as_u16() {
             503 | 502 => ServiceError::Unavailable {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use checkout_core::wiring::within;
+use checkout_core::ports::within;
 use checkout_core::*;
 use utoipa::OpenApi;
 
@@ -100,21 +100,9 @@ pub async fn processar_pagamento(
     body: web::Json<PagamentoRequest>,
 ) -> Reply {
     let ctx = ctx_of(&r);
-    let m = body.into_inner();
-    let req = PaymentRequest {
-        order_id: m.pedido_id,
-        order_key: m.chave_pedido,
-        amount_cents: m.valor_centavos,
-        lines: m.itens.into_iter().map(OrderLine::from).collect(),
-    };
+    let req = PaymentRequest::from(body.into_inner());
     let p = within(ctx, "payments", port.process_payment(ctx, req)).await?;
-    ok(PagamentoResponse {
-        pedido_id: p.order_id,
-        sucesso: p.success,
-        mensagem: p.message,
-        metodo: p.method,
-        atendimento: p.fulfilment.map(Atendimento::from),
-    })
+    ok(PagamentoResponse::from(p))
 }
 
 /// Voids an order's payment and everything below it.
@@ -139,13 +127,7 @@ pub async fn separar_estoque(
     body: web::Json<SepararEstoqueRequest>,
 ) -> Reply {
     let ctx = ctx_of(&r);
-    let m = body.into_inner();
-    let req = ReserveRequest {
-        order_id: m.pedido_id,
-        order_key: m.chave_pedido,
-        amount_cents: m.valor_centavos,
-        lines: m.itens.into_iter().map(OrderLine::from).collect(),
-    };
+    let req = ReserveRequest::from(body.into_inner());
     ok(Atendimento::from(
         within(ctx, "inventory", port.reserve_stock(ctx, req)).await?,
     ))
@@ -211,12 +193,7 @@ pub async fn emitir_nota_fiscal(
     body: web::Json<EmitirNotaFiscalRequest>,
 ) -> Reply {
     let ctx = ctx_of(&r);
-    let m = body.into_inner();
-    let req = InvoiceRequest {
-        order_id: m.pedido_id,
-        order_key: m.chave_pedido,
-        amount_cents: m.valor_centavos,
-    };
+    let req = InvoiceRequest::from(body.into_inner());
     ok(Atendimento::from(
         within(ctx, "fiscal", port.issue_invoice(ctx, req)).await?,
     ))
@@ -243,17 +220,9 @@ pub async fn agendar_envio(
     body: web::Json<AgendarEnvioRequest>,
 ) -> Reply {
     let ctx = ctx_of(&r);
-    let m = body.into_inner();
-    let req = ShipmentRequest {
-        order_id: m.pedido_id,
-        order_key: m.chave_pedido,
-        invoice_number: m.numero_nf,
-    };
+    let req = ShipmentRequest::from(body.into_inner());
     let s = within(ctx, "logistics", port.schedule_shipment(ctx, req)).await?;
-    ok(AgendarEnvioResponse {
-        pedido_id: s.order_id,
-        codigo_rastreamento: s.tracking_code,
-    })
+    ok(AgendarEnvioResponse::from(s))
 }
 
 /// Cancels an order's shipment.
@@ -278,11 +247,7 @@ pub async fn listar_produtos(
     q: web::Query<ListarProdutosQuery>,
 ) -> Reply {
     let ctx = ctx_of(&r);
-    let q = q.into_inner();
-    let filter = ProductFilter {
-        name_contains: q.nome,
-        max_price_cents: q.preco_maximo_centavos,
-    };
+    let filter = ProductFilter::from(q.into_inner());
     let products = within(ctx, "catalog", port.list_products(ctx, filter)).await?;
     ok(products
         .into_iter()

@@ -4,6 +4,7 @@
 //! No business rule lives here.
 
 pub mod client;
+pub mod convert;
 pub mod echo;
 pub mod errors;
 pub mod handlers;

@@ -431,7 +431,12 @@ pub fn document(r: &Results, figures: &[Figure]) -> Document {
             .map(|c| {
                 vec![
                     c.name.clone(),
-                    if c.passed { "pass" } else { "**FAIL**" }.into(),
+                    match (c.applicable, c.passed) {
+                        (false, _) => "n/a",
+                        (true, true) => "pass",
+                        (true, false) => "**FAIL**",
+                    }
+                    .into(),
                     c.detail.clone(),
                 ]
             })

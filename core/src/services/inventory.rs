@@ -161,28 +161,12 @@ fn reserve(conn: &Connection, req: &ReserveRequest) -> ServiceResult<()> {
 #[async_trait]
 impl InventoryPort for InventoryService {
     async fn reserve_stock(&self, ctx: CallCtx, req: ReserveRequest) -> ServiceResult<Fulfilment> {
-        if req.lines.is_empty() {
-            return Err(ServiceError::invalid(
-                "itens",
-                "at least one item is required",
-            ));
-        }
-        if let Some((i, _)) = req.lines.iter().enumerate().find(|(_, l)| l.quantity <= 0) {
-            return Err(ServiceError::invalid(
-                format!("itens[{i}].quantidade"),
-                "must be at least 1",
-            ));
-        }
-        if let Some(i) = (1..req.lines.len()).find(|&i| {
-            req.lines[..i]
-                .iter()
-                .any(|l| l.product_id == req.lines[i].product_id)
-        }) {
-            return Err(ServiceError::invalid(
-                format!("itens[{i}].produto_id"),
-                "duplicate line for the same product",
-            ));
-        }
+        let lines: Vec<(i64, i64)> = req
+            .lines
+            .iter()
+            .map(|l| (l.product_id, l.quantity))
+            .collect();
+        super::lines::check_lines(&lines)?;
         self.env
             .sim
             .work(ServiceName::Inventory, &req.order_key)

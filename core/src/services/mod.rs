@@ -6,6 +6,7 @@
 pub mod catalog;
 pub mod fiscal;
 pub mod inventory;
+pub mod lines;
 pub mod logistics;
 pub mod orders;
 pub mod outbox;
@@ -21,6 +22,10 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::sim::Simulation;
 use crate::store::{Db, StoreConfig};
 use crate::topology::ServiceName;
+
+/// Deadline Orders gives the whole chain when the client gives none (or a longer one), unless
+/// configured otherwise: the one default of the stacks' `--chain-timeout-ms` and of the bench.
+pub const DEFAULT_CHAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What every service needs to open: where its database lives, how it is stored, the knobs.
 #[derive(Debug, Clone)]
@@ -44,7 +49,7 @@ impl ServiceEnv {
             data_dir: data_dir.into(),
             store: StoreConfig::default(),
             sim: Arc::new(Simulation::default()),
-            chain_timeout: Duration::from_secs(5),
+            chain_timeout: DEFAULT_CHAIN_TIMEOUT,
             compensation_timeout: Duration::from_secs(2),
         }
     }

@@ -9,7 +9,7 @@ use rusqlite::{OptionalExtension, params};
 use super::outbox::{self, OUTBOX_TABLE, Outbox};
 use super::{Prior, ServiceEnv, cancel_record};
 use crate::error::{ServiceError, ServiceResult};
-use crate::model::{PaymentReply, PaymentRequest, ReserveRequest};
+use crate::model::{PaymentReply, PaymentRequest};
 use crate::ports::{CallCtx, InventoryPort, PaymentsPort};
 use crate::store::{Db, OPERATIONS_TABLE, log_operation, now_text};
 use crate::topology::ServiceName;
@@ -149,13 +149,8 @@ impl PaymentsPort for PaymentsService {
                 });
             }
         }
-        let reserve = ReserveRequest {
-            order_id,
-            order_key: req.order_key,
-            amount_cents: amount,
-            lines: req.lines,
-        };
-        match self.inventory.reserve_stock(ctx, reserve).await {
+        // Inventory reserves the same order Payments was given.
+        match self.inventory.reserve_stock(ctx, req).await {
             Ok(f) => Ok(PaymentReply {
                 fulfilment: Some(f),
                 ..reply(true, "pagamento aprovado")

@@ -102,6 +102,14 @@ pub enum StoreError {
     Commit(String),
 }
 
+impl From<StoreError> for ServiceError {
+    /// A storage failure is logged once, here, and reaches the caller as `Internal`.
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "storage failure");
+        Self::Internal("storage failure".into())
+    }
+}
+
 impl From<rusqlite::Error> for ServiceError {
     fn from(e: rusqlite::Error) -> Self {
         StoreError::Sqlite(e).into()

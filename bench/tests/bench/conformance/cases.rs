@@ -173,6 +173,33 @@ pub async fn catalog_lists_filters_and_updates_live_stock(w: Wiring) {
     app.shutdown().await;
 }
 
+pub async fn ids_and_stock_past_32_bits_cross_every_wire_intact(w: Wiring) {
+    const BIG: i64 = 5_000_000_000;
+    const STOCK: i64 = 3_000_000_000;
+    let products = [
+        (1, "Café Torrado", 19.90, 10),
+        (BIG, "Produto Grande", 10.0, STOCK),
+    ];
+    let app = spawn(w, &products, approving()).await;
+    let ctx = CallCtx::unbounded();
+    let all = app
+        .catalog
+        .list_products(ctx, ProductFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        all.iter().map(|p| (p.id, p.stock)).collect::<Vec<_>>(),
+        [(1, 10), (BIG, STOCK)]
+    );
+    let order = app.checkout("grande", 1, &[(BIG, 2)]).await.unwrap();
+    assert_eq!(order.status, OrderStatus::Enviado);
+    assert_eq!(order.lines[0].product_id, BIG);
+    let after = app.catalog.update_stock(ctx, BIG, 1).await.unwrap();
+    assert_eq!((after.id, after.stock), (BIG, STOCK - 1));
+    assert_clean(&app);
+    app.shutdown().await;
+}
+
 pub async fn bad_input_gets_the_mapped_error_and_persists_nothing(w: Wiring) {
     let app = spawn(w, PRODUCTS, approving()).await;
     let before = app.probe.total_rows();

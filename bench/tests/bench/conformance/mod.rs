@@ -36,6 +36,7 @@ for_every_wiring!(
     declined_payment_cancels_and_reserves_nothing,
     out_of_stock_voids_the_payment,
     catalog_lists_filters_and_updates_live_stock,
+    ids_and_stock_past_32_bits_cross_every_wire_intact,
     bad_input_gets_the_mapped_error_and_persists_nothing,
     a_peer_that_is_down_is_unavailable_and_leaves_nothing_half_done,
     a_retried_key_returns_the_first_outcome_and_writes_nothing,

@@ -51,10 +51,6 @@ CREATE TABLE IF NOT EXISTS itens_pedido (
 );
 CREATE INDEX IF NOT EXISTS itens_pedido_pedido ON itens_pedido (pedido_id);";
 
-/// Most lines one order may carry.
-pub const MAX_LINES: usize = 100;
-/// Most units of one product in one order.
-pub const MAX_QUANTITY: i64 = 10_000;
 /// Longest idempotency key accepted.
 pub const MAX_KEY_LEN: usize = 128;
 
@@ -141,41 +137,12 @@ impl Inner {
         if req.customer_id <= 0 {
             return Err(ServiceError::invalid("cliente_id", "must be a positive id"));
         }
-        if req.items.is_empty() {
-            return Err(ServiceError::invalid(
-                "itens",
-                "at least one item is required",
-            ));
-        }
-        if req.items.len() > MAX_LINES {
-            return Err(ServiceError::invalid(
-                "itens",
-                format!("at most {MAX_LINES} lines"),
-            ));
-        }
-        for (i, item) in req.items.iter().enumerate() {
-            if item.product_id <= 0 {
-                return Err(ServiceError::invalid(
-                    format!("itens[{i}].produto_id"),
-                    "must be a positive id",
-                ));
-            }
-            if !(1..=MAX_QUANTITY).contains(&item.quantity) {
-                return Err(ServiceError::invalid(
-                    format!("itens[{i}].quantidade"),
-                    format!("must be between 1 and {MAX_QUANTITY}"),
-                ));
-            }
-            if req.items[..i]
-                .iter()
-                .any(|o| o.product_id == item.product_id)
-            {
-                return Err(ServiceError::invalid(
-                    format!("itens[{i}].produto_id"),
-                    format!("duplicate line for produto {}", item.product_id),
-                ));
-            }
-        }
+        let lines: Vec<(i64, i64)> = req
+            .items
+            .iter()
+            .map(|i| (i.product_id, i.quantity))
+            .collect();
+        super::lines::check_lines(&lines)?;
         if !self.customers.contains(&req.customer_id) {
             return Err(ServiceError::NotFound {
                 entity: "cliente",
