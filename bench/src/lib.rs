@@ -1,22 +1,15 @@
 //! The bench: drives the checkout over gRPC, REST and in-process with identical load, and writes
-//! the comparison report. A library so its engine, report and supervisor can be tested.
+//! the comparison report. A library so each of its parts can be tested. Grouped by capability:
+//! [`engine`] (the load generator and what it samples during a step), [`cluster`] (the service
+//! processes and the targets they make), [`scenarios`] (profiles, calibration, the run and its
+//! faults), [`report`] (everything derived from the results: facts, checks, charts, documents,
+//! comparison) and [`results`] (the one report model).
 
-pub mod calibrate;
-pub mod checks;
-pub mod compare;
-pub mod faults;
-pub mod load;
-pub mod meter;
-pub mod procfs;
-pub mod profile;
-pub mod progress;
+pub mod cluster;
+pub mod engine;
 pub mod report;
 pub mod results;
-pub mod runner;
-pub mod step;
-pub mod supervisor;
-pub mod target;
-pub mod workload;
+pub mod scenarios;
 
 use std::collections::BTreeMap;
 

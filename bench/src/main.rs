@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use bench::profile::Profile;
-use bench::runner::{RunOptions, run};
+use bench::scenarios::profile::Profile;
+use bench::scenarios::runner::{RunOptions, run};
 use checkout_core::datagen::{DatagenConfig, generate};
 use checkout_core::node::run_services;
 use checkout_core::node_cli::ServeArgs;
@@ -130,7 +130,7 @@ fn main() -> anyhow::Result<()> {
     checkout_core::node_cli::init_telemetry();
     match cli.command {
         Some(Command::Datagen(a)) => datagen(a),
-        Some(Command::Compare { a, b }) => bench::compare::run(&a, &b),
+        Some(Command::Compare { a, b }) => bench::report::compare::run(&a, &b),
         Some(Command::Node { stack }) => node(stack),
         Some(Command::Report { dir }) => {
             let text = std::fs::read_to_string(dir.join("results.json"))
@@ -168,7 +168,7 @@ fn datagen(a: DatagenArgs) -> anyhow::Result<()> {
 }
 
 fn node(stack: NodeStack) -> anyhow::Result<()> {
-    bench::supervisor::exit_with_parent();
+    bench::cluster::supervisor::exit_with_parent();
     let rt = match &stack {
         NodeStack::Grpc { workers: 0, .. } => tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -279,7 +279,7 @@ fn benchmark(a: RunArgs) -> anyhow::Result<()> {
     let mut results = measured.results;
     results.cost = Some(bench::report::cost::summarize(&results));
     let figures = bench::report::figures::all(&results);
-    results.checks = bench::checks::evaluate(&results, &figures);
+    results.checks = bench::report::checks::evaluate(&results, &figures);
     bench::report::write_all(&a.out, &results, &measured.histograms)?;
     println!("report: {}", a.out.join("report.html").display());
     println!("        {}", a.out.join("report.md").display());

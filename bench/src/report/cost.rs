@@ -5,10 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::analysis::table;
-use super::document::Block;
+use super::document::{Block, table};
 use super::facts::{closed_best, common_rate, lightest, ms, run_at};
-use crate::results::{Results, Run};
+use crate::results::{Calibration, Results, Run};
 
 /// The five services a checkout crosses.
 const CHAIN: [&str; 5] = ["orders", "payments", "inventory", "fiscal", "logistics"];
@@ -197,8 +196,22 @@ pub fn section(r: &Results, d: &mut Vec<Block>) {
         "The core counts its own storage work (SQL and commits, CPU time of the thread that ran them, two clock reads per operation) per service; the rest of a service process's CPU is transport: codec, framework, async runtime, kernel. Transport CPU per hop = (the five services' CPU − their core) plus the load generator's client side (its CPU less what it costs in-process), ÷ 5 hops, at {} checkouts/s; it is set against each framework's bare echo measured at the start of this run (client + server, one call at a time, a two-line payment request).",
         opt(s.common_rate_rps, 0)
     )));
+    d.push(table(&["measure", "this run", "goal", ""], goal_rows(s)));
+    d.push(Block::Figure("cpu-core-vs-transport".into()));
+    d.push(service_table(s));
+    if !r.calibration.echo.is_empty() || !r.calibration.store.is_empty() {
+        d.push(Block::Paragraph("Measured at the start of this run, one operation at a time: each framework's bare echo, and the store's paths (a write committed by its caller vs handed to the writer thread; a point read on the caller's thread vs through the blocking pool). The faster path of each pair is the one the services use, except that with `synchronous=FULL` every write goes to the writer thread so no async worker waits for an fsync.".into()));
+        d.push(paths_table(&r.calibration));
+    }
+}
+
+/// Each ratio of the breakdown against its goal.
+fn goal_rows(s: &CostSummary) -> Vec<Vec<String>> {
     let light = opt(s.light_rate_rps, 0);
-    let mut rows = vec![vec![
+    let row = |measure: String, value: String, target: &str, met: Option<bool>| {
+        vec![measure, value, target.to_string(), goal(met).to_string()]
+    };
+    let mut rows = vec![row(
         format!("in-process light-load p50 ({light}/s) ÷ 5 SQLite commits"),
         format!(
             "{} ms ÷ {} ms = {}×",
@@ -206,20 +219,20 @@ pub fn section(r: &Results, d: &mut Vec<Block>) {
             ms(s.five_commit_floor_us),
             opt(s.inprocess_floor_ratio, 1)
         ),
-        "≤ 3×".into(),
-        goal(s.inprocess_floor_ratio.map(|v| v <= 3.0)).into(),
-    ]];
+        "≤ 3×",
+        s.inprocess_floor_ratio.map(|v| v <= 3.0),
+    )];
     for t in &s.transports {
-        rows.push(vec![
+        rows.push(row(
             format!(
                 "{}: (p50 − in-process p50) per hop, in loopback RTTs",
                 t.target
             ),
             format!("{} RTT", opt(t.rtt_per_hop, 1)),
-            "≤ 2 RTT".into(),
-            goal(t.rtt_per_hop.map(|v| v <= 2.0)).into(),
-        ]);
-        rows.push(vec![
+            "≤ 2 RTT",
+            t.rtt_per_hop.map(|v| v <= 2.0),
+        ));
+        rows.push(row(
             format!("{}: transport CPU per hop ÷ bare echo", t.target),
             format!(
                 "{:.0} µs ÷ {} µs = {}×",
@@ -227,10 +240,10 @@ pub fn section(r: &Results, d: &mut Vec<Block>) {
                 opt(t.echo_cpu_us, 0),
                 opt(t.hop_vs_echo, 2)
             ),
-            "≤ 1.5×".into(),
-            goal(t.hop_vs_echo.map(|v| v <= 1.5)).into(),
-        ]);
-        rows.push(vec![
+            "≤ 1.5×",
+            t.hop_vs_echo.map(|v| v <= 1.5),
+        ));
+        rows.push(row(
             format!("{}: closed-loop peak ÷ in-process peak", t.target),
             format!(
                 "{:.0} ÷ {} = {}",
@@ -238,23 +251,26 @@ pub fn section(r: &Results, d: &mut Vec<Block>) {
                 opt(s.inprocess_peak_rps, 0),
                 opt(t.peak_vs_inprocess, 2)
             ),
-            "≥ 0.35".into(),
-            goal(t.peak_vs_inprocess.map(|v| v >= 0.35)).into(),
-        ]);
-        rows.push(vec![
+            "≥ 0.35",
+            t.peak_vs_inprocess.map(|v| v >= 0.35),
+        ));
+        rows.push(row(
             format!(
                 "{}: service CPU per checkout at {}/s",
                 t.target,
                 opt(s.common_rate_rps, 0)
             ),
             format!("{:.0} µs (core {:.0} µs)", t.service_cpu_us, t.core_cpu_us),
-            "≤ 420 µs (60% of the ~700 µs before the fast core)".into(),
-            goal(Some(t.service_cpu_us <= 420.0)).into(),
-        ]);
+            "≤ 420 µs (60% of the ~700 µs before the fast core)",
+            Some(t.service_cpu_us <= 420.0),
+        ));
     }
-    d.push(table(&["measure", "this run", "goal", ""], rows));
-    d.push(Block::Figure("cpu-core-vs-transport".into()));
-    d.push(table(
+    rows
+}
+
+/// Per target and service: the process's CPU, the core's share, commits and inline commits.
+fn service_table(s: &CostSummary) -> Block {
+    table(
         &[
             "target",
             "service",
@@ -278,41 +294,38 @@ pub fn section(r: &Results, d: &mut Vec<Block>) {
                 ]
             })
             .collect(),
-    ));
-    let cal = &r.calibration;
-    if !cal.echo.is_empty() || !cal.store.is_empty() {
-        d.push(Block::Paragraph("Measured at the start of this run, one operation at a time: each framework's bare echo, and the store's paths (a write committed by its caller vs handed to the writer thread; a point read on the caller's thread vs through the blocking pool). The faster path of each pair is the one the services use, except that with `synchronous=FULL` every write goes to the writer thread so no async worker waits for an fsync.".into()));
-        let mut rows: Vec<Vec<String>> = cal
-            .echo
-            .iter()
-            .map(|e| {
-                vec![
-                    format!("{} echo", e.target),
-                    format!("{:.1}", e.p50_us),
-                    format!("{:.0}", e.calls_per_s),
-                    format!("{:.1}", e.cpu_us_per_call),
-                ]
-            })
-            .collect();
-        rows.extend(cal.store.iter().map(|p| {
-            vec![
-                p.path.clone(),
-                format!("{:.1}", p.p50_us),
-                format!("{:.0}", p.ops_per_s),
-                format!("{:.1}", p.cpu_us_per_op),
-            ]
-        }));
-        d.push(table(
-            &["path", "p50 µs", "per second, one at a time", "CPU µs each"],
-            rows,
-        ));
-    }
+    )
+}
+
+/// The frameworks' echoes and the store's paths, as calibrated.
+fn paths_table(cal: &Calibration) -> Block {
+    let echo = cal.echo.iter().map(|e| {
+        vec![
+            format!("{} echo", e.target),
+            format!("{:.1}", e.p50_us),
+            format!("{:.0}", e.calls_per_s),
+            format!("{:.1}", e.cpu_us_per_call),
+        ]
+    });
+    let store = cal.store.iter().map(|p| {
+        vec![
+            p.path.clone(),
+            format!("{:.1}", p.p50_us),
+            format!("{:.0}", p.ops_per_s),
+            format!("{:.1}", p.cpu_us_per_op),
+        ]
+    });
+    table(
+        &["path", "p50 µs", "per second, one at a time", "CPU µs each"],
+        echo.chain(store).collect(),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::{CoreUsage, EchoCost, ProcessUsage, fixture};
+    use crate::report::fixture;
+    use crate::results::{CoreUsage, EchoCost, ProcessUsage};
 
     fn usage(process: &str, cpu: f64) -> ProcessUsage {
         ProcessUsage {

@@ -158,3 +158,11 @@ mod tests {
         assert!(h.contains("&lt;2&gt;") && h.contains("<svg>X</svg>"));
     }
 }
+
+/// A table block.
+pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> Block {
+    Block::Table {
+        header: header.iter().map(|s| s.to_string()).collect(),
+        rows,
+    }
+}

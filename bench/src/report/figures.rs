@@ -2,7 +2,7 @@
 
 use super::charts::{Series, bars, lines, stacked_bars};
 use super::facts::{common_rate, run_at};
-use crate::results::Results;
+use crate::results::{ProcessUsage, Results, Run};
 
 /// Fault scenarios whose per-second timeline is charted (`charts/timeline-NAME.svg`).
 pub const TIMELINE_SCENARIOS: [&str; 6] = [
@@ -36,203 +36,230 @@ fn fig(name: &str, title: &str, svg: String) -> Figure {
 /// Every chart the report shows.
 pub fn all(r: &Results) -> Vec<Figure> {
     let mut out = Vec::new();
-    let targets = r.targets();
-    let open =
-        |pick: fn(&crate::results::Run) -> f64, secondary: bool, suffix: &str| -> Vec<Series> {
-            targets
-                .iter()
-                .map(|t| Series {
-                    label: format!("{t}{suffix}"),
-                    points: r
-                        .series("checkout-open", t)
-                        .filter_map(|x| x.offered_rps.map(|o| (o, pick(x))))
-                        .collect(),
-                    secondary,
-                })
-                .filter(|s| !s.points.is_empty())
-                .collect()
-        };
-    let has = |scenario: &str| r.runs.iter().any(|x| x.scenario == scenario);
-    if has("checkout-open") {
-        let mut lat = open(|x| x.latency_us.p99 / 1000.0, false, " p99");
-        lat.extend(open(|x| x.latency_us.p50 / 1000.0, true, " p50"));
-        out.push(fig(
-            "latency-vs-load",
-            "Checkout latency (p50, p99) vs offered load",
-            lines(
-                "Checkout latency vs offered load",
-                "offered checkouts/s",
-                "latency, ms (log)",
-                &lat,
-                true,
-                false,
-            ),
-        ));
-        out.push(fig(
-            "throughput",
-            "Achieved vs offered throughput",
-            lines(
-                "Achieved vs offered checkouts/s",
-                "offered checkouts/s",
-                "achieved checkouts/s",
-                &open(|x| x.achieved_rps, false, ""),
-                false,
-                true,
-            ),
-        ));
-    }
+    open_loop(r, &mut out);
     if let Some(rate) = common_rate(r) {
-        let spectrum: Vec<Series> = targets
-            .iter()
-            .filter_map(|t| run_at(r, "checkout-open", t, rate))
-            .map(|x| {
-                let l = x.latency_us;
-                Series {
-                    label: x.target.clone(),
-                    points: [
-                        (50.0, l.p50),
-                        (90.0, l.p90),
-                        (99.0, l.p99),
-                        (99.9, l.p999),
-                        (100.0, l.max),
-                    ]
-                    .iter()
-                    .map(|&(q, v): &(f64, f64)| (-(1.0 - q / 100.0 + 1e-4).log10(), v / 1000.0))
-                    .collect(),
-                    secondary: false,
-                }
-            })
-            .collect();
-        out.push(fig(
-            "spectrum",
-            &format!("Latency percentile spectrum at {rate:.0} checkouts/s"),
-            lines(
-                &format!(
-                    "Latency spectrum at {rate:.0}/s (x: 0.3=p50, 1=p90, 2=p99, 3=p99.9, 4=max)"
-                ),
-                "-log10(1 - percentile)",
-                "latency, ms (log)",
-                &spectrum,
-                true,
-                false,
-            ),
-        ));
-        let runs: Vec<_> = targets
-            .iter()
-            .filter_map(|t| run_at(r, "checkout-open", t, rate))
-            .collect();
-        let mut processes: Vec<String> = Vec::new();
-        for x in &runs {
-            for p in &x.resources {
-                if !processes.contains(&p.process) {
-                    processes.push(p.process.clone());
-                }
-            }
-        }
-        let per = |pick: fn(&crate::results::ProcessUsage) -> f64| -> Vec<(String, Vec<f64>)> {
-            runs.iter()
-                .map(|x| {
-                    let vals = processes
-                        .iter()
-                        .map(|p| {
-                            x.resources
-                                .iter()
-                                .find(|u| &u.process == p)
-                                .map_or(0.0, pick)
-                        })
-                        .collect();
-                    (x.target.clone(), vals)
-                })
-                .collect()
-        };
-        out.push(fig(
-            "cpu-per-service",
-            &format!("CPU per checkout, by process, at {rate:.0}/s"),
-            bars(
-                &format!("CPU µs per checkout at {rate:.0}/s"),
-                "CPU µs per request",
-                &processes,
-                &per(|u| u.cpu_us_per_request),
-            ),
-        ));
-        out.push(fig(
-            "rss-per-service",
-            &format!("Peak resident memory by process at {rate:.0}/s"),
-            bars(
-                &format!("Peak RSS at {rate:.0}/s"),
-                "MiB",
-                &processes,
-                &per(|u| u.rss_mib_max),
-            ),
-        ));
+        at_common_rate(r, rate, &mut out);
     }
-    if let Some(cost) = r.cost.as_ref().filter(|c| !c.services.is_empty()) {
-        let services: Vec<String> = ["orders", "payments", "inventory", "fiscal", "logistics"]
-            .into_iter()
-            .map(String::from)
-            .collect();
-        let series: Vec<(String, Vec<(f64, f64)>)> = targets
-            .iter()
-            .filter(|t| cost.services.iter().any(|c| &c.target == *t))
-            .map(|t| {
-                let split = services
+    core_vs_transport(r, &mut out);
+    closed_loop(r, &mut out);
+    timelines(r, &mut out);
+    wire_bytes(r, &mut out);
+    out
+}
+
+/// One series per target of the open-loop checkout sweep: `pick` against the offered rate.
+fn open_series(r: &Results, pick: fn(&Run) -> f64, secondary: bool, suffix: &str) -> Vec<Series> {
+    r.targets()
+        .iter()
+        .map(|t| Series {
+            label: format!("{t}{suffix}"),
+            points: r
+                .series("checkout-open", t)
+                .filter_map(|x| x.offered_rps.map(|o| (o, pick(x))))
+                .collect(),
+            secondary,
+        })
+        .filter(|s| !s.points.is_empty())
+        .collect()
+}
+
+/// Latency and throughput against the offered load.
+fn open_loop(r: &Results, out: &mut Vec<Figure>) {
+    if !r.runs.iter().any(|x| x.scenario == "checkout-open") {
+        return;
+    }
+    let mut lat = open_series(r, |x| x.latency_us.p99 / 1000.0, false, " p99");
+    lat.extend(open_series(r, |x| x.latency_us.p50 / 1000.0, true, " p50"));
+    out.push(fig(
+        "latency-vs-load",
+        "Checkout latency (p50, p99) vs offered load",
+        lines(
+            "Checkout latency vs offered load",
+            "offered checkouts/s",
+            "latency, ms (log)",
+            &lat,
+            true,
+            false,
+        ),
+    ));
+    out.push(fig(
+        "throughput",
+        "Achieved vs offered throughput",
+        lines(
+            "Achieved vs offered checkouts/s",
+            "offered checkouts/s",
+            "achieved checkouts/s",
+            &open_series(r, |x| x.achieved_rps, false, ""),
+            false,
+            true,
+        ),
+    ));
+}
+
+/// The latency spectrum, and CPU and memory by process, at the rate every target sustained.
+fn at_common_rate(r: &Results, rate: f64, out: &mut Vec<Figure>) {
+    let runs: Vec<&Run> = r
+        .targets()
+        .iter()
+        .filter_map(|t| run_at(r, "checkout-open", t, rate))
+        .collect();
+    let spectrum: Vec<Series> = runs
+        .iter()
+        .map(|x| {
+            let l = x.latency_us;
+            Series {
+                label: x.target.clone(),
+                points: [
+                    (50.0, l.p50),
+                    (90.0, l.p90),
+                    (99.0, l.p99),
+                    (99.9, l.p999),
+                    (100.0, l.max),
+                ]
+                .iter()
+                .map(|&(q, v): &(f64, f64)| (-(1.0 - q / 100.0 + 1e-4).log10(), v / 1000.0))
+                .collect(),
+                secondary: false,
+            }
+        })
+        .collect();
+    out.push(fig(
+        "spectrum",
+        &format!("Latency percentile spectrum at {rate:.0} checkouts/s"),
+        lines(
+            &format!("Latency spectrum at {rate:.0}/s (x: 0.3=p50, 1=p90, 2=p99, 3=p99.9, 4=max)"),
+            "-log10(1 - percentile)",
+            "latency, ms (log)",
+            &spectrum,
+            true,
+            false,
+        ),
+    ));
+    let mut processes: Vec<String> = Vec::new();
+    for p in runs.iter().flat_map(|x| &x.resources) {
+        if !processes.contains(&p.process) {
+            processes.push(p.process.clone());
+        }
+    }
+    let per = |pick: fn(&ProcessUsage) -> f64| -> Vec<(String, Vec<f64>)> {
+        runs.iter()
+            .map(|x| {
+                let vals = processes
                     .iter()
-                    .map(|svc| {
-                        cost.services
+                    .map(|p| {
+                        x.resources
                             .iter()
-                            .find(|c| &c.target == t && &c.service == svc)
-                            .map_or((0.0, 0.0), |c| {
-                                let rest = c
-                                    .process_cpu_us
-                                    .map_or(0.0, |p| (p - c.core_cpu_us).max(0.0));
-                                (c.core_cpu_us, rest)
-                            })
+                            .find(|u| &u.process == p)
+                            .map_or(0.0, pick)
                     })
                     .collect();
-                (t.clone(), split)
+                (x.target.clone(), vals)
             })
-            .collect();
-        let rate = cost.common_rate_rps.unwrap_or(0.0);
-        out.push(fig(
-            "cpu-core-vs-transport",
-            &format!("CPU per checkout by service at {rate:.0}/s: the core's storage work (solid) and everything else (light)"),
-            stacked_bars(
-                &format!("CPU µs per checkout at {rate:.0}/s: core vs transport"),
-                "CPU µs per checkout",
-                ("core", "transport + runtime"),
-                &services,
-                &series,
-            ),
-        ));
-    }
-    if has("checkout-closed") {
-        let closed: Vec<Series> = targets
+            .collect()
+    };
+    out.push(fig(
+        "cpu-per-service",
+        &format!("CPU per checkout, by process, at {rate:.0}/s"),
+        bars(
+            &format!("CPU µs per checkout at {rate:.0}/s"),
+            "CPU µs per request",
+            &processes,
+            &per(|u| u.cpu_us_per_request),
+        ),
+    ));
+    out.push(fig(
+        "rss-per-service",
+        &format!("Peak resident memory by process at {rate:.0}/s"),
+        bars(
+            &format!("Peak RSS at {rate:.0}/s"),
+            "MiB",
+            &processes,
+            &per(|u| u.rss_mib_max),
+        ),
+    ));
+}
+
+/// Each service's CPU per checkout split into the core's storage work and everything else.
+fn core_vs_transport(r: &Results, out: &mut Vec<Figure>) {
+    let Some(cost) = r.cost.as_ref().filter(|c| !c.services.is_empty()) else {
+        return;
+    };
+    let services: Vec<String> = ["orders", "payments", "inventory", "fiscal", "logistics"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    let split = |t: &str, svc: &str| {
+        cost.services
             .iter()
-            .map(|t| Series {
-                label: t.clone(),
-                points: r
-                    .series("checkout-closed", t)
-                    .filter_map(|x| x.concurrency.map(|c| (c as f64, x.achieved_rps)))
-                    .collect(),
-                secondary: false,
+            .find(|c| c.target == t && c.service == svc)
+            .map_or((0.0, 0.0), |c| {
+                let rest = c
+                    .process_cpu_us
+                    .map_or(0.0, |p| (p - c.core_cpu_us).max(0.0));
+                (c.core_cpu_us, rest)
             })
-            .filter(|s| !s.points.is_empty())
-            .collect();
-        out.push(fig(
-            "closed-loop",
-            "Closed loop: throughput vs clients in flight",
-            lines(
-                "Closed-loop checkouts/s vs clients",
-                "clients in flight",
-                "achieved checkouts/s",
-                &closed,
-                false,
-                false,
-            ),
-        ));
+    };
+    let series: Vec<(String, Vec<(f64, f64)>)> = r
+        .targets()
+        .iter()
+        .filter(|t| cost.services.iter().any(|c| &c.target == *t))
+        .map(|t| {
+            (
+                t.clone(),
+                services.iter().map(|svc| split(t, svc)).collect(),
+            )
+        })
+        .collect();
+    let rate = cost.common_rate_rps.unwrap_or(0.0);
+    out.push(fig(
+        "cpu-core-vs-transport",
+        &format!("CPU per checkout by service at {rate:.0}/s: the core's storage work (solid) and everything else (light)"),
+        stacked_bars(
+            &format!("CPU µs per checkout at {rate:.0}/s: core vs transport"),
+            "CPU µs per checkout",
+            ("core", "transport + runtime"),
+            &services,
+            &series,
+        ),
+    ));
+}
+
+/// Closed-loop throughput against clients in flight.
+fn closed_loop(r: &Results, out: &mut Vec<Figure>) {
+    let closed: Vec<Series> = r
+        .targets()
+        .iter()
+        .map(|t| Series {
+            label: t.clone(),
+            points: r
+                .series("checkout-closed", t)
+                .filter_map(|x| x.concurrency.map(|c| (c as f64, x.achieved_rps)))
+                .collect(),
+            secondary: false,
+        })
+        .filter(|s| !s.points.is_empty())
+        .collect();
+    if closed.is_empty() {
+        return;
     }
+    out.push(fig(
+        "closed-loop",
+        "Closed loop: throughput vs clients in flight",
+        lines(
+            "Closed-loop checkouts/s vs clients",
+            "clients in flight",
+            "achieved checkouts/s",
+            &closed,
+            false,
+            false,
+        ),
+    ));
+}
+
+/// Per-second completions and errors of every fault scenario, its window shaded.
+fn timelines(r: &Results, out: &mut Vec<Figure>) {
     for scenario in TIMELINE_SCENARIOS {
-        let runs: Vec<_> = r
+        let runs: Vec<&Run> = r
             .runs
             .iter()
             .filter(|x| x.scenario == scenario && x.fault.is_some())
@@ -244,27 +271,29 @@ pub fn all(r: &Results) -> Vec<Figure> {
         else {
             continue;
         };
-        let mut series = Vec::new();
-        for x in &runs {
-            series.push(Series {
-                label: format!("{} completed/s", x.target),
-                points: x
-                    .timeline
-                    .iter()
-                    .map(|s| (s.t as f64 + 0.5, s.completed as f64))
-                    .collect(),
-                secondary: false,
-            });
-            series.push(Series {
-                label: format!("{} errors/s", x.target),
-                points: x
-                    .timeline
-                    .iter()
-                    .map(|s| (s.t as f64 + 0.5, s.errors as f64))
-                    .collect(),
-                secondary: true,
-            });
-        }
+        let per_second = |x: &Run, pick: fn(&crate::results::Second) -> u64| -> Vec<(f64, f64)> {
+            x.timeline
+                .iter()
+                .map(|s| (s.t as f64 + 0.5, pick(s) as f64))
+                .collect()
+        };
+        let series: Vec<Series> = runs
+            .iter()
+            .flat_map(|x| {
+                [
+                    Series {
+                        label: format!("{} completed/s", x.target),
+                        points: per_second(x, |s| s.completed),
+                        secondary: false,
+                    },
+                    Series {
+                        label: format!("{} errors/s", x.target),
+                        points: per_second(x, |s| s.errors),
+                        secondary: true,
+                    },
+                ]
+            })
+            .collect();
         out.push(fig(
             &format!("timeline-{scenario}"),
             &format!("{scenario}: completions and errors per second, fault window shaded"),
@@ -276,6 +305,10 @@ pub fn all(r: &Results) -> Vec<Figure> {
             ),
         ));
     }
+}
+
+/// Loopback bytes per request of the networked targets, per scenario.
+fn wire_bytes(r: &Results, out: &mut Vec<Figure>) {
     let scen: Vec<String> = ["checkout-open", "catalog-30", "catalog-1000"]
         .iter()
         .filter(|s| {
@@ -285,31 +318,22 @@ pub fn all(r: &Results) -> Vec<Figure> {
         })
         .map(|s| s.to_string())
         .collect();
-    let wire: Vec<(String, Vec<f64>)> = targets
+    if scen.is_empty() {
+        return;
+    }
+    let bytes = |t: &str, s: &str| {
+        let run = match common_rate(r).filter(|_| s == "checkout-open") {
+            Some(rate) => run_at(r, s, t, rate),
+            None => r.series(s, t).next(),
+        };
+        run.and_then(|x| x.wire_bytes_per_request).unwrap_or(0.0)
+    };
+    let wire: Vec<(String, Vec<f64>)> = r
+        .targets()
         .iter()
         .filter(|t| *t != "inprocess")
-        .map(|t| {
-            let vals = scen
-                .iter()
-                .map(|s| {
-                    let rate = if s == "checkout-open" {
-                        common_rate(r)
-                    } else {
-                        None
-                    };
-                    let run = match rate {
-                        Some(rate) => run_at(r, s, t, rate),
-                        None => r.series(s, t).next(),
-                    };
-                    run.and_then(|x| x.wire_bytes_per_request).unwrap_or(0.0)
-                })
-                .collect();
-            (t.clone(), vals)
-        })
+        .map(|t| (t.clone(), scen.iter().map(|s| bytes(t, s)).collect()))
         .collect();
-    if scen.is_empty() {
-        return out;
-    }
     out.push(fig(
         "bytes-per-request",
         "Loopback bytes per request (all hops, both directions, headers included)",
@@ -320,5 +344,4 @@ pub fn all(r: &Results) -> Vec<Figure> {
             &wire,
         ),
     ));
-    out
 }

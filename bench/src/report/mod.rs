@@ -3,10 +3,15 @@
 
 pub mod analysis;
 pub mod charts;
+pub mod checks;
+pub mod compare;
 pub mod cost;
 pub mod document;
 pub mod facts;
 pub mod figures;
+pub mod findings;
+#[cfg(test)]
+mod fixture;
 pub mod resilience;
 
 use std::collections::BTreeMap;

@@ -1,7 +1,7 @@
 //! The calibration every run starts with: each framework's bare echo answers and is costed, and
 //! the store's four paths are each measured.
 
-use bench::calibrate::{framework_echo, store_paths};
+use bench::scenarios::calibrate::{framework_echo, store_paths};
 use checkout_core::store::SyncMode;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use bench::supervisor::{Cluster, NodeFlags, StackKind};
+use bench::cluster::supervisor::{Cluster, NodeFlags, StackKind};
 use checkout_core::testkit::{PRODUCTS, Probe, approving, init_env, request};
 use checkout_core::*;
 use tempfile::TempDir;
@@ -47,7 +47,7 @@ async fn exercise(kind: StackKind) {
         .unwrap();
     assert_eq!(first.status, OrderStatus::Enviado);
     // Every service process reports what its core's storage work cost when asked (SIGUSR1).
-    let meter = bench::meter::MeterSource::Processes {
+    let meter = bench::engine::meter::MeterSource::Processes {
         data_dir: env.data_dir.clone(),
         pids: cluster.service_pids(),
     };

@@ -94,28 +94,39 @@ pub struct Profile {
     pub slo_p99: Duration,
 }
 
-impl Profile {
-    /// Looks a profile up by name.
-    pub fn named(name: &str) -> Option<Self> {
-        let checkout = |rates: &[f64]| Scenario {
+/// The scenarios' constructors, shared by the profiles.
+mod make {
+    use super::*;
+
+    pub(super) fn checkout(rates: &[f64]) -> Scenario {
+        Scenario {
             name: "checkout-open",
             request: Request::Checkout,
             products: 30,
             shape: Shape::Open(rates.to_vec()),
-        };
-        let closed = |cs: &[usize]| Scenario {
+        }
+    }
+
+    pub(super) fn closed(clients: &[usize]) -> Scenario {
+        Scenario {
             name: "checkout-closed",
             request: Request::Checkout,
             products: 30,
-            shape: Shape::Closed(cs.to_vec()),
-        };
-        let catalog = |name: &'static str, products: usize, c: usize| Scenario {
+            shape: Shape::Closed(clients.to_vec()),
+        }
+    }
+
+    pub(super) fn catalog(name: &'static str, products: usize, clients: usize) -> Scenario {
+        Scenario {
             name,
             request: Request::Catalog,
             products,
-            shape: Shape::Closed(vec![c]),
-        };
-        let kill = |before: u64, down: u64, after: u64, rate: f64| Scenario {
+            shape: Shape::Closed(vec![clients]),
+        }
+    }
+
+    pub(super) fn kill(before: u64, down: u64, after: u64, rate: f64) -> Scenario {
+        Scenario {
             name: "kill-payments",
             request: Request::Checkout,
             products: 30,
@@ -126,8 +137,11 @@ impl Profile {
                 down: Duration::from_millis(down),
                 after: Duration::from_millis(after),
             },
-        };
-        let slow = |clients: usize| Scenario {
+        }
+    }
+
+    pub(super) fn slow(clients: usize) -> Scenario {
+        Scenario {
             name: "slow-inventory",
             request: Request::Checkout,
             products: 30,
@@ -136,8 +150,11 @@ impl Profile {
                 extra: Duration::from_millis(50),
                 clients,
             },
-        };
-        let overload = |burst: u64, calm: u64| Scenario {
+        }
+    }
+
+    pub(super) fn overload(burst: u64, calm: u64) -> Scenario {
+        Scenario {
             name: "overload",
             request: Request::Checkout,
             products: 30,
@@ -147,55 +164,79 @@ impl Profile {
                 burst: Duration::from_millis(burst),
                 calm: Duration::from_millis(calm),
             },
-        };
-        Some(match name {
-            "smoke" => Self {
-                name: "smoke",
-                warmup: Duration::from_millis(300),
-                step: Duration::from_millis(1200),
-                scenarios: vec![
-                    checkout(&[100.0, 400.0]),
-                    closed(&[1, 16]),
-                    catalog("catalog-30", 30, 8),
-                    kill(1000, 1000, 2000, 150.0),
-                ],
-                slo_p99: Duration::from_millis(50),
-            },
-            "default" => Self {
-                name: "default",
-                warmup: Duration::from_millis(700),
-                step: Duration::from_millis(2500),
-                scenarios: vec![
-                    checkout(&[200.0, 500.0, 1000.0, 1500.0, 2000.0, 3000.0, 4000.0, 6000.0]),
-                    closed(&[1, 4, 16, 64]),
-                    catalog("catalog-30", 30, 16),
-                    kill(1500, 1500, 3000, 300.0),
-                    slow(16),
-                    overload(2000, 3000),
-                    catalog("catalog-1000", 1000, 16),
-                ],
-                slo_p99: Duration::from_millis(50),
-            },
-            "full" => Self {
-                name: "full",
-                warmup: Duration::from_secs(3),
-                step: Duration::from_secs(15),
-                scenarios: vec![
-                    checkout(&[
-                        250.0, 500.0, 1000.0, 1500.0, 2000.0, 2500.0, 3000.0, 4000.0, 5000.0,
-                        6000.0, 8000.0,
-                    ]),
-                    closed(&[1, 2, 4, 8, 16, 32, 64, 128]),
-                    catalog("catalog-30", 30, 16),
-                    kill(5000, 5000, 10_000, 500.0),
-                    slow(16),
-                    overload(10_000, 10_000),
-                    catalog("catalog-1000", 1000, 16),
-                ],
-                slo_p99: Duration::from_millis(50),
-            },
-            _ => return None,
-        })
+        }
+    }
+}
+
+impl Profile {
+    /// Looks a profile up by name.
+    pub fn named(name: &str) -> Option<Self> {
+        match name {
+            "smoke" => Some(Self::smoke()),
+            "default" => Some(Self::default_profile()),
+            "full" => Some(Self::full()),
+            _ => None,
+        }
+    }
+
+    /// Under a minute, for CI.
+    fn smoke() -> Self {
+        use make::*;
+        Self {
+            name: "smoke",
+            warmup: Duration::from_millis(300),
+            step: Duration::from_millis(1200),
+            scenarios: vec![
+                checkout(&[100.0, 400.0]),
+                closed(&[1, 16]),
+                catalog("catalog-30", 30, 8),
+                kill(1000, 1000, 2000, 150.0),
+            ],
+            slo_p99: Duration::from_millis(50),
+        }
+    }
+
+    /// A few minutes on a 2-core machine.
+    fn default_profile() -> Self {
+        use make::*;
+        Self {
+            name: "default",
+            warmup: Duration::from_millis(700),
+            step: Duration::from_millis(2500),
+            scenarios: vec![
+                checkout(&[200.0, 500.0, 1000.0, 1500.0, 2000.0, 3000.0, 4000.0, 6000.0]),
+                closed(&[1, 4, 16, 64]),
+                catalog("catalog-30", 30, 16),
+                kill(1500, 1500, 3000, 300.0),
+                slow(16),
+                overload(2000, 3000),
+                catalog("catalog-1000", 1000, 16),
+            ],
+            slo_p99: Duration::from_millis(50),
+        }
+    }
+
+    /// A study.
+    fn full() -> Self {
+        use make::*;
+        Self {
+            name: "full",
+            warmup: Duration::from_secs(3),
+            step: Duration::from_secs(15),
+            scenarios: vec![
+                checkout(&[
+                    250.0, 500.0, 1000.0, 1500.0, 2000.0, 2500.0, 3000.0, 4000.0, 5000.0, 6000.0,
+                    8000.0,
+                ]),
+                closed(&[1, 2, 4, 8, 16, 32, 64, 128]),
+                catalog("catalog-30", 30, 16),
+                kill(5000, 5000, 10_000, 500.0),
+                slow(16),
+                overload(10_000, 10_000),
+                catalog("catalog-1000", 1000, 16),
+            ],
+            slo_p99: Duration::from_millis(50),
+        }
     }
 
     /// Makes the kill scenario kill `service` (its name becomes `kill-SERVICE`).

@@ -86,7 +86,7 @@ pub fn run(a: &Path, b: &Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::fixture;
+    use crate::report::fixture;
 
     fn results(p50: f64, ids: &[&str]) -> Results {
         let runs = ids

@@ -5,119 +5,129 @@ use crate::results::{Check, Results};
 
 /// Evaluates every check on a finished run.
 pub fn evaluate(r: &Results, figures: &[Figure]) -> Vec<Check> {
-    let mut checks = Vec::new();
+    vec![
+        every_transport_measured(r),
+        Check::held(
+            "audit clean",
+            r.audit.clean,
+            format!("{} violation(s)", r.audit.violations.len()),
+        ),
+        no_errors_at_the_lightest_load(r),
+        every_step_sent_requests(r),
+        every_chart_drawn(figures),
+        nothing_outlived_its_deadline(r),
+        Check::held(
+            "measured with optimised code",
+            r.config.build_profile == "release",
+            format!("build profile {}", r.config.build_profile),
+        ),
+    ]
+}
+
+fn every_transport_measured(r: &Results) -> Check {
     let missing: Vec<&String> = r
         .targets()
         .iter()
         .filter(|t| !r.runs.iter().any(|x| &x.target == *t && x.requests > 0))
         .collect();
-    checks.push(Check {
-        name: "every transport measured".into(),
-        passed: missing.is_empty(),
-        applicable: true,
-        detail: if missing.is_empty() {
+    Check::held(
+        "every transport measured",
+        missing.is_empty(),
+        if missing.is_empty() {
             format!("{} targets with completed requests", r.targets().len())
         } else {
             format!("no completed request on {missing:?}")
         },
-    });
-    checks.push(Check {
-        name: "audit clean".into(),
-        passed: r.audit.clean,
-        applicable: true,
-        detail: format!("{} violation(s)", r.audit.violations.len()),
-    });
-    let lightest = r
+    )
+}
+
+fn no_errors_at_the_lightest_load(r: &Results) -> Check {
+    const NAME: &str = "no errors at the lightest load";
+    let Some(lightest) = r
         .runs
         .iter()
         .filter(|x| x.scenario == "checkout-open")
         .filter_map(|x| x.offered_rps)
-        .reduce(f64::min);
-    let light_errors: Vec<String> = r
+        .reduce(f64::min)
+    else {
+        return Check::not_applicable(NAME, "no open-loop checkout step ran");
+    };
+    let errors: Vec<String> = r
         .runs
         .iter()
-        .filter(|x| x.scenario == "checkout-open" && x.offered_rps == lightest && x.errors > 0)
+        .filter(|x| {
+            x.scenario == "checkout-open" && x.offered_rps == Some(lightest) && x.errors > 0
+        })
         .map(|x| format!("{}: {:?}", x.target, x.errors_by_kind))
         .collect();
-    checks.push(match lightest {
-        None => Check::not_applicable(
-            "no errors at the lightest load",
-            "no open-loop checkout step ran",
-        ),
-        Some(l) => Check {
-            name: "no errors at the lightest load".into(),
-            passed: light_errors.is_empty(),
-            applicable: true,
-            detail: if light_errors.is_empty() {
-                format!("0 errors at {l:.0}/s on every target")
-            } else {
-                format!("at {l:.0}/s: {}", light_errors.join("; "))
-            },
+    Check::held(
+        NAME,
+        errors.is_empty(),
+        if errors.is_empty() {
+            format!("0 errors at {lightest:.0}/s on every target")
+        } else {
+            format!("at {lightest:.0}/s: {}", errors.join("; "))
         },
-    });
+    )
+}
+
+fn every_step_sent_requests(r: &Results) -> Check {
     let empty: Vec<&str> = r
         .runs
         .iter()
         .filter(|x| x.requests == 0)
         .map(|x| x.id.as_str())
         .collect();
-    checks.push(Check {
-        name: "every step sent requests".into(),
-        passed: empty.is_empty(),
-        applicable: true,
-        detail: if empty.is_empty() {
+    Check::held(
+        "every step sent requests",
+        empty.is_empty(),
+        if empty.is_empty() {
             format!("{} steps, each with requests in its window", r.runs.len())
         } else {
             format!("nothing measured in {empty:?}")
         },
-    });
+    )
+}
+
+fn every_chart_drawn(figures: &[Figure]) -> Check {
     let blank: Vec<&str> = figures
         .iter()
         .filter(|f| f.svg.contains("no data:"))
         .map(|f| f.name.as_str())
         .collect();
-    checks.push(Check {
-        name: "every chart drawn".into(),
-        passed: !figures.is_empty() && blank.is_empty(),
-        applicable: true,
-        detail: if blank.is_empty() {
+    Check::held(
+        "every chart drawn",
+        !figures.is_empty() && blank.is_empty(),
+        if blank.is_empty() {
             format!("{} charts", figures.len())
         } else {
             format!("empty: {blank:?}")
         },
-    });
+    )
+}
+
+fn nothing_outlived_its_deadline(r: &Results) -> Check {
+    const NAME: &str = "nothing outlived its deadline under faults";
+    if !r.runs.iter().any(|x| x.fault.is_some()) {
+        return Check::not_applicable(NAME, "no fault scenario ran");
+    }
     let outlived: u64 = r
         .runs
         .iter()
         .filter_map(|x| x.fault.as_ref())
         .map(|f| f.outlived_deadline)
         .sum();
-    checks.push(if r.runs.iter().any(|x| x.fault.is_some()) {
-        Check {
-            name: "nothing outlived its deadline under faults".into(),
-            passed: outlived == 0,
-            applicable: true,
-            detail: format!("{outlived} request(s) past chain deadline + 1 s"),
-        }
-    } else {
-        Check::not_applicable(
-            "nothing outlived its deadline under faults",
-            "no fault scenario ran",
-        )
-    });
-    checks.push(Check {
-        name: "measured with optimised code".into(),
-        passed: r.config.build_profile == "release",
-        applicable: true,
-        detail: format!("build profile {}", r.config.build_profile),
-    });
-    checks
+    Check::held(
+        NAME,
+        outlived == 0,
+        format!("{outlived} request(s) past chain deadline + 1 s"),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::fixture;
+    use crate::report::fixture;
 
     fn check<'a>(checks: &'a [Check], name: &str) -> &'a Check {
         checks.iter().find(|c| c.name == name).expect(name)

@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 use checkout_core::*;
 use hdrhistogram::Histogram;
 
-use crate::load::Mode;
-use crate::profile::{Profile, Scenario, Shape};
+use crate::cluster::target::Target;
+use crate::engine::load::Mode;
+use crate::engine::step::{StepExtras, StepSpec, TargetInfo, measure_step};
+use crate::engine::workload::{Call, CheckoutCall, Workload};
 use crate::results::{Calibration, Fault, Run};
-use crate::step::{StepExtras, StepSpec, TargetInfo, measure_step};
-use crate::target::Target;
-use crate::workload::{Call, CheckoutCall, Workload};
+use crate::scenarios::profile::{Profile, Scenario, Shape};
 
 /// What a fault step needs from the run.
 pub struct FaultCtx<'a> {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use tokio::sync::mpsc;
 
-use crate::workload::{Call, Outcome};
+use crate::engine::workload::{Call, Outcome};
 
 /// Most requests the open loop keeps in flight; past it a request is counted as `generator_overrun`.
 pub const MAX_IN_FLIGHT: u64 = 20_000;

@@ -10,7 +10,7 @@ use checkout_core::store::StoreConfig;
 use checkout_core::wiring::InProcess;
 use checkout_core::*;
 
-use crate::supervisor::{Cluster, NodeFlags, StackKind};
+use crate::cluster::supervisor::{Cluster, NodeFlags, StackKind};
 
 /// Units added to every product's stock before a run, so the sweep never sells out.
 pub const STOCK_TOP_UP: i64 = 1_000_000_000;
@@ -56,10 +56,10 @@ impl Target {
     }
 
     /// Where the services' core meters are read.
-    pub fn meter_source(&self) -> crate::meter::MeterSource {
+    pub fn meter_source(&self) -> crate::engine::meter::MeterSource {
         match &self.backend {
-            Backend::InProcess(_) => crate::meter::MeterSource::InProcess,
-            Backend::Cluster(c) => crate::meter::MeterSource::Processes {
+            Backend::InProcess(_) => crate::engine::meter::MeterSource::InProcess,
+            Backend::Cluster(c) => crate::engine::meter::MeterSource::Processes {
                 data_dir: self.data_dir.clone(),
                 pids: c.service_pids(),
             },

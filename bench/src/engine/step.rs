@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use crate::load::{Mode, StepResult, run_step_with_deadline};
+use crate::cluster::target::Target;
+use crate::engine::load::{Mode, StepResult, run_step_with_deadline};
+use crate::engine::workload::Call;
 use crate::results::*;
-use crate::target::Target;
-use crate::workload::Call;
 
 /// Deadline Orders gives each checkout's chain in a run, ms: the services' own default.
 pub const CHAIN_TIMEOUT_MS: u64 = checkout_core::services::DEFAULT_CHAIN_TIMEOUT.as_millis() as u64;
@@ -39,7 +39,7 @@ pub struct TargetInfo {
     /// Processes to sample.
     pub processes: Vec<(String, u32)>,
     /// Where the services' core meters are read.
-    pub meter: crate::meter::MeterSource,
+    pub meter: crate::engine::meter::MeterSource,
 }
 
 impl TargetInfo {
@@ -96,8 +96,8 @@ pub async fn measure_step(
         label: step_label,
     } = spec;
     let meter_before = t.meter.read().await;
-    let mut sampler = crate::procfs::ResourceSampler::start(t.processes.clone());
-    let lo_before = crate::procfs::loopback_bytes();
+    let mut sampler = crate::engine::procfs::ResourceSampler::start(t.processes.clone());
+    let lo_before = crate::engine::procfs::loopback_bytes();
     let run = run_step_with_deadline(
         call,
         mode.clone(),
@@ -116,7 +116,7 @@ pub async fn measure_step(
             _ = tokio::time::sleep(Duration::from_millis(250)) => sampler.sample(),
         }
     };
-    let lo_after = crate::procfs::loopback_bytes();
+    let lo_after = crate::engine::procfs::loopback_bytes();
     let usage = sampler.finish();
     let meter_after = t.meter.read().await;
     let window = r.window.as_secs_f64();
@@ -181,7 +181,7 @@ pub async fn measure_step(
                 rss_mib_max: rss,
             })
             .collect(),
-        core: crate::meter::per_request(&meter_before, &meter_after, r.dispatched),
+        core: crate::engine::meter::per_request(&meter_before, &meter_after, r.dispatched),
         wire_bytes_per_request: wire,
         littles_law: LittlesLaw {
             in_flight_mean: r.in_flight_mean,

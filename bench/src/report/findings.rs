@@ -1,0 +1,209 @@
+//! The report's Findings: one short statement per question a reader asks, each written from this
+//! run's numbers (light-load latency, the transport's cost per hop, knee and peak, the floor,
+//! where the CPU goes, saturation, Little's law, the audit).
+
+use super::facts::*;
+use crate::results::{Results, Run};
+
+/// Every finding of the run, in reading order.
+pub fn findings(r: &Results) -> Vec<String> {
+    let mut f = Vec::new();
+    light_load(r, &mut f);
+    transport_cost(r, &mut f);
+    knee_and_peak(r, &mut f);
+    against_the_floor(r, &mut f);
+    where_the_cpu_goes(r, &mut f);
+    past_saturation(r, &mut f);
+    littles_law(r, &mut f);
+    f.push(audit(r));
+    f
+}
+
+fn lightest_p50(r: &Results, t: &str) -> Option<f64> {
+    lightest(r, t).map(|x| x.latency_us.p50)
+}
+
+/// Who has the lower median at light load, and what the HTTP version and the codec each add.
+fn light_load(r: &Results, f: &mut Vec<String>) {
+    let p50 = |t: &str| lightest_p50(r, t);
+    if let (Some(g), Some(h1)) = (p50("grpc"), p50("rest-h1")) {
+        let rate = lightest(r, "grpc")
+            .and_then(|x| x.offered_rps)
+            .unwrap_or(0.0);
+        let (winner, loser, a, b) = if g <= h1 {
+            ("gRPC", "REST/HTTP 1.1", g, h1)
+        } else {
+            ("REST/HTTP 1.1", "gRPC", h1, g)
+        };
+        f.push(format!(
+            "At light load ({rate:.0} checkouts/s) **{winner}** has the lower median: {} ms vs {} ms for {loser} ({} slower).",
+            ms(a),
+            ms(b),
+            ratio(b, a)
+        ));
+    }
+    if let (Some(h1), Some(h2)) = (p50("rest-h1"), p50("rest-h2")) {
+        f.push(format!(
+            "REST over HTTP/2 vs HTTP/1.1 at light load: median {} ms vs {} ms ({}). Same JSON, same framework: this is the HTTP version's share.",
+            ms(h2),
+            ms(h1),
+            ratio(h2, h1)
+        ));
+    }
+    if let (Some(g), Some(h2)) = (p50("grpc"), p50("rest-h2")) {
+        f.push(format!(
+            "gRPC vs REST over HTTP/2 (same HTTP version; protobuf + tonic vs JSON + actix/reqwest): median {} ms vs {} ms ({}).",
+            ms(g),
+            ms(h2),
+            ratio(h2, g)
+        ));
+    }
+}
+
+/// Each networked target's light-load median over the in-process one, per hop.
+fn transport_cost(r: &Results, f: &mut Vec<String>) {
+    let Some(base) = lightest_p50(r, "inprocess") else {
+        return;
+    };
+    for t in ["grpc", "rest-h1", "rest-h2"] {
+        if let Some(p) = lightest_p50(r, t) {
+            f.push(format!(
+                "Transport cost of {t} at light load: {} ms over the in-process baseline ({} ms), about {:.0} µs per hop over 5 hops, against a loopback round trip of {:.0} µs.",
+                ms(p - base),
+                ms(base),
+                (p - base) / 5.0,
+                r.calibration.loopback_rtt_us
+            ));
+        }
+    }
+}
+
+/// The knee of every target and its closed-loop peak.
+fn knee_and_peak(r: &Results, f: &mut Vec<String>) {
+    let knees: Vec<String> = r
+        .targets()
+        .iter()
+        .map(|t| match knee(r, t) {
+            Some(k) => format!("{t} {k:.0}/s"),
+            None => format!("{t} below the lightest step"),
+        })
+        .collect();
+    if !knees.is_empty() {
+        f.push(format!(
+            "Knee (highest offered rate with p99 ≤ {:.0} ms, ≥ 95% achieved, ≤ 1% errors): {}.",
+            r.config.slo_p99_ms,
+            knees.join(", ")
+        ));
+    }
+    let best: Vec<String> = r
+        .targets()
+        .iter()
+        .filter_map(|t| {
+            closed_best(r, t).map(|x| {
+                format!(
+                    "{t} {:.0}/s at {} clients",
+                    x.achieved_rps,
+                    x.concurrency.unwrap_or(0)
+                )
+            })
+        })
+        .collect();
+    if !best.is_empty() {
+        f.push(format!("Closed-loop peak throughput: {}.", best.join(", ")));
+    }
+}
+
+/// Every target's light-load median and peak against the calibrated floor.
+fn against_the_floor(r: &Results, f: &mut Vec<String>) {
+    for t in r.targets() {
+        if let Some(x) = lightest(r, t) {
+            f.push(format!(
+                "{t}: light-load median is {:.1}× the calibrated floor ({:.0} µs); peak throughput is {:.0}% of the floor's {:.0}/s.",
+                x.p50_floor_ratio,
+                r.calibration.floor_latency_us,
+                100.0 * closed_best(r, t).map_or(0.0, |b| b.achieved_rps) / r.calibration.floor_rps.max(1.0),
+                r.calibration.floor_rps
+            ));
+        }
+    }
+}
+
+/// Service CPU per checkout at the common load, and the process that costs most.
+fn where_the_cpu_goes(r: &Results, f: &mut Vec<String>) {
+    let Some(rate) = common_rate(r) else { return };
+    for t in r.targets() {
+        let Some(x) = run_at(r, "checkout-open", t, rate) else {
+            continue;
+        };
+        let services = x
+            .resources
+            .iter()
+            .filter(|u| !u.process.starts_with("loadgen"));
+        let total: f64 = services.clone().map(|u| u.cpu_us_per_request).sum();
+        if let Some(top) =
+            services.max_by(|a, b| a.cpu_us_per_request.total_cmp(&b.cpu_us_per_request))
+        {
+            f.push(format!(
+                "Where the CPU goes ({t}, {rate:.0}/s): {total:.0} µs of service CPU per checkout, most in {} ({:.0} µs).",
+                top.process, top.cpu_us_per_request
+            ));
+        }
+    }
+}
+
+/// How each target behaves at the first open-loop step it could not keep up with.
+fn past_saturation(r: &Results, f: &mut Vec<String>) {
+    for t in r.targets() {
+        let past = r
+            .series("checkout-open", t)
+            .find(|x| x.achieved_rps < 0.9 * x.offered_rps.unwrap_or(0.0));
+        let Some(x) = past else { continue };
+        let peak = r
+            .runs
+            .iter()
+            .filter(|x| &x.target == t && x.scenario.starts_with("checkout"))
+            .map(|x| x.achieved_rps)
+            .fold(0.0, f64::max);
+        let offered = x.offered_rps.unwrap_or(0.0);
+        let verdict = if x.achieved_rps >= 0.8 * peak {
+            "degrades gracefully: it keeps serving near its peak while the excess queues"
+        } else if x.achieved_rps >= 0.5 * peak {
+            "loses goodput: it completes less than it sustained at lower load, as the backlog grows"
+        } else {
+            "collapses: goodput falls far below what it sustained at lower load, as queued requests time out or wait behind a growing backlog"
+        };
+        f.push(format!(
+            "Past saturation, {t} {verdict} — at {offered:.0}/s offered it completed {:.0}/s ({:.0}% of its best {peak:.0}/s), median {} ms, {} errors.",
+            x.achieved_rps,
+            100.0 * x.achieved_rps / peak.max(1.0),
+            ms(x.latency_us.p50),
+            x.errors
+        ));
+    }
+}
+
+/// The steps where in-flight requests and rate × latency disagree.
+fn littles_law(r: &Results, f: &mut Vec<String>) {
+    let broken: Vec<&Run> = r.runs.iter().filter(|x| !x.littles_law.holds).collect();
+    if !broken.is_empty() {
+        f.push(format!(
+            "Little's law does not hold on {} step(s) ({}): in flight ≠ rate × latency, so the generator or the server was queueing outside what is measured (typical past saturation).",
+            broken.len(),
+            broken.iter().take(6).map(|x| x.id.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+}
+
+fn audit(r: &Results) -> String {
+    if r.audit.clean {
+        format!(
+            "Audit after the run: clean on every target ({} orders checked).",
+            r.audit.orders.values().sum::<i64>()
+        )
+    } else {
+        format!(
+            "Audit after the run: **{} violation(s)** — see the Audit section.",
+            r.audit.violations.len()
+        )
+    }
+}

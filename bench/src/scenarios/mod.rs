@@ -1,0 +1,10 @@
+//! What a run does: its profiles ([`profile`]), the calibration of this machine's floor
+//! ([`calibrate`]), the run ([`runner`]), the steps of every scenario on every target ([`sweep`]), the fault
+//! scenarios ([`faults`]), and the progress shown while it runs ([`progress`]).
+
+pub mod calibrate;
+pub mod faults;
+pub mod profile;
+pub mod progress;
+pub mod runner;
+pub mod sweep;

@@ -1,0 +1,305 @@
+//! The main job: calibrate, generate data, bring every target up, run each scenario's steps on
+//! every target in turn (rotating the order so drift affects all alike), audit, and hand the
+//! measurements to the report.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use checkout_core::store::{StoreConfig, SyncMode};
+use checkout_core::*;
+use hdrhistogram::Histogram;
+
+use super::calibrate::calibrate;
+use super::profile::{Profile, Scenario, Shape};
+use super::progress::Progress;
+use super::sweep;
+use crate::cluster::supervisor::NodeFlags;
+use crate::cluster::target::{self, Target};
+use crate::engine::step::CHAIN_TIMEOUT_MS;
+use crate::results::*;
+
+/// What the user asked for.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Profile.
+    pub profile: Profile,
+    /// Output folder.
+    pub out: PathBuf,
+    /// Run seed.
+    pub seed: u64,
+    /// Only these scenarios (all when empty).
+    pub scenarios: Vec<String>,
+    /// Only these targets (all when empty).
+    pub targets: Vec<String>,
+    /// SQLite durability.
+    pub sync: SyncMode,
+    /// tokio workers of each gRPC service process (0: current-thread runtime).
+    pub grpc_workers: usize,
+    /// actix workers of each REST service process.
+    pub rest_workers: usize,
+}
+
+/// Everything a run measured, before it is rendered.
+pub struct Measured {
+    /// The report model.
+    pub results: Results,
+    /// Raw histogram of each run, by run id.
+    pub histograms: BTreeMap<String, Histogram<u64>>,
+}
+
+/// Longest wait for outboxes to drain before the audit.
+pub const SETTLE_LIMIT: Duration = Duration::from_secs(20);
+
+/// Audits one target's databases into `audit`.
+fn audit_target(key: &str, dir: &Path, audit: &mut Audit) -> anyhow::Result<()> {
+    let report = checkout_core::audit::audit(dir)?;
+    audit.orders.insert(key.to_owned(), report.orders);
+    for v in report.violations {
+        audit.clean = false;
+        audit.violations.push(TargetViolation {
+            target: key.to_owned(),
+            violation: v,
+        });
+    }
+    Ok(())
+}
+
+/// The knee of `target` from the open-loop steps run so far (highest offered rate within the
+/// objective); without one, 80% of its closed-loop peak; without that, 500/s.
+pub fn knee_so_far(runs: &[Run], target: &str, profile: &Profile) -> f64 {
+    crate::report::facts::knee_in(runs, target, profile.slo_p99.as_secs_f64() * 1000.0)
+        .or_else(|| {
+            runs.iter()
+                .filter(|r| r.scenario == "checkout-closed" && r.target == target)
+                .map(|r| 0.8 * r.achieved_rps)
+                .reduce(f64::max)
+        })
+        .unwrap_or(500.0)
+}
+
+/// Waits until no compensation is owed and no order is `pendente` in `dir`, at most `limit`;
+/// returns how long it took.
+pub async fn settle(dir: &Path, limit: Duration) -> Duration {
+    let started = Instant::now();
+    let dir = dir.to_owned();
+    loop {
+        let d = dir.clone();
+        let pending =
+            tokio::task::spawn_blocking(move || checkout_core::audit::owed_work(&d)).await;
+        if matches!(pending, Ok(Ok(0))) || started.elapsed() >= limit {
+            return started.elapsed();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Everything the scenarios of one run share: what was asked, the machine's floor, the
+/// services' settings, and what has been measured so far.
+pub(crate) struct Session {
+    pub(crate) opts: RunOptions,
+    pub(crate) calibration: Calibration,
+    pub(crate) env: ServiceEnv,
+    pub(crate) flags: NodeFlags,
+    pub(crate) store: StoreConfig,
+    pub(crate) work: PathBuf,
+    /// Longest a request may take before it counts as having outlived its deadline.
+    pub(crate) deadline: Duration,
+    pub(crate) progress: Progress,
+    pub(crate) runs: Vec<Run>,
+    pub(crate) histograms: BTreeMap<String, Histogram<u64>>,
+    pub(crate) audit: Audit,
+}
+
+impl Session {
+    /// Records a measured step.
+    pub(crate) fn record(&mut self, run: Run, hist: Histogram<u64>) {
+        self.histograms.insert(run.id.clone(), hist);
+        self.runs.push(run);
+    }
+
+    /// Brings up every selected target on a fresh copy of the seed database.
+    fn start_targets(
+        &mut self,
+        labels: &[&'static str],
+        seed_db: &Path,
+        products: usize,
+    ) -> anyhow::Result<Vec<Target>> {
+        let mut targets = Vec::new();
+        for label in labels {
+            let key = format!("{label}-{products}");
+            let dir = self.work.join(&key);
+            target::prepare_data(seed_db, &dir, self.store)?;
+            self.progress
+                .line(&format!("starting {label} ({products} products)"));
+            let logs = self.work.join("logs").join(&key);
+            targets.push(target::start(label, &dir, &self.env, &self.flags, &logs)?);
+        }
+        Ok(targets)
+    }
+
+    /// Lets owed compensations land (stated in the report), stops the target and audits it.
+    pub(crate) async fn settle_and_audit(&mut self, t: Target, key: String) -> anyhow::Result<()> {
+        let dir = t.data_dir.clone();
+        let settled = settle(&dir, SETTLE_LIMIT).await;
+        self.audit
+            .settle_ms
+            .insert(key.clone(), settled.as_millis() as u64);
+        t.stop();
+        audit_target(&key, &dir, &mut self.audit)
+    }
+}
+
+/// Calibrates the floor and sets the run up.
+async fn open_session(opts: RunOptions, machine: &Machine) -> anyhow::Result<Session> {
+    let work = opts.out.join("work");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+    let mut progress = Progress::new();
+    progress.line(&format!(
+        "calibrating the floor ({} cores, {})",
+        machine.cores, machine.cpu_model
+    ));
+    let calibration = calibrate(&work, opts.sync, machine.cores).await?;
+    progress.line(&format!(
+        "floor: loopback RTT {:.1} µs, SQLite commit {:.1} µs → {:.0} µs per checkout",
+        calibration.loopback_rtt_us, calibration.sqlite_commit_us, calibration.floor_latency_us
+    ));
+    let store = StoreConfig {
+        sync: opts.sync,
+        ..StoreConfig::default()
+    };
+    let flags = NodeFlags {
+        seed: opts.seed,
+        sync: opts.sync.as_str().to_ascii_lowercase(),
+        approval_rate: 0.9,
+        chain_timeout_ms: CHAIN_TIMEOUT_MS,
+        grpc_workers: opts.grpc_workers,
+        rest_workers: opts.rest_workers,
+        work: Vec::new(),
+    };
+    let mut env = ServiceEnv::new(&work);
+    env.store = store;
+    env.sim = Arc::new(Simulation::with_seed(opts.seed));
+    env.chain_timeout = Duration::from_millis(CHAIN_TIMEOUT_MS);
+    Ok(Session {
+        opts,
+        calibration,
+        env,
+        flags,
+        store,
+        work,
+        deadline: Duration::from_millis(CHAIN_TIMEOUT_MS + 1000),
+        progress,
+        runs: Vec::new(),
+        histograms: BTreeMap::new(),
+        audit: Audit {
+            clean: true,
+            settle_limit_s: SETTLE_LIMIT.as_secs_f64(),
+            ..Default::default()
+        },
+    })
+}
+
+/// The targets and scenarios the options select, in run order.
+fn selection(opts: &RunOptions) -> anyhow::Result<(Vec<&'static str>, Vec<Scenario>)> {
+    let labels: Vec<&'static str> = target::LABELS
+        .into_iter()
+        .filter(|l| opts.targets.is_empty() || opts.targets.iter().any(|t| t == l))
+        .collect();
+    let scenarios: Vec<Scenario> = opts
+        .profile
+        .scenarios
+        .iter()
+        .filter(|s| opts.scenarios.is_empty() || opts.scenarios.iter().any(|n| n == s.name))
+        .cloned()
+        .collect();
+    anyhow::ensure!(
+        !labels.is_empty(),
+        "no target selected (choose from {:?})",
+        target::LABELS
+    );
+    anyhow::ensure!(!scenarios.is_empty(), "no scenario selected");
+    Ok((labels, scenarios))
+}
+
+/// Runs the whole benchmark.
+pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
+    let started = Instant::now();
+    let started_at = chrono::Utc::now().to_rfc3339();
+    let machine = crate::engine::procfs::machine();
+    let (labels, scenarios) = selection(&opts)?;
+    let mut s = open_session(opts, &machine).await?;
+    s.progress
+        .set_total(scenarios.iter().map(|x| x.shape.steps()).sum::<usize>() * labels.len());
+    let mut sizes: Vec<usize> = scenarios.iter().map(|x| x.products).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    for products in sizes {
+        let seed_db = target::seed_database(&s.work, s.opts.seed, products)?;
+        let mut targets = s.start_targets(&labels, &seed_db, products)?;
+        for scenario in scenarios.iter().filter(|x| x.products == products) {
+            match scenario.shape {
+                Shape::Open(_) | Shape::Closed(_) => {
+                    sweep::steps(&mut s, scenario, &targets, products).await
+                }
+                _ => sweep::faults(&mut s, scenario, &mut targets, &seed_db, products).await?,
+            }
+        }
+        for t in targets {
+            let key = format!("{}-{products}", t.label);
+            s.settle_and_audit(t, key).await?;
+        }
+    }
+    s.progress.finish();
+    // Keep the services' logs; the databases were audited and are dropped with the work folder.
+    let logs = s.opts.out.join("logs");
+    let _ = std::fs::remove_dir_all(&logs);
+    let _ = std::fs::rename(s.work.join("logs"), &logs);
+    let _ = std::fs::remove_dir_all(&s.work);
+    let results = Results {
+        schema_version: 1,
+        started_at,
+        duration_s: started.elapsed().as_secs_f64(),
+        config: run_config(&s.opts, &labels, &scenarios),
+        machine,
+        versions: crate::versions(),
+        calibration: s.calibration,
+        runs: s.runs,
+        audit: s.audit,
+        checks: Vec::new(),
+        cost: None,
+    };
+    Ok(Measured {
+        results,
+        histograms: s.histograms,
+    })
+}
+
+/// The settings of the run, as `results.json` states them.
+fn run_config(opts: &RunOptions, labels: &[&'static str], scenarios: &[Scenario]) -> RunConfig {
+    RunConfig {
+        profile: opts.profile.name.into(),
+        seed: opts.seed,
+        build_profile: if cfg!(debug_assertions) { "debug" } else { "release" }.into(),
+        sqlite_synchronous: opts.sync.as_str().into(),
+        sqlite_journal: "WAL".into(),
+        approval_rate: 0.9,
+        chain_timeout_ms: CHAIN_TIMEOUT_MS,
+        warmup_s: opts.profile.warmup.as_secs_f64(),
+        step_s: opts.profile.step.as_secs_f64(),
+        slo_p99_ms: opts.profile.slo_p99.as_secs_f64() * 1000.0,
+        grpc_worker_threads: opts.grpc_workers,
+        rest_workers: opts.rest_workers,
+        targets: labels.iter().map(|l| l.to_string()).collect(),
+        scenarios: scenarios.iter().map(|s| s.name.to_string()).collect(),
+        data: "50 customers, 30 products (1,000 for catalog-1000), 100 historical orders; generated with the run seed".into(),
+        notes: vec![
+            format!("every product's stock topped up by {} units before the run, so the sweep never sells out (out-of-stock behaviour is covered by the conformance tests)", target::STOCK_TOP_UP),
+            "each networked stack runs six OS processes (one per service); the in-process target runs inside the load generator's process".into(),
+            "the load generator shares the machine's cores with the services; its own CPU is reported as `loadgen`".into(),
+            "an open-loop target that misses its offered rate by 20% or its p99 objective tenfold twice is not driven at higher rates".into(),
+        ],
+    }
+}
