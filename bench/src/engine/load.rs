@@ -1,7 +1,7 @@
 //! The load engine, generic over what it sends ([`Call`]): an open loop at a constant arrival
 //! rate with latency measured from each request's intended start (coordinated omission corrected,
-//! as wrk2 does), and a closed loop of N clients. Warm-up is discarded; one collector records
-//! every completion into the step's HdrHistogram and a per-second series.
+//! as wrk2 does), and a closed loop of N clients. Warm-up is discarded; every completion is
+//! recorded by the task that finished it into a shard of the step's [`Collector`].
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use tokio::sync::mpsc;
 
-use crate::engine::workload::{Call, Outcome};
+use super::collect::{Collector, Tally};
+use crate::engine::workload::Call;
 
 /// Most requests the open loop keeps in flight; past it a request is counted as `generator_overrun`.
 pub const MAX_IN_FLIGHT: u64 = 20_000;
@@ -83,28 +83,26 @@ impl LagStats {
 }
 
 /// The running load: a dispatcher thread (open loop) or client tasks (closed loop).
-enum Driver {
-    Open(Arc<AtomicBool>),
-    Closed(tokio::task::JoinHandle<()>),
+struct Driver {
+    /// Asks the dispatcher to stop early (open loop).
+    stop: Arc<AtomicBool>,
+    /// Set once no request will be dispatched any more.
+    done: Arc<AtomicBool>,
+    /// The closed loop's clients, aborted when the step ends.
+    clients: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Driver {
+    fn finished(&self) -> bool {
+        self.done.load(Ordering::Acquire)
+    }
+
     fn stop(self) {
-        match self {
-            Driver::Open(stop) => stop.store(true, Ordering::Relaxed),
-            Driver::Closed(task) => task.abort(),
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(task) = self.clients {
+            task.abort();
         }
     }
-}
-
-struct Sample {
-    intended: Instant,
-    done: Instant,
-    outcome: Outcome,
-}
-
-fn new_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds")
 }
 
 /// Runs one step: `warmup` then `window`, then waits (at most `drain`) for stragglers.
@@ -127,212 +125,207 @@ pub async fn run_step_with_deadline(
     drain: Duration,
     deadline_limit: Duration,
 ) -> StepResult {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Sample>();
-    let in_flight = Arc::new(AtomicU64::new(0));
     let start = Instant::now() + Duration::from_millis(20);
-    let measure_from = start + warmup;
-    let measure_to = measure_from + window;
-
-    // Samples in-flight counts through the window for Little's law.
-    let sampler = {
-        let in_flight = in_flight.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep_until(measure_from.into()).await;
-            let (mut sum, mut n) = (0u64, 0u64);
-            while Instant::now() < measure_to {
-                sum += in_flight.load(Ordering::Relaxed);
-                n += 1;
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            if n == 0 { 0.0 } else { sum as f64 / n as f64 }
-        })
-    };
-
-    let lag = Arc::new(LagStats::default());
-    let driver = drive(
-        call,
-        mode,
-        start,
-        measure_to,
-        tx,
+    let (measure_from, measure_to) = (start + warmup, start + warmup + window);
+    let collector = Arc::new(Collector::new(measure_from, measure_to, deadline_limit));
+    let in_flight = Arc::new(AtomicU64::new(0));
+    let sampler = tokio::spawn(sample_in_flight(
         in_flight.clone(),
-        lag.clone(),
-    );
-
-    let mut result = StepResult {
-        histogram: new_histogram(),
-        requests: 0,
-        dispatched: 0,
-        errors: BTreeMap::new(),
-        outcomes: BTreeMap::new(),
-        seconds: (0..window.as_secs_f64().ceil() as usize)
-            .map(|_| (0, 0, new_histogram()))
-            .collect(),
-        in_flight_mean: 0.0,
-        window,
-        completed_in_window: 0,
-        lag_mean_us: 0.0,
-        lag_max_us: 0.0,
-        error_offsets: Vec::new(),
-        over_deadline: 0,
+        measure_from,
+        measure_to,
+    ));
+    let lag = Arc::new(LagStats::default());
+    let load = Load {
+        call,
+        collector: collector.clone(),
+        in_flight: in_flight.clone(),
+        lag: lag.clone(),
     };
-    // A request belongs to the step when it was meant to start inside the window, however late it
-    // ends: the collector waits (up to `drain`) for every one of them, so a slow tail is counted.
+    let driver = match mode {
+        Mode::Open { rate } => {
+            drive_open(load, vec![(measure_to - start, rate)], start, measure_to)
+        }
+        Mode::Phased { phases } => drive_open(load, phases, start, measure_to),
+        Mode::Closed { clients } => drive_closed(load, clients, start, measure_to),
+    };
+    // Every request meant to start in the window is waited for (up to `drain`), so a slow tail is
+    // counted; the collector has it once its task has recorded and left the in-flight count.
     let deadline = measure_to + drain;
-    loop {
-        let sample = tokio::select! {
-            s = rx.recv() => match s { Some(s) => s, None => break },
-            _ = tokio::time::sleep_until(deadline.into()) => break,
-        };
-        result.dispatched += 1;
-        if sample.intended < measure_from || sample.intended >= measure_to {
-            continue;
-        }
-        result.requests += 1;
-        let latency = (sample.done - sample.intended).as_micros().max(1) as u64;
-        if sample.done - sample.intended > deadline_limit {
-            result.over_deadline += 1;
-        }
-        let in_window = sample.done < measure_to;
-        let second = ((sample.done.saturating_duration_since(measure_from)).as_secs() as usize)
-            .min(result.seconds.len().saturating_sub(1));
-        let slot = &mut result.seconds[second];
-        slot.0 += 1;
-        match sample.outcome {
-            Ok(label) => {
-                let _ = result.histogram.record(latency.min(60_000_000));
-                let _ = slot.2.record(latency.min(60_000_000));
-                *result.outcomes.entry(label.to_owned()).or_default() += 1;
-                result.completed_in_window += u64::from(in_window);
-            }
-            Err(kind) => {
-                slot.1 += 1;
-                *result.errors.entry(kind.to_owned()).or_default() += 1;
-                result.error_offsets.push(sample.intended - measure_from);
-            }
-        }
+    tokio::time::sleep_until(measure_to.into()).await;
+    while !(driver.finished() && in_flight.load(Ordering::Acquire) == 0)
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    let unfinished = in_flight.load(Ordering::Relaxed);
-    if unfinished > 0 {
-        // Still running after the drain: counted as errors of their own kind.
-        result.requests += unfinished;
-        result.dispatched += unfinished;
-        *result.errors.entry("unfinished".into()).or_default() += unfinished;
-    }
+    let unfinished = in_flight.load(Ordering::Acquire);
     driver.stop();
-    result.in_flight_mean = sampler.await.unwrap_or(0.0);
-    result.lag_mean_us = lag.mean_us();
-    result.lag_max_us = lag.max_us.load(Ordering::Relaxed) as f64;
-    result
+    let in_flight_mean = sampler.await.unwrap_or(0.0);
+    step_result(collector.tally(), unfinished, in_flight_mean, window, &lag)
 }
 
-fn drive(
+/// Samples the requests in flight through the window, every 5 ms, for Little's law.
+async fn sample_in_flight(in_flight: Arc<AtomicU64>, from: Instant, to: Instant) -> f64 {
+    tokio::time::sleep_until(from.into()).await;
+    let (mut sum, mut n) = (0u64, 0u64);
+    while Instant::now() < to {
+        sum += in_flight.load(Ordering::Relaxed);
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    if n == 0 { 0.0 } else { sum as f64 / n as f64 }
+}
+
+fn step_result(
+    t: Tally,
+    unfinished: u64,
+    in_flight_mean: f64,
+    window: Duration,
+    lag: &LagStats,
+) -> StepResult {
+    let mut errors = t.errors;
+    if unfinished > 0 {
+        // Still running after the drain: counted as errors of their own kind.
+        *errors.entry("unfinished".into()).or_default() += unfinished;
+    }
+    StepResult {
+        histogram: t.histogram,
+        requests: t.requests + unfinished,
+        dispatched: t.dispatched + unfinished,
+        completed_in_window: t.completed_in_window,
+        errors,
+        outcomes: t.outcomes,
+        seconds: t.seconds,
+        in_flight_mean,
+        window,
+        lag_mean_us: lag.mean_us(),
+        lag_max_us: lag.max_us.load(Ordering::Relaxed) as f64,
+        error_offsets: t.error_offsets,
+        over_deadline: t.over_deadline,
+    }
+}
+
+/// What every driver needs: the request, where completions go, the in-flight count, the
+/// dispatcher's lateness.
+struct Load {
     call: Arc<dyn Call>,
-    mode: Mode,
-    start: Instant,
-    end: Instant,
-    tx: mpsc::UnboundedSender<Sample>,
+    collector: Arc<Collector>,
     in_flight: Arc<AtomicU64>,
     lag: Arc<LagStats>,
-) -> Driver {
-    match mode {
-        Mode::Open { .. } | Mode::Phased { .. } => {
-            let phases = match mode {
-                Mode::Open { rate } => vec![(end - start, rate)],
-                Mode::Phased { phases } => phases,
-                Mode::Closed { .. } => unreachable!("closed loop handled below"),
-            };
-            // A dedicated thread keeps the schedule: `thread::sleep` wakes within tens of µs,
-            // where the async timer's 1 ms granularity would charge its slack to the target.
-            let stop = Arc::new(AtomicBool::new(false));
-            let handle = tokio::runtime::Handle::current();
-            let flag = stop.clone();
-            std::thread::spawn(move || {
-                // Linux lets a sleeping thread wake up to 50 µs late (its timer slack) to batch
-                // wake-ups; every such microsecond would be charged to the target.
-                let _ = rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1));
-                let mut i: u64 = 0;
-                let mut phase_start = start;
-                let last = phases.len().saturating_sub(1);
-                let mut schedule = phases.iter().enumerate().flat_map(|(k, &(length, rate))| {
-                    let from = phase_start;
-                    let to = if k == last {
-                        end
-                    } else {
-                        (from + length).min(end)
-                    };
-                    phase_start = to;
-                    let interval = Duration::from_secs_f64(1.0 / rate.max(1e-3));
-                    (0u64..)
-                        .map(move |j| from + interval.mul_f64(j as f64))
-                        .take_while(move |t| *t < to)
-                });
-                while !flag.load(Ordering::Relaxed) {
-                    let Some(intended) = schedule.next() else {
-                        break;
-                    };
-                    let now = Instant::now();
-                    if intended > now {
-                        std::thread::sleep(intended - now);
-                    }
-                    lag.record(intended.elapsed().as_micros() as u64);
-                    if in_flight.load(Ordering::Relaxed) >= MAX_IN_FLIGHT {
-                        let _ = tx.send(Sample {
-                            intended,
-                            done: Instant::now(),
-                            outcome: Err("generator_overrun"),
-                        });
-                    } else {
-                        in_flight.fetch_add(1, Ordering::Relaxed);
-                        let (call, tx, in_flight) = (call.clone(), tx.clone(), in_flight.clone());
-                        handle.spawn(async move {
-                            let outcome = call.call(i).await;
-                            in_flight.fetch_sub(1, Ordering::Relaxed);
-                            let _ = tx.send(Sample {
-                                intended,
-                                done: Instant::now(),
-                                outcome,
-                            });
-                        });
-                    }
-                    i += 1;
-                }
-            });
-            Driver::Open(stop)
-        }
-        Mode::Closed { clients } => Driver::Closed(tokio::spawn(async move {
-            let next = Arc::new(AtomicU64::new(0));
-            tokio::time::sleep_until(start.into()).await;
-            let workers: Vec<_> = (0..clients)
-                .map(|_| {
-                    let (call, tx, in_flight, next) =
-                        (call.clone(), tx.clone(), in_flight.clone(), next.clone());
-                    tokio::spawn(async move {
-                        while Instant::now() < end {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            let intended = Instant::now();
-                            in_flight.fetch_add(1, Ordering::Relaxed);
-                            let outcome = call.call(i).await;
-                            in_flight.fetch_sub(1, Ordering::Relaxed);
-                            let _ = tx.send(Sample {
-                                intended,
-                                done: Instant::now(),
-                                outcome,
-                            });
-                        }
-                    })
-                })
-                .collect();
-            for w in workers {
-                let _ = w.await;
+}
+
+impl Load {
+    /// Sends request `i`, meant to start at `intended`, and records it (before it leaves the
+    /// in-flight count, so a drained step has every completion).
+    async fn send(&self, i: u64, intended: Instant) {
+        let outcome = self.call.call(i).await;
+        self.collector.record(i, intended, Instant::now(), outcome);
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The open loop: a dedicated thread keeps the schedule (`thread::sleep` wakes within tens of µs,
+/// where the async timer's 1 ms granularity would charge its slack to the target) and spawns each
+/// request on the runtime at its intended time.
+fn drive_open(load: Load, phases: Vec<(Duration, f64)>, start: Instant, end: Instant) -> Driver {
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicBool::new(false));
+    let handle = tokio::runtime::Handle::current();
+    let (flag, finished) = (stop.clone(), done.clone());
+    let load = Arc::new(load);
+    std::thread::spawn(move || {
+        // Linux lets a sleeping thread wake up to 50 µs late (its timer slack) to batch
+        // wake-ups; every such microsecond would be charged to the target.
+        let _ = rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1));
+        for (i, intended) in schedule(&phases, start, end).enumerate() {
+            if flag.load(Ordering::Relaxed) {
+                break;
             }
-        })),
+            let now = Instant::now();
+            if intended > now {
+                std::thread::sleep(intended - now);
+            }
+            load.lag.record(intended.elapsed().as_micros() as u64);
+            let i = i as u64;
+            if load.in_flight.load(Ordering::Relaxed) >= MAX_IN_FLIGHT {
+                load.collector
+                    .record(i, intended, Instant::now(), Err("generator_overrun"));
+            } else {
+                load.in_flight.fetch_add(1, Ordering::AcqRel);
+                let load = load.clone();
+                handle.spawn(async move { load.send(i, intended).await });
+            }
+        }
+        finished.store(true, Ordering::Release);
+    });
+    Driver {
+        stop,
+        done,
+        clients: None,
+    }
+}
+
+/// Intended start times: each phase at its own rate, the last one lasting to `end`.
+fn schedule(
+    phases: &[(Duration, f64)],
+    start: Instant,
+    end: Instant,
+) -> impl Iterator<Item = Instant> + '_ {
+    let last = phases.len().saturating_sub(1);
+    let mut phase_start = start;
+    phases
+        .iter()
+        .enumerate()
+        .flat_map(move |(k, &(length, rate))| {
+            let from = phase_start;
+            let to = if k == last {
+                end
+            } else {
+                (from + length).min(end)
+            };
+            phase_start = to;
+            let interval = Duration::from_secs_f64(1.0 / rate.max(1e-3));
+            (0u64..)
+                .map(move |j| from + interval.mul_f64(j as f64))
+                .take_while(move |t| *t < to)
+        })
+}
+
+/// The closed loop: `clients` tasks, each sending its next request when the previous one ends.
+fn drive_closed(load: Load, clients: usize, start: Instant, end: Instant) -> Driver {
+    let done = Arc::new(AtomicBool::new(false));
+    let finished = done.clone();
+    let load = Arc::new(load);
+    let task = tokio::spawn(async move {
+        let next = Arc::new(AtomicU64::new(0));
+        tokio::time::sleep_until(start.into()).await;
+        let workers: Vec<_> = (0..clients)
+            .map(|_| {
+                let (load, next) = (load.clone(), next.clone());
+                tokio::spawn(async move {
+                    while Instant::now() < end {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        load.in_flight.fetch_add(1, Ordering::AcqRel);
+                        load.send(i, Instant::now()).await;
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            let _ = w.await;
+        }
+        finished.store(true, Ordering::Release);
+    });
+    Driver {
+        stop: Arc::new(AtomicBool::new(false)),
+        done,
+        clients: Some(task),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::workload::Outcome;
 
     /// A target that takes a fixed time.
     struct Sleepy {

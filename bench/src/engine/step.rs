@@ -119,70 +119,62 @@ pub async fn measure_step(
     let lo_after = crate::engine::procfs::loopback_bytes();
     let usage = sampler.finish();
     let meter_after = t.meter.read().await;
+    let wire = match (lo_before, lo_after) {
+        (Some(a), Some(b)) if t.transport != "inprocess" && r.requests > 0 => {
+            Some((b - a) as f64 / r.requests as f64)
+        }
+        _ => None,
+    };
+    let mut run = to_run(&r, &mode, calibration);
+    run.id = format!("{scenario}-{}-{step_label}", t.label);
+    run.scenario = scenario.into();
+    run.transport = t.transport.into();
+    run.http_version = t.http_version.map(Into::into);
+    run.target = t.label.into();
+    run.step = step;
+    run.resources = per_request_usage(usage, r.dispatched);
+    run.core = crate::engine::meter::per_request(&meter_before, &meter_after, r.dispatched);
+    run.wire_bytes_per_request = wire;
+    let extras = StepExtras {
+        error_offsets: r.error_offsets,
+        over_deadline: r.over_deadline,
+    };
+    (run, r.histogram, extras)
+}
+
+/// What the load engine measured, as a [`Run`] not yet named for its target and scenario.
+fn to_run(r: &StepResult, mode: &Mode, calibration: &Calibration) -> Run {
     let window = r.window.as_secs_f64();
-    let errors: u64 = r.errors.values().sum();
     let latency = summarize(&r.histogram);
     let achieved = r.completed_in_window as f64 / window;
     let predicted = achieved * latency.mean / 1e6;
     let holds =
         (r.in_flight_mean - predicted).abs() <= (0.25 * r.in_flight_mean.max(predicted)).max(0.5);
-    let (offered, concurrency) = match &mode {
+    let (offered, concurrency) = match mode {
         Mode::Open { rate } => (Some(*rate), None),
         Mode::Closed { clients } => (None, Some(*clients)),
         Mode::Phased { phases } => (phases.iter().map(|p| p.1).reduce(f64::max), None),
     };
-    let wire = match (lo_before, lo_after, t.transport) {
-        (Some(a), Some(b), tr) if tr != "inprocess" && r.requests > 0 => {
-            Some((b - a) as f64 / r.requests as f64)
-        }
-        _ => None,
-    };
-    let run = Run {
-        id: format!("{scenario}-{}-{step_label}", t.label),
-        scenario: scenario.into(),
-        transport: t.transport.into(),
-        http_version: t.http_version.map(Into::into),
-        target: t.label.into(),
-        step,
+    Run {
+        id: String::new(),
+        scenario: String::new(),
+        transport: String::new(),
+        http_version: None,
+        target: String::new(),
+        step: 0,
         offered_rps: offered,
         concurrency,
         duration_s: window,
         achieved_rps: achieved,
         requests: r.requests,
-        errors,
-        errors_by_kind: r.errors,
-        outcomes: r.outcomes,
+        errors: r.errors.values().sum(),
+        errors_by_kind: r.errors.clone(),
+        outcomes: r.outcomes.clone(),
         latency_us: latency,
-        timeline: r
-            .seconds
-            .iter()
-            .enumerate()
-            .map(|(i, (n, e, h))| Second {
-                t: i as u32,
-                completed: *n,
-                errors: *e,
-                p99_us: if h.is_empty() {
-                    0.0
-                } else {
-                    h.value_at_quantile(0.99) as f64
-                },
-            })
-            .collect(),
-        resources: usage
-            .into_iter()
-            .map(|(process, cpu_s, cpu_pct, rss)| ProcessUsage {
-                process,
-                cpu_pct,
-                cpu_us_per_request: if r.dispatched > 0 {
-                    cpu_s * 1e6 / r.dispatched as f64
-                } else {
-                    0.0
-                },
-                rss_mib_max: rss,
-            })
-            .collect(),
-        core: crate::engine::meter::per_request(&meter_before, &meter_after, r.dispatched),
-        wire_bytes_per_request: wire,
+        timeline: timeline(&r.seconds),
+        resources: Vec::new(),
+        core: Vec::new(),
+        wire_bytes_per_request: None,
         littles_law: LittlesLaw {
             in_flight_mean: r.in_flight_mean,
             predicted,
@@ -195,10 +187,40 @@ pub async fn measure_step(
         } else {
             0.0
         },
-    };
-    let extras = StepExtras {
-        error_offsets: r.error_offsets,
-        over_deadline: r.over_deadline,
-    };
-    (run, r.histogram, extras)
+    }
+}
+
+/// The per-second series: completions, errors and p99 of each second of the window.
+fn timeline(seconds: &[(u64, u64, Histogram<u64>)]) -> Vec<Second> {
+    seconds
+        .iter()
+        .enumerate()
+        .map(|(i, (n, e, h))| Second {
+            t: i as u32,
+            completed: *n,
+            errors: *e,
+            p99_us: if h.is_empty() {
+                0.0
+            } else {
+                h.value_at_quantile(0.99) as f64
+            },
+        })
+        .collect()
+}
+
+/// Each process's CPU per request the step sent (warm-up included, as the CPU is).
+fn per_request_usage(usage: Vec<(String, f64, f64, f64)>, dispatched: u64) -> Vec<ProcessUsage> {
+    usage
+        .into_iter()
+        .map(|(process, cpu_s, cpu_pct, rss)| ProcessUsage {
+            process,
+            cpu_pct,
+            cpu_us_per_request: if dispatched > 0 {
+                cpu_s * 1e6 / dispatched as f64
+            } else {
+                0.0
+            },
+            rss_mib_max: rss,
+        })
+        .collect()
 }

@@ -129,6 +129,14 @@ pub fn html(doc: &Document, figures: &[Figure]) -> String {
     out
 }
 
+/// A table block.
+pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> Block {
+    Block::Table {
+        header: header.iter().map(|s| s.to_string()).collect(),
+        rows,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,13 +164,5 @@ mod tests {
         let h = html(&doc, &[fig]);
         assert!(h.contains("<strong>1.5×</strong>") && h.contains("<code>p50</code>"));
         assert!(h.contains("&lt;2&gt;") && h.contains("<svg>X</svg>"));
-    }
-}
-
-/// A table block.
-pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> Block {
-    Block::Table {
-        header: header.iter().map(|s| s.to_string()).collect(),
-        rows,
     }
 }

@@ -1,0 +1,187 @@
+//! Where completions are recorded: a few shards, each with its own HdrHistogram and per-second
+//! series, filled by whichever task finished a request and merged once the step is over (as
+//! rewrk and oha keep one histogram per worker). Memory is fixed by the step's length, not by its
+//! request count, and no completion waits in a queue for a collector.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+
+use super::workload::Outcome;
+
+/// Shards: enough that two cores' worth of completing tasks rarely meet on one lock.
+const SHARDS: usize = 8;
+
+/// A new histogram of latencies from 1 µs to 60 s, three significant digits.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds")
+}
+
+/// What one shard, or the merged step, recorded.
+#[derive(Clone)]
+pub struct Tally {
+    /// Latency of successful requests meant to start in the window, µs.
+    pub histogram: Histogram<u64>,
+    /// Requests meant to start in the window.
+    pub requests: u64,
+    /// Every completion recorded, warm-up included.
+    pub dispatched: u64,
+    /// Successful requests that also ended inside the window.
+    pub completed_in_window: u64,
+    /// Errors by kind.
+    pub errors: BTreeMap<String, u64>,
+    /// Success labels.
+    pub outcomes: BTreeMap<String, u64>,
+    /// Per second of the window: completed, errors, latency histogram.
+    pub seconds: Vec<(u64, u64, Histogram<u64>)>,
+    /// When each failed request was meant to start, from the window's start.
+    pub error_offsets: Vec<Duration>,
+    /// Requests whose latency exceeded the deadline limit.
+    pub over_deadline: u64,
+}
+
+impl Tally {
+    fn new(seconds: usize) -> Self {
+        Self {
+            histogram: new_histogram(),
+            requests: 0,
+            dispatched: 0,
+            completed_in_window: 0,
+            errors: BTreeMap::new(),
+            outcomes: BTreeMap::new(),
+            seconds: (0..seconds).map(|_| (0, 0, new_histogram())).collect(),
+            error_offsets: Vec::new(),
+            over_deadline: 0,
+        }
+    }
+
+    fn merge(&mut self, o: Tally) {
+        let _ = self.histogram.add(&o.histogram);
+        self.requests += o.requests;
+        self.dispatched += o.dispatched;
+        self.completed_in_window += o.completed_in_window;
+        for (k, v) in o.errors {
+            *self.errors.entry(k).or_default() += v;
+        }
+        for (k, v) in o.outcomes {
+            *self.outcomes.entry(k).or_default() += v;
+        }
+        for (mine, theirs) in self.seconds.iter_mut().zip(o.seconds) {
+            mine.0 += theirs.0;
+            mine.1 += theirs.1;
+            let _ = mine.2.add(&theirs.2);
+        }
+        self.error_offsets.extend(o.error_offsets);
+        self.over_deadline += o.over_deadline;
+    }
+}
+
+/// The step's recorder, shared by every task that completes a request.
+pub struct Collector {
+    shards: Vec<Mutex<Tally>>,
+    measure_from: Instant,
+    measure_to: Instant,
+    deadline_limit: Duration,
+}
+
+impl Collector {
+    /// A recorder for the window `[measure_from, measure_to)`; a request that took longer than
+    /// `deadline_limit` counts as having outlived its deadline.
+    pub fn new(measure_from: Instant, measure_to: Instant, deadline_limit: Duration) -> Self {
+        let seconds = (measure_to - measure_from).as_secs_f64().ceil() as usize;
+        Self {
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(Tally::new(seconds)))
+                .collect(),
+            measure_from,
+            measure_to,
+            deadline_limit,
+        }
+    }
+
+    /// Records request `i`, meant to start at `intended`, that ended at `done` with `outcome`.
+    /// A request belongs to the step when it was meant to start inside the window, however late
+    /// it ended.
+    pub fn record(&self, i: u64, intended: Instant, done: Instant, outcome: Outcome) {
+        let mut t = self.shards[i as usize % SHARDS]
+            .lock()
+            .expect("collector shard poisoned");
+        t.dispatched += 1;
+        if intended < self.measure_from || intended >= self.measure_to {
+            return;
+        }
+        t.requests += 1;
+        let latency = (done - intended).as_micros().clamp(1, 60_000_000) as u64;
+        if done - intended > self.deadline_limit {
+            t.over_deadline += 1;
+        }
+        let second = (done.saturating_duration_since(self.measure_from).as_secs() as usize)
+            .min(t.seconds.len().saturating_sub(1));
+        match outcome {
+            Ok(label) => {
+                let _ = t.histogram.record(latency);
+                if let Some(slot) = t.seconds.get_mut(second) {
+                    slot.0 += 1;
+                    let _ = slot.2.record(latency);
+                }
+                *t.outcomes.entry(label.to_owned()).or_default() += 1;
+                t.completed_in_window += u64::from(done < self.measure_to);
+            }
+            Err(kind) => {
+                if let Some(slot) = t.seconds.get_mut(second) {
+                    slot.0 += 1;
+                    slot.1 += 1;
+                }
+                *t.errors.entry(kind.to_owned()).or_default() += 1;
+                t.error_offsets.push(intended - self.measure_from);
+            }
+        }
+    }
+
+    /// Every shard merged into one tally. Tasks that outlived the step's drain may still record
+    /// after this; what they record is not part of the step.
+    pub fn tally(&self) -> Tally {
+        let mut shards = self
+            .shards
+            .iter()
+            .map(|m| m.lock().expect("collector shard poisoned").clone());
+        let mut all = shards.next().expect("at least one shard");
+        for s in shards {
+            all.merge(s);
+        }
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_requests_meant_to_start_in_the_window_count_and_shards_merge() {
+        let t0 = Instant::now();
+        let from = t0 + Duration::from_secs(1);
+        let to = from + Duration::from_secs(2);
+        let c = Collector::new(from, to, Duration::from_millis(500));
+        let ms = Duration::from_millis;
+        c.record(0, t0, t0 + ms(5), Ok("enviado")); // warm-up
+        for i in 1..=20 {
+            let start = from + ms(50 * i);
+            c.record(i, start, start + ms(10), Ok("enviado"));
+        }
+        c.record(21, from + ms(100), from + ms(700), Err("deadline_exceeded")); // outlived
+        c.record(22, to - ms(1), to + ms(20), Ok("cancelado")); // ends after the window
+        let t = c.tally();
+        assert_eq!((t.dispatched, t.requests), (23, 22));
+        assert_eq!(t.completed_in_window, 20);
+        assert_eq!(t.histogram.len(), 21);
+        assert_eq!(t.errors["deadline_exceeded"], 1);
+        assert_eq!(t.outcomes["cancelado"], 1);
+        assert_eq!(t.over_deadline, 1);
+        assert_eq!(t.error_offsets, vec![ms(100)]);
+        assert_eq!(t.seconds.iter().map(|s| s.0).sum::<u64>(), 22);
+        assert_eq!(t.seconds[0].1, 1);
+    }
+}
