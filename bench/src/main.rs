@@ -4,8 +4,10 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use bench::cluster::target::TargetKind;
 use bench::scenarios::profile::Profile;
 use bench::scenarios::runner::{RunOptions, run};
+use checkout_core::ServiceName;
 use checkout_core::datagen::{DatagenConfig, generate};
 use checkout_core::node::run_services;
 use checkout_core::node_cli::ServeArgs;
@@ -234,25 +236,23 @@ fn benchmark(a: RunArgs) -> anyhow::Result<()> {
     }
     let mut profile = Profile::named(&a.profile)
         .ok_or_else(|| anyhow::anyhow!("unknown profile {:?} (smoke, default, full)", a.profile))?;
-    let killed: &'static str = match a.kill.as_str() {
-        "orders" => "orders",
-        "payments" => "payments",
-        "inventory" => "inventory",
-        "fiscal" => "fiscal",
-        "logistics" => "logistics",
-        other => {
-            anyhow::bail!("--kill {other:?}: orders, payments, inventory, fiscal or logistics")
-        }
-    };
-    profile.kill_service(killed);
+    let killed = ServiceName::parse(&a.kill).ok_or_else(|| {
+        anyhow::anyhow!(
+            "--kill {:?}: orders, payments, inventory, fiscal or logistics",
+            a.kill
+        )
+    })?;
+    profile
+        .kill_service(killed)
+        .map_err(|e| anyhow::anyhow!("--kill: {e}"))?;
     let sync =
         SyncMode::parse(&a.sync).ok_or_else(|| anyhow::anyhow!("--sync: off, normal or full"))?;
     let mut targets = Vec::new();
     for t in &a.transport {
-        match t.as_str() {
-            "rest" => targets.extend(["rest-h1".to_string(), "rest-h2".to_string()]),
-            "inprocess" | "grpc" | "rest-h1" | "rest-h2" => targets.push(t.clone()),
-            other => {
+        match (t.as_str(), TargetKind::parse(t)) {
+            ("rest", _) => targets.extend([TargetKind::RestH1, TargetKind::RestH2]),
+            (_, Some(kind)) => targets.push(kind),
+            (other, None) => {
                 anyhow::bail!("--transport {other:?}: inprocess, grpc, rest, rest-h1 or rest-h2")
             }
         }

@@ -37,7 +37,7 @@ impl ServiceName {
     }
 
     /// English name used on the command line and in reports.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Self::Orders => "orders",
             Self::Payments => "payments",

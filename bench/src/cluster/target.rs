@@ -15,17 +15,77 @@ use crate::cluster::supervisor::{Cluster, NodeFlags, StackKind};
 /// Units added to every product's stock before a run, so the sweep never sells out.
 pub const STOCK_TOP_UP: i64 = 1_000_000_000;
 
-/// The wirings a run measures, in the order they alternate.
-pub const LABELS: [&str; 4] = ["inprocess", "grpc", "rest-h1", "rest-h2"];
+/// The wirings a run measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TargetKind {
+    /// The six services wired by direct calls in the bench's process: the zero-transport baseline.
+    InProcess,
+    /// tonic + prost over HTTP/2.
+    Grpc,
+    /// actix-web + reqwest, JSON over HTTP/1.1.
+    RestH1,
+    /// actix-web + reqwest, JSON over HTTP/2 (prior knowledge).
+    RestH2,
+}
+
+impl TargetKind {
+    /// Every target, in the order they alternate.
+    pub const ALL: [TargetKind; 4] = [Self::InProcess, Self::Grpc, Self::RestH1, Self::RestH2];
+
+    /// The label used on the command line, in `results.json` and in the report.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::InProcess => "inprocess",
+            Self::Grpc => "grpc",
+            Self::RestH1 => "rest-h1",
+            Self::RestH2 => "rest-h2",
+        }
+    }
+
+    /// Parses [`TargetKind::label`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.label() == s)
+    }
+
+    /// `inprocess`, `grpc` or `rest`.
+    pub fn transport(self) -> &'static str {
+        match self {
+            Self::InProcess => "inprocess",
+            Self::Grpc => "grpc",
+            Self::RestH1 | Self::RestH2 => "rest",
+        }
+    }
+
+    /// HTTP version between client and services and between services (none in-process).
+    pub fn http_version(self) -> Option<&'static str> {
+        match self {
+            Self::InProcess => None,
+            Self::Grpc | Self::RestH2 => Some("2"),
+            Self::RestH1 => Some("1.1"),
+        }
+    }
+
+    /// The stack whose service processes it runs (none in-process).
+    pub fn stack(self) -> Option<StackKind> {
+        match self {
+            Self::InProcess => None,
+            Self::Grpc => Some(StackKind::Grpc),
+            Self::RestH1 => Some(StackKind::Rest { http2: false }),
+            Self::RestH2 => Some(StackKind::Rest { http2: true }),
+        }
+    }
+}
+
+impl std::fmt::Display for TargetKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
 
 /// One wiring, up and reachable.
 pub struct Target {
-    /// `inprocess`, `grpc`, `rest-h1` or `rest-h2`.
-    pub label: &'static str,
-    /// `inprocess`, `grpc` or `rest`.
-    pub transport: &'static str,
-    /// HTTP version between client and services and between services.
-    pub http_version: Option<&'static str>,
+    /// Which wiring.
+    pub kind: TargetKind,
     /// Its Orders.
     pub orders: Arc<dyn OrdersPort>,
     /// Its Catalog.
@@ -115,71 +175,35 @@ pub fn prepare_data(seed_db: &Path, data_dir: &Path, store: StoreConfig) -> anyh
     Ok(())
 }
 
-/// Brings up the target `label` on `data_dir` (already prepared).
+/// Brings up the target `kind` on `data_dir` (already prepared).
 pub fn start(
-    label: &'static str,
+    kind: TargetKind,
     data_dir: &Path,
     env: &ServiceEnv,
     flags: &NodeFlags,
     logs: &Path,
 ) -> anyhow::Result<Target> {
-    let (transport, http_version, backend) = match label {
-        "inprocess" => {
+    let backend = match kind.stack() {
+        None => {
             let mut env = env.clone();
             env.data_dir = data_dir.to_owned();
-            (
-                "inprocess",
-                None,
-                Backend::InProcess(InProcess::open(&env)?),
-            )
+            Backend::InProcess(InProcess::open(&env)?)
         }
-        "grpc" => (
-            "grpc",
-            Some("2"),
-            Backend::Cluster(Box::new(Cluster::start(
-                StackKind::Grpc,
-                data_dir,
-                flags,
-                logs,
-            )?)),
-        ),
-        "rest-h1" => (
-            "rest",
-            Some("1.1"),
-            Backend::Cluster(Box::new(Cluster::start(
-                StackKind::Rest { http2: false },
-                data_dir,
-                flags,
-                logs,
-            )?)),
-        ),
-        "rest-h2" => (
-            "rest",
-            Some("2"),
-            Backend::Cluster(Box::new(Cluster::start(
-                StackKind::Rest { http2: true },
-                data_dir,
-                flags,
-                logs,
-            )?)),
-        ),
-        other => anyhow::bail!("unknown target {other}"),
+        Some(stack) => Backend::Cluster(Box::new(Cluster::start(stack, data_dir, flags, logs)?)),
     };
-    let (orders, catalog): (Arc<dyn OrdersPort>, Arc<dyn CatalogPort>) = match &backend {
-        Backend::InProcess(app) => (Arc::new(app.orders.clone()), app.catalog.clone()),
-        Backend::Cluster(c) if label == "grpc" => {
+    let (orders, catalog): (Arc<dyn OrdersPort>, Arc<dyn CatalogPort>) = match (&backend, kind) {
+        (Backend::InProcess(app), _) => (Arc::new(app.orders.clone()), app.catalog.clone()),
+        (Backend::Cluster(c), TargetKind::Grpc) => {
             let clients = grpc_stack::GrpcClients::new(&c.peers);
             (Arc::new(clients.orders), Arc::new(clients.catalog))
         }
-        Backend::Cluster(c) => {
-            let clients = rest_stack::RestClients::new(&c.peers, label == "rest-h2");
+        (Backend::Cluster(c), _) => {
+            let clients = rest_stack::RestClients::new(&c.peers, kind == TargetKind::RestH2);
             (Arc::new(clients.orders), Arc::new(clients.catalog))
         }
     };
     Ok(Target {
-        label,
-        transport,
-        http_version,
+        kind,
         orders,
         catalog,
         data_dir: data_dir.to_owned(),

@@ -3,12 +3,9 @@
 //! as wrk2 does), and a closed loop of N clients. Warm-up is discarded; every completion is
 //! recorded by the task that finished it into a shard of the step's [`Collector`].
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-
-use hdrhistogram::Histogram;
 
 use super::collect::{Collector, Tally};
 use crate::engine::workload::Call;
@@ -30,20 +27,9 @@ pub enum Mode {
 
 /// What one step measured (before resource sampling is attached).
 pub struct StepResult {
-    /// Latency of successful requests, µs.
-    pub histogram: Histogram<u64>,
-    /// Requests meant to start in the window (successes and errors, however late they ended).
-    pub requests: u64,
-    /// Every request the step sent, warm-up included: what the step's CPU time was spent on.
-    pub dispatched: u64,
-    /// Successful requests that completed inside the window: the achieved throughput.
-    pub completed_in_window: u64,
-    /// Errors by kind.
-    pub errors: BTreeMap<String, u64>,
-    /// Success labels.
-    pub outcomes: BTreeMap<String, u64>,
-    /// Per second: completed, errors, histogram.
-    pub seconds: Vec<(u64, u64, Histogram<u64>)>,
+    /// Every completion the step recorded, merged; requests still running after the drain are
+    /// counted as `unfinished` errors.
+    pub tally: Tally,
     /// Mean requests in flight in the window.
     pub in_flight_mean: f64,
     /// The measured window.
@@ -52,10 +38,6 @@ pub struct StepResult {
     pub lag_mean_us: f64,
     /// Largest such delay, µs.
     pub lag_max_us: f64,
-    /// When each failed request was meant to start, from the start of the window.
-    pub error_offsets: Vec<Duration>,
-    /// Requests whose latency exceeded the step's deadline (they outlived it).
-    pub over_deadline: u64,
 }
 
 /// How late the open loop dispatched requests relative to their schedule.
@@ -176,31 +158,24 @@ async fn sample_in_flight(in_flight: Arc<AtomicU64>, from: Instant, to: Instant)
 }
 
 fn step_result(
-    t: Tally,
+    mut t: Tally,
     unfinished: u64,
     in_flight_mean: f64,
     window: Duration,
     lag: &LagStats,
 ) -> StepResult {
-    let mut errors = t.errors;
     if unfinished > 0 {
         // Still running after the drain: counted as errors of their own kind.
-        *errors.entry("unfinished".into()).or_default() += unfinished;
+        *t.errors.entry("unfinished".into()).or_default() += unfinished;
+        t.requests += unfinished;
+        t.dispatched += unfinished;
     }
     StepResult {
-        histogram: t.histogram,
-        requests: t.requests + unfinished,
-        dispatched: t.dispatched + unfinished,
-        completed_in_window: t.completed_in_window,
-        errors,
-        outcomes: t.outcomes,
-        seconds: t.seconds,
+        tally: t,
         in_flight_mean,
         window,
         lag_mean_us: lag.mean_us(),
         lag_max_us: lag.max_us.load(Ordering::Relaxed) as f64,
-        error_offsets: t.error_offsets,
-        over_deadline: t.over_deadline,
     }
 }
 
@@ -354,11 +329,11 @@ mod tests {
         )
         .await;
         assert!(
-            (340..=460).contains(&r.requests),
+            (340..=460).contains(&r.tally.requests),
             "{} requests at 400/s for 1 s",
-            r.requests
+            r.tally.requests
         );
-        let p50 = r.histogram.value_at_quantile(0.5);
+        let p50 = r.tally.histogram.value_at_quantile(0.5);
         assert!(
             (10_000..40_000).contains(&p50),
             "p50 {p50} µs for a 10 ms call"
@@ -385,7 +360,11 @@ mod tests {
         )
         .await;
         // 4 clients × 1 s / 20 ms ≈ 200.
-        assert!((140..=210).contains(&r.requests), "{}", r.requests);
+        assert!(
+            (140..=210).contains(&r.tally.requests),
+            "{}",
+            r.tally.requests
+        );
         assert!(
             (3.5..=4.0).contains(&r.in_flight_mean),
             "{}",

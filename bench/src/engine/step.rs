@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use crate::cluster::target::Target;
+use crate::cluster::target::{Target, TargetKind};
 use crate::engine::load::{Mode, StepResult, run_step_with_deadline};
 use crate::engine::workload::Call;
 use crate::results::*;
@@ -30,12 +30,8 @@ fn summarize(h: &Histogram<u64>) -> Latency {
 
 /// Who a step measures: copied out of the [`Target`] so a fault can hold the target's processes.
 pub struct TargetInfo {
-    /// Label.
-    pub label: &'static str,
-    /// Transport.
-    pub transport: &'static str,
-    /// HTTP version.
-    pub http_version: Option<&'static str>,
+    /// Which wiring.
+    pub kind: TargetKind,
     /// Processes to sample.
     pub processes: Vec<(String, u32)>,
     /// Where the services' core meters are read.
@@ -46,9 +42,7 @@ impl TargetInfo {
     /// The step-relevant facts of `t`.
     pub fn of(t: &Target) -> Self {
         Self {
-            label: t.label,
-            transport: t.transport,
-            http_version: t.http_version,
+            kind: t.kind,
             processes: t.processes(),
             meter: t.meter_source(),
         }
@@ -109,7 +103,7 @@ pub async fn measure_step(
     tokio::pin!(run);
     tokio::pin!(inject);
     let mut injected = false;
-    let r: StepResult = loop {
+    let measured: StepResult = loop {
         tokio::select! {
             r = &mut run => break r,
             _ = &mut inject, if !injected => injected = true,
@@ -120,36 +114,38 @@ pub async fn measure_step(
     let usage = sampler.finish();
     let meter_after = t.meter.read().await;
     let wire = match (lo_before, lo_after) {
-        (Some(a), Some(b)) if t.transport != "inprocess" && r.requests > 0 => {
-            Some((b - a) as f64 / r.requests as f64)
+        (Some(a), Some(b)) if t.kind != TargetKind::InProcess && measured.tally.requests > 0 => {
+            Some((b - a) as f64 / measured.tally.requests as f64)
         }
         _ => None,
     };
-    let mut run = to_run(&r, &mode, calibration);
-    run.id = format!("{scenario}-{}-{step_label}", t.label);
+    let mut run = to_run(&measured, &mode, calibration);
+    run.id = format!("{scenario}-{}-{step_label}", t.kind);
     run.scenario = scenario.into();
-    run.transport = t.transport.into();
-    run.http_version = t.http_version.map(Into::into);
-    run.target = t.label.into();
+    run.transport = t.kind.transport().into();
+    run.http_version = t.kind.http_version().map(Into::into);
+    run.target = t.kind.label().into();
     run.step = step;
-    run.resources = per_request_usage(usage, r.dispatched);
-    run.core = crate::engine::meter::per_request(&meter_before, &meter_after, r.dispatched);
+    let tally = measured.tally;
+    run.resources = per_request_usage(usage, tally.dispatched);
+    run.core = crate::engine::meter::per_request(&meter_before, &meter_after, tally.dispatched);
     run.wire_bytes_per_request = wire;
     let extras = StepExtras {
-        error_offsets: r.error_offsets,
-        over_deadline: r.over_deadline,
+        error_offsets: tally.error_offsets,
+        over_deadline: tally.over_deadline,
     };
-    (run, r.histogram, extras)
+    (run, tally.histogram, extras)
 }
 
 /// What the load engine measured, as a [`Run`] not yet named for its target and scenario.
-fn to_run(r: &StepResult, mode: &Mode, calibration: &Calibration) -> Run {
-    let window = r.window.as_secs_f64();
+fn to_run(m: &StepResult, mode: &Mode, calibration: &Calibration) -> Run {
+    let r = &m.tally;
+    let window = m.window.as_secs_f64();
     let latency = summarize(&r.histogram);
     let achieved = r.completed_in_window as f64 / window;
     let predicted = achieved * latency.mean / 1e6;
     let holds =
-        (r.in_flight_mean - predicted).abs() <= (0.25 * r.in_flight_mean.max(predicted)).max(0.5);
+        (m.in_flight_mean - predicted).abs() <= (0.25 * m.in_flight_mean.max(predicted)).max(0.5);
     let (offered, concurrency) = match mode {
         Mode::Open { rate } => (Some(*rate), None),
         Mode::Closed { clients } => (None, Some(*clients)),
@@ -176,11 +172,11 @@ fn to_run(r: &StepResult, mode: &Mode, calibration: &Calibration) -> Run {
         core: Vec::new(),
         wire_bytes_per_request: None,
         littles_law: LittlesLaw {
-            in_flight_mean: r.in_flight_mean,
+            in_flight_mean: m.in_flight_mean,
             predicted,
             holds,
         },
-        generator_lag_us: (r.lag_mean_us, r.lag_max_us),
+        generator_lag_us: (m.lag_mean_us, m.lag_max_us),
         fault: None,
         p50_floor_ratio: if calibration.floor_latency_us > 0.0 {
             latency.p50 / calibration.floor_latency_us

@@ -4,14 +4,16 @@
 
 use plotters::prelude::*;
 
-/// Colour of a target, the same in every chart.
+use crate::cluster::target::TargetKind;
+
+/// Colour of a target, the same in every chart (anything else: one more colour).
 pub fn colour(target: &str) -> RGBColor {
-    match target {
-        "inprocess" => RGBColor(120, 120, 120),
-        "grpc" => RGBColor(31, 119, 180),
-        "rest-h1" => RGBColor(230, 120, 20),
-        "rest-h2" => RGBColor(44, 160, 44),
-        _ => RGBColor(148, 103, 189),
+    match TargetKind::parse(target) {
+        Some(TargetKind::InProcess) => RGBColor(120, 120, 120),
+        Some(TargetKind::Grpc) => RGBColor(31, 119, 180),
+        Some(TargetKind::RestH1) => RGBColor(230, 120, 20),
+        Some(TargetKind::RestH2) => RGBColor(44, 160, 44),
+        None => RGBColor(148, 103, 189),
     }
 }
 
@@ -169,8 +171,28 @@ pub fn bars(
     categories: &[String],
     series: &[(String, Vec<f64>)],
 ) -> String {
+    let whole: Vec<(String, Vec<(f64, f64)>)> = series
+        .iter()
+        .map(|(label, v)| (label.clone(), v.iter().map(|&x| (x, 0.0)).collect()))
+        .collect();
     let mut svg = String::new();
-    if let Err(e) = draw_bars(&mut svg, title, y_label, categories, series) {
+    if let Err(e) = draw_bars(&mut svg, title, y_label, None, categories, &whole) {
+        return empty(title, &e.to_string());
+    }
+    svg
+}
+
+/// Grouped stacked bars: for each category, one bar per series, each bar split into a solid
+/// lower part and a lighter upper part (e.g. the core's CPU and everything else), named `parts`.
+pub fn stacked_bars(
+    title: &str,
+    y_label: &str,
+    parts: (&str, &str),
+    categories: &[String],
+    series: &[(String, Vec<(f64, f64)>)],
+) -> String {
+    let mut svg = String::new();
+    if let Err(e) = draw_bars(&mut svg, title, y_label, Some(parts), categories, series) {
         return empty(title, &e.to_string());
     }
     svg
@@ -180,83 +202,7 @@ fn draw_bars(
     svg: &mut String,
     title: &str,
     y_label: &str,
-    categories: &[String],
-    series: &[(String, Vec<f64>)],
-) -> DrawResult {
-    let top = series
-        .iter()
-        .flat_map(|(_, v)| v.iter().copied())
-        .fold(0.0f64, f64::max);
-    if categories.is_empty() || series.is_empty() || top <= 0.0 {
-        return Err("no data".into());
-    }
-    let n = series.len() as f64;
-    let root = SVGBackend::with_string(svg, (760, 420)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 20))
-        .margin(12)
-        .x_label_area_size(42)
-        .y_label_area_size(64)
-        .build_cartesian_2d(0.0..categories.len() as f64, 0.0..top * 1.15)?;
-    let cats = categories.to_vec();
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(categories.len() * 2 + 1)
-        .x_label_formatter(&move |x| {
-            let i = x.floor() as usize;
-            if (x - i as f64 - 0.5).abs() < 0.26 {
-                cats.get(i).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
-        .y_desc(y_label)
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()?;
-    for (k, (label, values)) in series.iter().enumerate() {
-        let c = colour(label);
-        let width = 0.8 / n;
-        chart
-            .draw_series(values.iter().enumerate().map(|(i, &v)| {
-                let x = i as f64 + 0.1 + width * k as f64;
-                Rectangle::new([(x, 0.0), (x + width * 0.92, v)], c.filled())
-            }))?
-            .label(label.clone())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
-    }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.2))
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()?;
-    root.present()?;
-    Ok(())
-}
-
-/// Grouped stacked bars: for each category, one bar per series, each bar split into a solid
-/// lower part and a lighter upper part (e.g. the core's CPU and everything else).
-pub fn stacked_bars(
-    title: &str,
-    y_label: &str,
-    parts: (&str, &str),
-    categories: &[String],
-    series: &[(String, Vec<(f64, f64)>)],
-) -> String {
-    let mut svg = String::new();
-    if let Err(e) = draw_stacked(&mut svg, title, y_label, parts, categories, series) {
-        return empty(title, &e.to_string());
-    }
-    svg
-}
-
-fn draw_stacked(
-    svg: &mut String,
-    title: &str,
-    y_label: &str,
-    parts: (&str, &str),
+    parts: Option<(&str, &str)>,
     categories: &[String],
     series: &[(String, Vec<(f64, f64)>)],
 ) -> DrawResult {
@@ -267,6 +213,8 @@ fn draw_stacked(
     if categories.is_empty() || series.is_empty() || top <= 0.0 {
         return Err("no data".into());
     }
+    // Room above the bars for the legend: two entries a series when the bars are split.
+    let headroom = if parts.is_some() { 1.3 } else { 1.15 };
     let n = series.len() as f64;
     let root = SVGBackend::with_string(svg, (760, 420)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -275,7 +223,7 @@ fn draw_stacked(
         .margin(12)
         .x_label_area_size(42)
         .y_label_area_size(64)
-        .build_cartesian_2d(0.0..categories.len() as f64, 0.0..top * 1.3)?;
+        .build_cartesian_2d(0.0..categories.len() as f64, 0.0..top * headroom)?;
     let cats = categories.to_vec();
     chart
         .configure_mesh()
@@ -296,23 +244,30 @@ fn draw_stacked(
         let c = colour(label);
         let width = 0.8 / n;
         let x0 = |i: usize| i as f64 + 0.1 + width * k as f64;
+        let (lower_name, upper_name) = match parts {
+            Some((lo, up)) => (format!("{label}: {lo}"), Some(format!("{label}: {up}"))),
+            None => (label.clone(), None),
+        };
         chart
             .draw_series(values.iter().enumerate().map(|(i, &(lower, _))| {
                 Rectangle::new([(x0(i), 0.0), (x0(i) + width * 0.92, lower)], c.filled())
             }))?
-            .label(format!("{label}: {}", parts.0))
+            .label(lower_name)
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
-        chart
-            .draw_series(values.iter().enumerate().map(|(i, &(lower, upper))| {
-                Rectangle::new(
-                    [(x0(i), lower), (x0(i) + width * 0.92, lower + upper)],
-                    c.mix(0.35).filled(),
-                )
-            }))?
-            .label(format!("{label}: {}", parts.1))
-            .legend(move |(x, y)| {
-                Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.mix(0.35).filled())
-            });
+        if let Some(name) = upper_name {
+            let light = c.mix(0.35);
+            chart
+                .draw_series(values.iter().enumerate().map(|(i, &(lower, upper))| {
+                    Rectangle::new(
+                        [(x0(i), lower), (x0(i) + width * 0.92, lower + upper)],
+                        light.filled(),
+                    )
+                }))?
+                .label(name)
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], light.filled())
+                });
+        }
     }
     chart
         .configure_series_labels()

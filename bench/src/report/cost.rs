@@ -3,14 +3,22 @@
 //! transport (the in-process floor, the transport cost per hop in loopback round trips and
 //! against each framework's bare echo, the networked peak against the in-process one).
 
+use checkout_core::ServiceName;
 use serde::{Deserialize, Serialize};
 
 use super::document::{Block, table};
 use super::facts::{closed_best, common_rate, lightest, ms, run_at};
+use crate::cluster::target::TargetKind;
 use crate::results::{Calibration, Results, Run};
 
-/// The five services a checkout crosses.
-const CHAIN: [&str; 5] = ["orders", "payments", "inventory", "fiscal", "logistics"];
+/// The five services a checkout crosses, as the results name them.
+pub const CHAIN: [&str; 5] = [
+    ServiceName::Orders.as_str(),
+    ServiceName::Payments.as_str(),
+    ServiceName::Inventory.as_str(),
+    ServiceName::Fiscal.as_str(),
+    ServiceName::Logistics.as_str(),
+];
 
 /// What one service cost per checkout at the common load.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -102,23 +110,23 @@ pub fn summarize(r: &Results) -> CostSummary {
     let mut s = CostSummary {
         five_commit_floor_us: 5.0 * c.sqlite_commit_us,
         common_rate_rps: common_rate(r),
-        light_rate_rps: lightest(r, "inprocess")
+        light_rate_rps: lightest(r, TargetKind::InProcess.label())
             .or_else(|| r.targets().first().and_then(|t| lightest(r, t)))
             .and_then(|x| x.offered_rps),
         ..Default::default()
     };
-    let base = lightest(r, "inprocess").map(|x| x.latency_us.p50);
+    let base = lightest(r, TargetKind::InProcess.label()).map(|x| x.latency_us.p50);
     s.inprocess_p50_us = base;
     s.inprocess_floor_ratio = base
         .filter(|_| s.five_commit_floor_us > 0.0)
         .map(|p| p / s.five_commit_floor_us);
-    s.inprocess_peak_rps = closed_best(r, "inprocess").map(|x| x.achieved_rps);
+    s.inprocess_peak_rps = closed_best(r, TargetKind::InProcess.label()).map(|x| x.achieved_rps);
     let at = |t: &str| {
         s.common_rate_rps
             .and_then(|rate| run_at(r, "checkout-open", t, rate))
     };
     // What the load generator costs per checkout when no transport is involved.
-    let generator_alone = at("inprocess")
+    let generator_alone = at(TargetKind::InProcess.label())
         .and_then(|x| process_cpu(x, "loadgen+services").map(|all| (all - core_sum(x)).max(0.0)));
     for t in r.targets() {
         let Some(x) = at(t) else { continue };
@@ -135,7 +143,7 @@ pub fn summarize(r: &Results) -> CostSummary {
                 inline_share: core.inline_commit_share,
             });
         }
-        if t == "inprocess" {
+        if t == TargetKind::InProcess.label() {
             continue;
         }
         let service_cpu: f64 = CHAIN.iter().filter_map(|p| process_cpu(x, p)).sum();

@@ -2,6 +2,7 @@
 
 use super::charts::{Series, bars, lines, stacked_bars};
 use super::facts::{common_rate, run_at};
+use crate::cluster::target::TargetKind;
 use crate::results::{ProcessUsage, Results, Run};
 
 /// Fault scenarios whose per-second timeline is charted (`charts/timeline-NAME.svg`).
@@ -184,10 +185,7 @@ fn core_vs_transport(r: &Results, out: &mut Vec<Figure>) {
     let Some(cost) = r.cost.as_ref().filter(|c| !c.services.is_empty()) else {
         return;
     };
-    let services: Vec<String> = ["orders", "payments", "inventory", "fiscal", "logistics"]
-        .into_iter()
-        .map(String::from)
-        .collect();
+    let services: Vec<String> = super::cost::CHAIN.into_iter().map(String::from).collect();
     let split = |t: &str, svc: &str| {
         cost.services
             .iter()
@@ -331,7 +329,7 @@ fn wire_bytes(r: &Results, out: &mut Vec<Figure>) {
     let wire: Vec<(String, Vec<f64>)> = r
         .targets()
         .iter()
-        .filter(|t| *t != "inprocess")
+        .filter(|t| *t != TargetKind::InProcess.label())
         .map(|t| (t.clone(), scen.iter().map(|s| bytes(t, s)).collect()))
         .collect();
     out.push(fig(

@@ -3,6 +3,7 @@
 //! where the CPU goes, saturation, Little's law, the audit).
 
 use super::facts::*;
+use crate::cluster::target::TargetKind::{self, Grpc, InProcess, RestH1, RestH2};
 use crate::results::{Results, Run};
 
 /// Every finding of the run, in reading order.
@@ -19,15 +20,15 @@ pub fn findings(r: &Results) -> Vec<String> {
     f
 }
 
-fn lightest_p50(r: &Results, t: &str) -> Option<f64> {
-    lightest(r, t).map(|x| x.latency_us.p50)
+fn lightest_p50(r: &Results, t: TargetKind) -> Option<f64> {
+    lightest(r, t.label()).map(|x| x.latency_us.p50)
 }
 
 /// Who has the lower median at light load, and what the HTTP version and the codec each add.
 fn light_load(r: &Results, f: &mut Vec<String>) {
-    let p50 = |t: &str| lightest_p50(r, t);
-    if let (Some(g), Some(h1)) = (p50("grpc"), p50("rest-h1")) {
-        let rate = lightest(r, "grpc")
+    let p50 = |t: TargetKind| lightest_p50(r, t);
+    if let (Some(g), Some(h1)) = (p50(Grpc), p50(RestH1)) {
+        let rate = lightest(r, Grpc.label())
             .and_then(|x| x.offered_rps)
             .unwrap_or(0.0);
         let (winner, loser, a, b) = if g <= h1 {
@@ -42,7 +43,7 @@ fn light_load(r: &Results, f: &mut Vec<String>) {
             ratio(b, a)
         ));
     }
-    if let (Some(h1), Some(h2)) = (p50("rest-h1"), p50("rest-h2")) {
+    if let (Some(h1), Some(h2)) = (p50(RestH1), p50(RestH2)) {
         f.push(format!(
             "REST over HTTP/2 vs HTTP/1.1 at light load: median {} ms vs {} ms ({}). Same JSON, same framework: this is the HTTP version's share.",
             ms(h2),
@@ -50,7 +51,7 @@ fn light_load(r: &Results, f: &mut Vec<String>) {
             ratio(h2, h1)
         ));
     }
-    if let (Some(g), Some(h2)) = (p50("grpc"), p50("rest-h2")) {
+    if let (Some(g), Some(h2)) = (p50(Grpc), p50(RestH2)) {
         f.push(format!(
             "gRPC vs REST over HTTP/2 (same HTTP version; protobuf + tonic vs JSON + actix/reqwest): median {} ms vs {} ms ({}).",
             ms(g),
@@ -62,10 +63,10 @@ fn light_load(r: &Results, f: &mut Vec<String>) {
 
 /// Each networked target's light-load median over the in-process one, per hop.
 fn transport_cost(r: &Results, f: &mut Vec<String>) {
-    let Some(base) = lightest_p50(r, "inprocess") else {
+    let Some(base) = lightest_p50(r, InProcess) else {
         return;
     };
-    for t in ["grpc", "rest-h1", "rest-h2"] {
+    for t in [Grpc, RestH1, RestH2] {
         if let Some(p) = lightest_p50(r, t) {
             f.push(format!(
                 "Transport cost of {t} at light load: {} ms over the in-process baseline ({} ms), about {:.0} µs per hop over 5 hops, against a loopback round trip of {:.0} µs.",

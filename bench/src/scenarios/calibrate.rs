@@ -7,6 +7,7 @@ use std::time::Instant;
 use checkout_core::store::SyncMode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::cluster::target::TargetKind;
 use crate::results::{Calibration, EchoCost, StorePath};
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -154,7 +155,7 @@ pub async fn framework_echo(calls: usize) -> anyhow::Result<Vec<EchoCost>> {
         })
         .await?;
         out.push(EchoCost {
-            target: "grpc".into(),
+            target: TargetKind::Grpc.label().into(),
             p50_us: p50,
             calls_per_s: per_s,
             cpu_us_per_call: cpu,
@@ -163,7 +164,7 @@ pub async fn framework_echo(calls: usize) -> anyhow::Result<Vec<EchoCost>> {
         let _ = stop.send(());
         server.await??;
     }
-    for (label, http2) in [("rest-h1", false), ("rest-h2", true)] {
+    for (kind, http2) in [(TargetKind::RestH1, false), (TargetKind::RestH2, true)] {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -181,7 +182,7 @@ pub async fn framework_echo(calls: usize) -> anyhow::Result<Vec<EchoCost>> {
         })
         .await?;
         out.push(EchoCost {
-            target: label.into(),
+            target: kind.label().into(),
             p50_us: p50,
             calls_per_s: per_s,
             cpu_us_per_call: cpu,

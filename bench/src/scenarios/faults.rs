@@ -6,7 +6,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use checkout_core::*;
 use hdrhistogram::Histogram;
 
 use crate::cluster::target::Target;
@@ -61,7 +60,7 @@ pub async fn kill(
     else {
         return None;
     };
-    let name = ServiceName::parse(service)?;
+    let name = service;
     let info = TargetInfo::of(t);
     let call = checkout(t, ctx, scenario.name);
     let cluster = t.cluster()?;
@@ -105,7 +104,7 @@ pub async fn kill(
     };
     run.fault = Some(Fault {
         kind: "kill".into(),
-        service: Some(service.into()),
+        service: Some(service.as_str().into()),
         detail: format!(
             "{service} killed with SIGKILL at {killed:.1} s, restarted on the same port and database at {up:.1} s, under {rate:.0} checkouts/s"
         ),
@@ -149,7 +148,7 @@ pub async fn slow(
         measure_step(call, spec, &info, ctx.calibration, std::future::ready(())).await;
     run.fault = Some(Fault {
         kind: "slow".into(),
-        service: Some(service.into()),
+        service: Some(service.as_str().into()),
         detail: format!(
             "{service} takes {} ms longer per call; {clients} clients in flight",
             extra.as_millis()

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use checkout_core::ServiceName;
+
 /// One scenario's load shape.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Shape {
@@ -14,7 +16,7 @@ pub enum Shape {
     /// its port and database after `down`, and the load goes on for `after`.
     Kill {
         /// Service to kill.
-        service: &'static str,
+        service: ServiceName,
         /// Offered checkouts/s.
         rate: f64,
         /// Load before the kill.
@@ -27,7 +29,7 @@ pub enum Shape {
     /// Closed loop of `clients` against a stack whose `service` takes `extra` longer per call.
     Slow {
         /// Service made slow.
-        service: &'static str,
+        service: ServiceName,
         /// Extra time per call.
         extra: Duration,
         /// Clients in flight.
@@ -131,7 +133,7 @@ mod make {
             request: Request::Checkout,
             products: 30,
             shape: Shape::Kill {
-                service: "payments",
+                service: ServiceName::Payments,
                 rate,
                 before: Duration::from_millis(before),
                 down: Duration::from_millis(down),
@@ -146,7 +148,7 @@ mod make {
             request: Request::Checkout,
             products: 30,
             shape: Shape::Slow {
-                service: "inventory",
+                service: ServiceName::Inventory,
                 extra: Duration::from_millis(50),
                 clients,
             },
@@ -239,23 +241,29 @@ impl Profile {
         }
     }
 
-    /// Makes the kill scenario kill `service` (its name becomes `kill-SERVICE`).
-    pub fn kill_service(&mut self, service: &'static str) {
+    /// Makes the kill scenario kill `service` (its name becomes `kill-SERVICE`); refuses a
+    /// service outside the checkout chain.
+    pub fn kill_service(&mut self, service: ServiceName) -> Result<(), String> {
+        let name = match service {
+            ServiceName::Orders => "kill-orders",
+            ServiceName::Payments => "kill-payments",
+            ServiceName::Inventory => "kill-inventory",
+            ServiceName::Fiscal => "kill-fiscal",
+            ServiceName::Logistics => "kill-logistics",
+            ServiceName::Catalog => {
+                return Err("catalog is not on the checkout chain; kill orders, payments, inventory, fiscal or logistics".into());
+            }
+        };
         for s in &mut self.scenarios {
             if let Shape::Kill {
                 service: victim, ..
             } = &mut s.shape
             {
                 *victim = service;
-                s.name = match service {
-                    "orders" => "kill-orders",
-                    "inventory" => "kill-inventory",
-                    "fiscal" => "kill-fiscal",
-                    "logistics" => "kill-logistics",
-                    _ => "kill-payments",
-                };
+                s.name = name;
             }
         }
+        Ok(())
     }
 }
 

@@ -16,7 +16,7 @@ use super::profile::{Profile, Scenario, Shape};
 use super::progress::Progress;
 use super::sweep;
 use crate::cluster::supervisor::NodeFlags;
-use crate::cluster::target::{self, Target};
+use crate::cluster::target::{self, Target, TargetKind};
 use crate::engine::step::CHAIN_TIMEOUT_MS;
 use crate::results::*;
 
@@ -32,7 +32,7 @@ pub struct RunOptions {
     /// Only these scenarios (all when empty).
     pub scenarios: Vec<String>,
     /// Only these targets (all when empty).
-    pub targets: Vec<String>,
+    pub targets: Vec<TargetKind>,
     /// SQLite durability.
     pub sync: SyncMode,
     /// tokio workers of each gRPC service process (0: current-thread runtime).
@@ -122,12 +122,12 @@ impl Session {
     /// Brings up every selected target on a fresh copy of the seed database.
     fn start_targets(
         &mut self,
-        labels: &[&'static str],
+        labels: &[TargetKind],
         seed_db: &Path,
         products: usize,
     ) -> anyhow::Result<Vec<Target>> {
         let mut targets = Vec::new();
-        for label in labels {
+        for &label in labels {
             let key = format!("{label}-{products}");
             let dir = self.work.join(&key);
             target::prepare_data(seed_db, &dir, self.store)?;
@@ -203,10 +203,10 @@ async fn open_session(opts: RunOptions, machine: &Machine) -> anyhow::Result<Ses
 }
 
 /// The targets and scenarios the options select, in run order.
-fn selection(opts: &RunOptions) -> anyhow::Result<(Vec<&'static str>, Vec<Scenario>)> {
-    let labels: Vec<&'static str> = target::LABELS
+fn selection(opts: &RunOptions) -> anyhow::Result<(Vec<TargetKind>, Vec<Scenario>)> {
+    let labels: Vec<TargetKind> = TargetKind::ALL
         .into_iter()
-        .filter(|l| opts.targets.is_empty() || opts.targets.iter().any(|t| t == l))
+        .filter(|k| opts.targets.is_empty() || opts.targets.contains(k))
         .collect();
     let scenarios: Vec<Scenario> = opts
         .profile
@@ -215,11 +215,7 @@ fn selection(opts: &RunOptions) -> anyhow::Result<(Vec<&'static str>, Vec<Scenar
         .filter(|s| opts.scenarios.is_empty() || opts.scenarios.iter().any(|n| n == s.name))
         .cloned()
         .collect();
-    anyhow::ensure!(
-        !labels.is_empty(),
-        "no target selected (choose from {:?})",
-        target::LABELS
-    );
+    anyhow::ensure!(!labels.is_empty(), "no target selected");
     anyhow::ensure!(!scenarios.is_empty(), "no scenario selected");
     Ok((labels, scenarios))
 }
@@ -248,7 +244,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
             }
         }
         for t in targets {
-            let key = format!("{}-{products}", t.label);
+            let key = format!("{}-{products}", t.kind);
             s.settle_and_audit(t, key).await?;
         }
     }
@@ -278,7 +274,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
 }
 
 /// The settings of the run, as `results.json` states them.
-fn run_config(opts: &RunOptions, labels: &[&'static str], scenarios: &[Scenario]) -> RunConfig {
+fn run_config(opts: &RunOptions, labels: &[TargetKind], scenarios: &[Scenario]) -> RunConfig {
     RunConfig {
         profile: opts.profile.name.into(),
         seed: opts.seed,

@@ -7,14 +7,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use checkout_core::ServiceName;
 use checkout_core::sim::WorkTime;
 use hdrhistogram::Histogram;
 
 use super::faults::{self, FaultCtx};
 use super::profile::{Request, Scenario, Shape};
 use super::runner::{Session, knee_so_far};
-use crate::cluster::target::{self, Target};
+use crate::cluster::target::{self, Target, TargetKind};
 use crate::engine::load::Mode;
 use crate::engine::step::{StepSpec, TargetInfo, measure_step};
 use crate::engine::workload::{Call, CatalogCall, CheckoutCall, Workload};
@@ -70,20 +69,20 @@ pub(crate) async fn steps(
         Shape::Closed(cs) => cs.iter().map(|&clients| Mode::Closed { clients }).collect(),
         _ => Vec::new(),
     };
-    let mut past_saturation: BTreeMap<&str, u32> = BTreeMap::new();
+    let mut past_saturation: BTreeMap<TargetKind, u32> = BTreeMap::new();
     for (step, mode) in modes.into_iter().enumerate() {
         for k in 0..targets.len() {
             let t = &targets[(k + step) % targets.len()];
             let (what, label) = step_names(&mode);
-            if past_saturation.get(t.label).copied().unwrap_or(0) >= 2 {
+            if past_saturation.get(&t.kind).copied().unwrap_or(0) >= 2 {
                 s.progress.step(&format!(
                     "{} {} {what}: skipped (past saturation twice)",
-                    scenario.name, t.label
+                    scenario.name, t.kind
                 ));
                 continue;
             }
             s.progress
-                .step(&format!("{} {} {what}", scenario.name, t.label));
+                .step(&format!("{} {} {what}", scenario.name, t.kind));
             let spec = StepSpec {
                 mode: mode.clone(),
                 warmup: s.opts.profile.warmup,
@@ -97,7 +96,7 @@ pub(crate) async fn steps(
             let (run, hist, _) =
                 measure_step(call, spec, &info, &s.calibration, std::future::ready(())).await;
             if saturated(s, &mode, &run) {
-                *past_saturation.entry(t.label).or_default() += 1;
+                *past_saturation.entry(t.kind).or_default() += 1;
             }
             s.progress.detail(&format!(
                 "achieved {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, errors {}",
@@ -122,7 +121,7 @@ pub(crate) async fn faults(
     products: usize,
 ) -> anyhow::Result<()> {
     for t in targets.iter_mut() {
-        s.progress.step(&format!("{} {}", scenario.name, t.label));
+        s.progress.step(&format!("{} {}", scenario.name, t.kind));
         let fctx = FaultCtx {
             seed: s.opts.seed,
             products,
@@ -133,10 +132,10 @@ pub(crate) async fn faults(
         let measured = match &scenario.shape {
             Shape::Kill { .. } => faults::kill(t, scenario, &fctx).await,
             Shape::Overload { .. } => {
-                let knee = knee_so_far(&s.runs, t.label, &s.opts.profile);
+                let knee = knee_so_far(&s.runs, t.kind.label(), &s.opts.profile);
                 faults::overload(t, scenario, &fctx, knee).await
             }
-            Shape::Slow { .. } => slow(s, scenario, t.label, seed_db, products).await?,
+            Shape::Slow { .. } => slow(s, scenario, t.kind, seed_db, products).await?,
             Shape::Open(_) | Shape::Closed(_) => None,
         };
         match measured {
@@ -168,7 +167,7 @@ pub(crate) async fn faults(
 async fn slow(
     s: &mut Session,
     scenario: &Scenario,
-    label: &'static str,
+    kind: TargetKind,
     seed_db: &Path,
     products: usize,
 ) -> anyhow::Result<Option<(Run, Histogram<u64>)>> {
@@ -184,13 +183,15 @@ async fn slow(
         .runs
         .iter()
         .find(|r| {
-            r.scenario == "checkout-closed" && r.target == label && r.concurrency == Some(*clients)
+            r.scenario == "checkout-closed"
+                && r.target == kind.label()
+                && r.concurrency == Some(*clients)
         })
         .map(|r| r.achieved_rps);
-    let key = format!("{label}-{products}-slow");
+    let key = format!("{kind}-{products}-slow");
     let dir = s.work.join(&key);
     target::prepare_data(seed_db, &dir, s.store)?;
-    let service = ServiceName::parse(service).expect("known service");
+    let service = *service;
     let mut env = s.env.clone();
     env.sim = Arc::new(
         (*s.env.sim)
@@ -199,7 +200,7 @@ async fn slow(
     );
     let mut flags = s.flags.clone();
     flags.work.push(format!("{service}={}", extra.as_millis()));
-    let slow_target = target::start(label, &dir, &env, &flags, &s.work.join("logs").join(&key))?;
+    let slow_target = target::start(kind, &dir, &env, &flags, &s.work.join("logs").join(&key))?;
     let fctx = FaultCtx {
         seed: s.opts.seed,
         products,
