@@ -254,7 +254,9 @@ fn draw_bars(
             }))?
             .label(lower_name)
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
-        if let Some(name) = upper_name {
+        // A series with nothing above its lower parts (in-process: no process of its own per
+        // service) gets no second legend entry.
+        if let Some(name) = upper_name.filter(|_| values.iter().any(|&(_, upper)| upper > 0.0)) {
             let light = c.mix(0.35);
             chart
                 .draw_series(values.iter().enumerate().map(|(i, &(lower, upper))| {
