@@ -133,6 +133,16 @@ fn hop_order() -> checkout_core::ChainOrder {
     }
 }
 
+/// An echo's timing (median µs, calls per second, CPU µs per call) as the calibration states it.
+fn echo_cost(kind: TargetKind, (p50, per_s, cpu): (f64, f64, f64)) -> EchoCost {
+    EchoCost {
+        target: kind.label().into(),
+        p50_us: p50,
+        calls_per_s: per_s,
+        cpu_us_per_call: cpu,
+    }
+}
+
 /// A bare echo of each framework (tonic; actix-web + reqwest over HTTP/1.1 and HTTP/2), client
 /// and server in this process, one call at a time.
 pub async fn framework_echo(calls: usize) -> anyhow::Result<Vec<EchoCost>> {
@@ -146,7 +156,7 @@ pub async fn framework_echo(calls: usize) -> anyhow::Result<Vec<EchoCost>> {
         }));
         let client = grpc_stack::echo::client(addr);
         let msg = grpc_stack::convert::payment_to_wire(&hop_order());
-        let (p50, per_s, cpu) = time_calls(calls, || {
+        let timed = time_calls(calls, || {
             let (mut c, m) = (client.clone(), msg.clone());
             async move {
                 c.ecoar(m).await?;
@@ -154,12 +164,7 @@ pub async fn framework_echo(calls: usize) -> anyhow::Result<Vec<EchoCost>> {
             }
         })
         .await?;
-        out.push(EchoCost {
-            target: TargetKind::Grpc.label().into(),
-            p50_us: p50,
-            calls_per_s: per_s,
-            cpu_us_per_call: cpu,
-        });
+        out.push(echo_cost(TargetKind::Grpc, timed));
         drop(client);
         let _ = stop.send(());
         server.await??;
@@ -173,7 +178,7 @@ pub async fn framework_echo(calls: usize) -> anyhow::Result<Vec<EchoCost>> {
         }));
         let client = std::sync::Arc::new(rest_stack::echo::EchoClient::new(addr, http2));
         let msg = std::sync::Arc::new(rest_stack::wire::PagamentoRequest::from(&hop_order()));
-        let (p50, per_s, cpu) = time_calls(calls, || {
+        let timed = time_calls(calls, || {
             let (c, m) = (client.clone(), msg.clone());
             async move {
                 c.call(&m).await?;
@@ -181,12 +186,7 @@ pub async fn framework_echo(calls: usize) -> anyhow::Result<Vec<EchoCost>> {
             }
         })
         .await?;
-        out.push(EchoCost {
-            target: kind.label().into(),
-            p50_us: p50,
-            calls_per_s: per_s,
-            cpu_us_per_call: cpu,
-        });
+        out.push(echo_cost(kind, timed));
         drop(client);
         let _ = stop.send(());
         server.await??;

@@ -112,6 +112,17 @@ pub(crate) async fn steps(
     }
 }
 
+/// What every fault step of this run shares.
+fn fault_ctx(s: &Session, products: usize) -> FaultCtx<'_> {
+    FaultCtx {
+        seed: s.opts.seed,
+        products,
+        deadline: s.deadline,
+        calibration: &s.calibration,
+        profile: &s.opts.profile,
+    }
+}
+
 /// Runs a fault scenario on every target (none in-process: no service process to fault).
 pub(crate) async fn faults(
     s: &mut Session,
@@ -122,13 +133,7 @@ pub(crate) async fn faults(
 ) -> anyhow::Result<()> {
     for t in targets.iter_mut() {
         s.progress.step(&format!("{} {}", scenario.name, t.kind));
-        let fctx = FaultCtx {
-            seed: s.opts.seed,
-            products,
-            deadline: s.deadline,
-            calibration: &s.calibration,
-            profile: &s.opts.profile,
-        };
+        let fctx = fault_ctx(s, products);
         let measured = match &scenario.shape {
             Shape::Kill { .. } => faults::kill(t, scenario, &fctx).await,
             Shape::Overload { .. } => {
@@ -201,14 +206,7 @@ async fn slow(
     let mut flags = s.flags.clone();
     flags.work.push(format!("{service}={}", extra.as_millis()));
     let slow_target = target::start(kind, &dir, &env, &flags, &s.work.join("logs").join(&key))?;
-    let fctx = FaultCtx {
-        seed: s.opts.seed,
-        products,
-        deadline: s.deadline,
-        calibration: &s.calibration,
-        profile: &s.opts.profile,
-    };
-    let out = faults::slow(&slow_target, scenario, &fctx, baseline).await;
+    let out = faults::slow(&slow_target, scenario, &fault_ctx(s, products), baseline).await;
     s.settle_and_audit(slow_target, key).await?;
     Ok(out)
 }
