@@ -57,6 +57,11 @@ pub enum ServiceError {
         /// Service that was too slow.
         service: &'static str,
     },
+    /// The idempotency key was already used for a different request (another customer or other
+    /// items): the first outcome belongs to that request, so nothing is answered from it and
+    /// nothing is done.
+    #[error("chave_idempotencia already used for a different request")]
+    KeyReused,
     /// Anything else: a storage failure or a broken invariant. Logged where it happens.
     #[error("internal error: {0}")]
     Internal(String),
@@ -89,6 +94,7 @@ impl ServiceError {
             Self::Aborted { .. } => ErrorKind::Aborted,
             Self::Unavailable { .. } => ErrorKind::Unavailable,
             Self::DeadlineExceeded { .. } => ErrorKind::DeadlineExceeded,
+            Self::KeyReused => ErrorKind::KeyReused,
             Self::Internal(_) => ErrorKind::Internal,
         }
     }
@@ -116,19 +122,22 @@ pub enum ErrorKind {
     Unavailable,
     /// [`ServiceError::DeadlineExceeded`].
     DeadlineExceeded,
+    /// [`ServiceError::KeyReused`].
+    KeyReused,
     /// [`ServiceError::Internal`].
     Internal,
 }
 
 impl ErrorKind {
     /// Every kind.
-    pub const ALL: [ErrorKind; 7] = [
+    pub const ALL: [ErrorKind; 8] = [
         Self::InvalidArgument,
         Self::NotFound,
         Self::OutOfStock,
         Self::Aborted,
         Self::Unavailable,
         Self::DeadlineExceeded,
+        Self::KeyReused,
         Self::Internal,
     ];
 
@@ -141,6 +150,7 @@ impl ErrorKind {
             Self::Aborted => "aborted",
             Self::Unavailable => "unavailable",
             Self::DeadlineExceeded => "deadline_exceeded",
+            Self::KeyReused => "key_reused",
             Self::Internal => "internal",
         }
     }
@@ -161,7 +171,7 @@ pub type ServiceResult<T> = Result<T, ServiceError>;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Erro))]
 pub struct ErrorDetails {
     /// Kind: `invalid_argument`, `not_found`, `out_of_stock`, `aborted`, `unavailable`,
-    /// `deadline_exceeded` or `internal` ([`ErrorKind`]); REST also answers `payload_too_large`
+    /// `deadline_exceeded`, `key_reused` or `internal` ([`ErrorKind`]); REST also answers `payload_too_large`
     /// and `unsupported_media_type` before any work.
     pub erro: String,
     /// Human-readable message.
@@ -216,6 +226,7 @@ impl From<&ServiceError> for ErrorDetails {
             }
             ServiceError::Unavailable { service, .. }
             | ServiceError::DeadlineExceeded { service } => d.servico = Some((*service).to_owned()),
+            ServiceError::KeyReused => d.campo = Some("chave_idempotencia".into()),
             ServiceError::Internal(_) => d.mensagem = "internal error".into(),
         }
         d
@@ -255,6 +266,7 @@ impl ErrorDetails {
                 detail: self.mensagem,
             },
             Some(ErrorKind::DeadlineExceeded) => ServiceError::DeadlineExceeded { service },
+            Some(ErrorKind::KeyReused) => ServiceError::KeyReused,
             // An internal error, or a kind this build does not know (a newer peer).
             Some(ErrorKind::Internal) | None => {
                 ServiceError::Internal(format!("{peer}: {}", self.mensagem))
@@ -304,6 +316,7 @@ mod tests {
             ServiceError::DeadlineExceeded {
                 service: "inventory",
             },
+            ServiceError::KeyReused,
         ];
         for e in cases {
             let back = ErrorDetails::from(&e).into_error("payments");

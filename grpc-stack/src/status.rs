@@ -17,6 +17,7 @@ pub fn code_of(e: &ServiceError) -> Code {
         ServiceError::Aborted { .. } => Code::Aborted,
         ServiceError::Unavailable { .. } => Code::Unavailable,
         ServiceError::DeadlineExceeded { .. } => Code::DeadlineExceeded,
+        ServiceError::KeyReused => Code::FailedPrecondition,
         ServiceError::Internal(_) => Code::Internal,
     }
 }

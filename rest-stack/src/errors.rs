@@ -22,6 +22,7 @@ pub fn status_of(e: &ServiceError) -> StatusCode {
         ServiceError::Aborted { .. } => StatusCode::CONFLICT,
         ServiceError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         ServiceError::DeadlineExceeded { .. } => StatusCode::GATEWAY_TIMEOUT,
+        ServiceError::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
         ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -57,6 +57,7 @@ pub async fn no_route(r: HttpRequest) -> HttpResponse {
     (status = 400, description = "Invalid input; `campo` names the field", body = Erro),
     (status = 404, description = "Unknown customer or product", body = Erro),
     (status = 413, body = Erro), (status = 415, body = Erro),
+    (status = 422, description = "`chave_idempotencia` already used for a different request; nothing done", body = Erro),
     (status = 503, description = "A service of the chain is down; the order is cancelled", body = Erro),
     (status = 504, description = "The chain missed the deadline; the order is cancelled", body = Erro)))]
 pub async fn criar_pedido(

@@ -156,9 +156,9 @@ async fn a_retried_key_returns_the_first_outcome_and_writes_nothing() {
     let rows = app.total_rows();
     let again = app.checkout("k-retry", 2, &[(2, 1)]).await.unwrap();
     assert_eq!(again, first);
-    // Even with a different body, the key wins: the first outcome, nothing new written.
-    let other = app.checkout("k-retry", 3, &[(1, 9)]).await.unwrap();
-    assert_eq!(other, first);
+    // The same key with a different body is refused: it is not this request's outcome to give.
+    let other = app.checkout("k-retry", 3, &[(1, 9)]).await.unwrap_err();
+    assert_eq!(other, ServiceError::KeyReused);
     assert_eq!(app.total_rows(), rows);
     assert_eq!(app.stock(2), 999);
 }

@@ -231,6 +231,7 @@ fn every_error_maps_to_its_documented_status() {
     use rest_stack::errors::status_of;
     let cases = [
         (ServiceError::invalid("x", "y"), 400),
+        (ServiceError::KeyReused, 422),
         (
             ServiceError::NotFound {
                 entity: "pedido",

@@ -298,6 +298,29 @@ pub async fn a_retried_key_returns_the_first_outcome_and_writes_nothing(w: Wirin
     app.shutdown().await;
 }
 
+pub async fn a_key_reused_for_a_different_request_is_refused_and_writes_nothing(w: Wiring) {
+    let app = spawn(w, PRODUCTS, approving()).await;
+    let first = app.checkout("same", 1, &[(1, 1)]).await.unwrap();
+    let rows = app.probe.total_rows();
+    for (customer, items) in [
+        (2, vec![(2, 5)]),
+        (1, vec![(1, 2)]),
+        (1, vec![(1, 1), (2, 1)]),
+    ] {
+        assert_eq!(
+            app.checkout("same", customer, &items).await.unwrap_err(),
+            ServiceError::KeyReused,
+            "{w:?}: customer {customer}, items {items:?}"
+        );
+    }
+    assert_eq!(app.probe.total_rows(), rows);
+    // The first request, retried, still gets its own outcome.
+    assert_eq!(app.checkout("same", 1, &[(1, 1)]).await.unwrap(), first);
+    assert_eq!((app.probe.stock(1), app.probe.stock(2)), (999, 1000));
+    assert_clean(&app);
+    app.shutdown().await;
+}
+
 pub async fn concurrent_checkouts_never_oversell(w: Wiring) {
     let products = [
         (1, "Goiabada Cascão", 12.0, 30),

@@ -40,6 +40,7 @@ for_every_wiring!(
     bad_input_gets_the_mapped_error_and_persists_nothing,
     a_peer_that_is_down_is_unavailable_and_leaves_nothing_half_done,
     a_retried_key_returns_the_first_outcome_and_writes_nothing,
+    a_key_reused_for_a_different_request_is_refused_and_writes_nothing,
     concurrent_checkouts_never_oversell,
     concurrent_duplicates_of_one_key_place_one_order,
 );

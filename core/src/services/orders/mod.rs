@@ -72,7 +72,7 @@ struct Inner {
     payments: Arc<dyn PaymentsPort>,
     prices: HashMap<i64, i64>,
     customers: HashSet<i64>,
-    in_flight: Mutex<HashMap<String, watch::Receiver<Outcome>>>,
+    in_flight: Mutex<HashMap<String, (RequestPrint, watch::Receiver<Outcome>)>>,
     outbox: Outbox,
 }
 
@@ -190,6 +190,7 @@ impl Inner {
     ) -> ServiceResult<OrderView> {
         let key = req.idempotency_key.clone();
         let customer = req.customer_id;
+        let print = RequestPrint::of_request(&req);
         // Orders is the one service that commits twice per checkout, and must: the order (its
         // id, key and lines, `pendente`) is made durable before any other service hears of it.
         // Were it committed only with the final status, a crash mid-chain would leave Payments,
@@ -200,6 +201,10 @@ impl Inner {
             .db
             .write(move |conn| {
                 if let Some(view) = load_order(conn, OrderRef::Key(&key))? {
+                    // A retry answers with the first outcome only if it is the same request.
+                    if RequestPrint::of_order(&view) != print {
+                        return Err(ServiceError::KeyReused);
+                    }
                     return Ok(view);
                 }
                 conn.prepare_cached(
@@ -298,6 +303,37 @@ impl Inner {
     }
 }
 
+/// What makes two checkouts the same request: the customer and the items (product, quantity),
+/// in any order. A key reused with a different print is refused (`KeyReused`), as the IETF
+/// `Idempotency-Key` draft and Stripe do, instead of answering with someone else's order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RequestPrint {
+    customer_id: i64,
+    items: Vec<(i64, i64)>,
+}
+
+impl RequestPrint {
+    fn new(customer_id: i64, items: impl Iterator<Item = (i64, i64)>) -> Self {
+        let mut items: Vec<(i64, i64)> = items.collect();
+        items.sort_unstable();
+        Self { customer_id, items }
+    }
+
+    fn of_request(r: &CheckoutRequest) -> Self {
+        Self::new(
+            r.customer_id,
+            r.items.iter().map(|i| (i.product_id, i.quantity)),
+        )
+    }
+
+    fn of_order(o: &OrderView) -> Self {
+        Self::new(
+            o.customer_id,
+            o.lines.iter().map(|l| (l.product_id, l.quantity)),
+        )
+    }
+}
+
 /// Removes an idempotency key from the in-flight table when its checkout ends, however it ends.
 struct InFlightGuard {
     inner: Arc<Inner>,
@@ -321,13 +357,16 @@ impl OrdersPort for OrdersService {
         let inner = self.inner.clone();
         let (lines, total) = inner.validate(&req)?;
         let ctx = ctx.capped(inner.env.chain_timeout);
+        let print = RequestPrint::of_request(&req);
         let waiting = {
             let mut table = inner.in_flight.lock().expect("in-flight table poisoned");
             match table.get(&req.idempotency_key) {
-                Some(rx) => Err(rx.clone()),
+                // The same key, under way for another request: refused at once.
+                Some((first, _)) if *first != print => return Err(ServiceError::KeyReused),
+                Some((_, rx)) => Err(rx.clone()),
                 None => {
                     let (tx, rx) = watch::channel(None);
-                    table.insert(req.idempotency_key.clone(), rx);
+                    table.insert(req.idempotency_key.clone(), (print, rx));
                     Ok(tx)
                 }
             }
