@@ -31,14 +31,7 @@ pub async fn serve(
     .disable_signals()
     .listen_auto_h2c(listener)?
     .run();
-    let handle = server.handle();
-    let stopper = tokio::spawn(async move {
-        shutdown.await;
-        handle.stop(true).await;
-    });
-    let out = server.await;
-    stopper.abort();
-    out
+    crate::server::run_until(server, shutdown).await
 }
 
 /// A client of the echo at `addr`: the peers' client, over HTTP/1.1 or HTTP/2.

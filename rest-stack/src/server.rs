@@ -170,16 +170,25 @@ impl RestNode {
         .shutdown_timeout(5)
         .listen_auto_h2c(listener)?
         .run();
-        let handle = server.handle();
-        let stopper = tokio::spawn(async move {
-            shutdown.await;
-            handle.stop(true).await;
-        });
-        server.await?;
-        stopper.abort();
+        run_until(server, shutdown).await?;
         self.db.close();
         Ok(())
     }
+}
+
+/// Runs an actix server until `shutdown` resolves, then lets in-flight requests finish.
+pub(crate) async fn run_until(
+    server: actix_web::dev::Server,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let handle = server.handle();
+    let stopper = tokio::spawn(async move {
+        shutdown.await;
+        handle.stop(true).await;
+    });
+    let out = server.await;
+    stopper.abort();
+    out
 }
 
 async fn openapi_json(doc: web::Data<utoipa::openapi::OpenApi>) -> HttpResponse {
