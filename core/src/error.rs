@@ -62,6 +62,19 @@ pub enum ServiceError {
     /// nothing is done.
     #[error("chave_idempotencia already used for a different request")]
     KeyReused,
+    /// The service (or the client's pool for it) refused the request before doing any of its
+    /// work: more is in flight than it admits, or the time left before the deadline is shorter
+    /// than the service's recent median. Nothing was written; the caller may retry after
+    /// `retry_after_ms`.
+    #[error(
+        "{service} overloaded: request refused before any work, retry after {retry_after_ms} ms"
+    )]
+    Overloaded {
+        /// Service that refused.
+        service: &'static str,
+        /// When a retry may succeed, in milliseconds.
+        retry_after_ms: u64,
+    },
     /// Anything else: a storage failure or a broken invariant. Logged where it happens.
     #[error("internal error: {0}")]
     Internal(String),
@@ -95,6 +108,7 @@ impl ServiceError {
             Self::Unavailable { .. } => ErrorKind::Unavailable,
             Self::DeadlineExceeded { .. } => ErrorKind::DeadlineExceeded,
             Self::KeyReused => ErrorKind::KeyReused,
+            Self::Overloaded { .. } => ErrorKind::Overloaded,
             Self::Internal(_) => ErrorKind::Internal,
         }
     }
@@ -124,13 +138,15 @@ pub enum ErrorKind {
     DeadlineExceeded,
     /// [`ServiceError::KeyReused`].
     KeyReused,
+    /// [`ServiceError::Overloaded`].
+    Overloaded,
     /// [`ServiceError::Internal`].
     Internal,
 }
 
 impl ErrorKind {
     /// Every kind.
-    pub const ALL: [ErrorKind; 8] = [
+    pub const ALL: [ErrorKind; 9] = [
         Self::InvalidArgument,
         Self::NotFound,
         Self::OutOfStock,
@@ -138,6 +154,7 @@ impl ErrorKind {
         Self::Unavailable,
         Self::DeadlineExceeded,
         Self::KeyReused,
+        Self::Overloaded,
         Self::Internal,
     ];
 
@@ -151,6 +168,7 @@ impl ErrorKind {
             Self::Unavailable => "unavailable",
             Self::DeadlineExceeded => "deadline_exceeded",
             Self::KeyReused => "key_reused",
+            Self::Overloaded => "overloaded",
             Self::Internal => "internal",
         }
     }
@@ -171,7 +189,7 @@ pub type ServiceResult<T> = Result<T, ServiceError>;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Erro))]
 pub struct ErrorDetails {
     /// Kind: `invalid_argument`, `not_found`, `out_of_stock`, `aborted`, `unavailable`,
-    /// `deadline_exceeded`, `key_reused` or `internal` ([`ErrorKind`]); REST also answers `payload_too_large`
+    /// `deadline_exceeded`, `key_reused`, `overloaded` or `internal` ([`ErrorKind`]); REST also answers `payload_too_large`
     /// and `unsupported_media_type` before any work.
     pub erro: String,
     /// Human-readable message.
@@ -194,9 +212,12 @@ pub struct ErrorDetails {
     /// `out_of_stock`: units on hand.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disponivel: Option<i64>,
-    /// `unavailable`, `deadline_exceeded`, `aborted`: the service concerned.
+    /// `unavailable`, `deadline_exceeded`, `aborted`, `overloaded`: the service concerned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub servico: Option<String>,
+    /// `overloaded`: milliseconds after which a retry may be admitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tentar_apos_ms: Option<u64>,
 }
 
 impl From<&ServiceError> for ErrorDetails {
@@ -227,6 +248,13 @@ impl From<&ServiceError> for ErrorDetails {
             ServiceError::Unavailable { service, .. }
             | ServiceError::DeadlineExceeded { service } => d.servico = Some((*service).to_owned()),
             ServiceError::KeyReused => d.campo = Some("chave_idempotencia".into()),
+            ServiceError::Overloaded {
+                service,
+                retry_after_ms,
+            } => {
+                d.servico = Some((*service).to_owned());
+                d.tentar_apos_ms = Some(*retry_after_ms);
+            }
             ServiceError::Internal(_) => d.mensagem = "internal error".into(),
         }
         d
@@ -267,6 +295,10 @@ impl ErrorDetails {
             },
             Some(ErrorKind::DeadlineExceeded) => ServiceError::DeadlineExceeded { service },
             Some(ErrorKind::KeyReused) => ServiceError::KeyReused,
+            Some(ErrorKind::Overloaded) => ServiceError::Overloaded {
+                service,
+                retry_after_ms: self.tentar_apos_ms.unwrap_or(1),
+            },
             // An internal error, or a kind this build does not know (a newer peer).
             Some(ErrorKind::Internal) | None => {
                 ServiceError::Internal(format!("{peer}: {}", self.mensagem))
@@ -317,6 +349,10 @@ mod tests {
                 service: "inventory",
             },
             ServiceError::KeyReused,
+            ServiceError::Overloaded {
+                service: "orders",
+                retry_after_ms: 7,
+            },
         ];
         for e in cases {
             let back = ErrorDetails::from(&e).into_error("payments");

@@ -7,6 +7,7 @@
 //! [`wiring`] that connects them with no transport at all. No transport crate is a dependency.
 #![warn(missing_docs)]
 
+pub mod admission;
 pub mod audit;
 pub mod codes;
 pub mod datagen;

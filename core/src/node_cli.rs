@@ -54,6 +54,10 @@ pub struct ServeArgs {
     /// Deadline Orders gives the whole chain, in milliseconds.
     #[arg(long, default_value_t = crate::services::DEFAULT_CHAIN_TIMEOUT.as_millis() as u64)]
     pub chain_timeout_ms: u64,
+    /// What each service admits: `static` (at most 64 requests in flight), `static:N`,
+    /// `adaptive` (a limit that follows latency) or `off` (everything; no load shedding).
+    #[arg(long, default_value = "static", value_parser = crate::admission::Admission::parse)]
+    pub admission: crate::admission::Admission,
     /// Address of Orders (when it runs elsewhere).
     #[arg(long)]
     pub peer_orders: Option<SocketAddr>,
@@ -144,6 +148,7 @@ impl ServeArgs {
         };
         env.sim = Arc::new(sim);
         env.chain_timeout = Duration::from_millis(self.chain_timeout_ms);
+        env.admission = self.admission;
         Ok(NodeOptions {
             services,
             peers,

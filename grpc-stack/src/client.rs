@@ -1,12 +1,15 @@
-//! The core's port traits over tonic: one long-lived channel per peer (HTTP/2 multiplexes every
-//! request over it, and it reconnects by itself after the peer restarts), the caller's deadline
+//! The core's port traits over tonic: two long-lived channels per peer, one for forward calls and
+//! one for compensations, each lane bounded (HTTP/2 multiplexes every request over its channel,
+//! which reconnects by itself after the peer restarts), the caller's deadline
 //! sent as `grpc-timeout` and enforced locally too, and statuses turned back into domain errors.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use checkout_core::admission::{Lanes, PeerLimit};
 use checkout_core::node;
 use checkout_core::ports::within;
 use checkout_core::*;
@@ -40,17 +43,49 @@ fn request<T>(ctx: CallCtx, msg: T) -> Request<T> {
     r
 }
 
+/// Sends `rpc` once `lane` has a slot for it (refused, with nothing sent, when it has none).
 async fn call<T>(
     ctx: CallCtx,
     peer: &'static str,
+    lane: &PeerLimit,
     rpc: impl Future<Output = Result<Response<T>, Status>>,
 ) -> ServiceResult<T> {
+    let _slot = lane.acquire(ctx).await?;
     within(ctx, peer, async {
         rpc.await
             .map(Response::into_inner)
             .map_err(|s| from_status(&s, peer))
     })
     .await
+}
+
+/// One peer's clients: forward calls on one channel, compensations on another (their own HTTP/2
+/// connection), each lane bounded on its own ([`Lanes`]).
+#[derive(Clone)]
+pub struct Link<C> {
+    chain: C,
+    undo: C,
+    lanes: Arc<Lanes>,
+}
+
+impl<C> Link<C> {
+    /// Lazily connected channels to `service` at its address in `peers`, wrapped by `client`.
+    pub fn new(peers: &node::Peers, service: ServiceName, client: impl Fn(Channel) -> C) -> Self {
+        let addr = peers.get(service);
+        Self {
+            chain: client(channel(addr)),
+            undo: client(channel(addr)),
+            lanes: Arc::new(Lanes::new(service.as_str())),
+        }
+    }
+
+    /// The generated client of the forward channel, for a raw call outside the port.
+    pub fn raw(&self) -> C
+    where
+        C: Clone,
+    {
+        self.chain.clone()
+    }
 }
 
 fn order_ref(order_id: i64) -> comum::PedidoRef {
@@ -61,23 +96,39 @@ fn order_ref(order_id: i64) -> comum::PedidoRef {
 
 /// Orders over gRPC: what the bench and the tests drive.
 #[derive(Clone)]
-pub struct GrpcOrders(pub PedidosClient<Channel>);
+pub struct GrpcOrders(pub Link<PedidosClient<Channel>>);
 
 #[async_trait]
 impl OrdersPort for GrpcOrders {
     async fn place_order(&self, ctx: CallCtx, req: CheckoutRequest) -> ServiceResult<OrderView> {
         let msg = request(ctx, checkout_to_wire(req));
-        order_from_wire(call(ctx, "orders", self.0.clone().criar_pedido(msg)).await?)
+        order_from_wire(
+            call(
+                ctx,
+                "orders",
+                &self.0.lanes.forward,
+                self.0.chain.clone().criar_pedido(msg),
+            )
+            .await?,
+        )
     }
     async fn get_order(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<OrderView> {
         let msg = request(ctx, order_ref(order_id));
-        order_from_wire(call(ctx, "orders", self.0.clone().consultar_pedido(msg)).await?)
+        order_from_wire(
+            call(
+                ctx,
+                "orders",
+                &self.0.lanes.forward,
+                self.0.chain.clone().consultar_pedido(msg),
+            )
+            .await?,
+        )
     }
 }
 
 /// Payments over gRPC: Orders' next hop.
 #[derive(Clone)]
-pub struct GrpcPayments(pub PagamentoClient<Channel>);
+pub struct GrpcPayments(pub Link<PagamentoClient<Channel>>);
 
 #[async_trait]
 impl PaymentsPort for GrpcPayments {
@@ -90,7 +141,8 @@ impl PaymentsPort for GrpcPayments {
         let r = call(
             ctx,
             "payments",
-            self.0.clone().processar_pagamento(request(ctx, msg)),
+            &self.0.lanes.forward,
+            self.0.chain.clone().processar_pagamento(request(ctx, msg)),
         )
         .await?;
         Ok(payment_reply_from_wire(r))
@@ -99,7 +151,9 @@ impl PaymentsPort for GrpcPayments {
         call(
             ctx,
             "payments",
+            &self.0.lanes.undo,
             self.0
+                .undo
                 .clone()
                 .estornar_pagamento(request(ctx, order_ref(order_id))),
         )
@@ -110,7 +164,7 @@ impl PaymentsPort for GrpcPayments {
 
 /// Inventory over gRPC: Payments' next hop and Catalog's stock source.
 #[derive(Clone)]
-pub struct GrpcInventory(pub EstoqueClient<Channel>);
+pub struct GrpcInventory(pub Link<EstoqueClient<Channel>>);
 
 #[async_trait]
 impl InventoryPort for GrpcInventory {
@@ -120,7 +174,8 @@ impl InventoryPort for GrpcInventory {
             call(
                 ctx,
                 "inventory",
-                self.0.clone().separar_estoque(request(ctx, msg)),
+                &self.0.lanes.forward,
+                self.0.chain.clone().separar_estoque(request(ctx, msg)),
             )
             .await?,
         ))
@@ -129,7 +184,9 @@ impl InventoryPort for GrpcInventory {
         call(
             ctx,
             "inventory",
+            &self.0.lanes.undo,
             self.0
+                .undo
                 .clone()
                 .liberar_estoque(request(ctx, order_ref(order_id))),
         )
@@ -147,7 +204,8 @@ impl InventoryPort for GrpcInventory {
         let r = call(
             ctx,
             "inventory",
-            self.0.clone().consultar_estoque(request(ctx, msg)),
+            &self.0.lanes.forward,
+            self.0.chain.clone().consultar_estoque(request(ctx, msg)),
         )
         .await?;
         Ok(r.niveis.into_iter().map(level_from_wire).collect())
@@ -165,7 +223,8 @@ impl InventoryPort for GrpcInventory {
         let n = call(
             ctx,
             "inventory",
-            self.0.clone().ajustar_estoque(request(ctx, msg)),
+            &self.0.lanes.forward,
+            self.0.chain.clone().ajustar_estoque(request(ctx, msg)),
         )
         .await?;
         Ok(level_from_wire(n))
@@ -174,7 +233,7 @@ impl InventoryPort for GrpcInventory {
 
 /// Fiscal over gRPC: Inventory's next hop.
 #[derive(Clone)]
-pub struct GrpcFiscal(pub FiscalClient<Channel>);
+pub struct GrpcFiscal(pub Link<FiscalClient<Channel>>);
 
 #[async_trait]
 impl FiscalPort for GrpcFiscal {
@@ -184,7 +243,8 @@ impl FiscalPort for GrpcFiscal {
             call(
                 ctx,
                 "fiscal",
-                self.0.clone().emitir_nota_fiscal(request(ctx, msg)),
+                &self.0.lanes.forward,
+                self.0.chain.clone().emitir_nota_fiscal(request(ctx, msg)),
             )
             .await?,
         ))
@@ -193,7 +253,9 @@ impl FiscalPort for GrpcFiscal {
         call(
             ctx,
             "fiscal",
+            &self.0.lanes.undo,
             self.0
+                .undo
                 .clone()
                 .cancelar_nota_fiscal(request(ctx, order_ref(order_id))),
         )
@@ -204,7 +266,7 @@ impl FiscalPort for GrpcFiscal {
 
 /// Logistics over gRPC: Fiscal's next hop.
 #[derive(Clone)]
-pub struct GrpcLogistics(pub LogisticaClient<Channel>);
+pub struct GrpcLogistics(pub Link<LogisticaClient<Channel>>);
 
 #[async_trait]
 impl LogisticsPort for GrpcLogistics {
@@ -217,7 +279,8 @@ impl LogisticsPort for GrpcLogistics {
         let r = call(
             ctx,
             "logistics",
-            self.0.clone().agendar_envio(request(ctx, msg)),
+            &self.0.lanes.forward,
+            self.0.chain.clone().agendar_envio(request(ctx, msg)),
         )
         .await?;
         Ok(shipment_reply_from_wire(r))
@@ -226,7 +289,9 @@ impl LogisticsPort for GrpcLogistics {
         call(
             ctx,
             "logistics",
+            &self.0.lanes.undo,
             self.0
+                .undo
                 .clone()
                 .cancelar_envio(request(ctx, order_ref(order_id))),
         )
@@ -237,7 +302,7 @@ impl LogisticsPort for GrpcLogistics {
 
 /// Catalog over gRPC: what the bench and the tests drive.
 #[derive(Clone)]
-pub struct GrpcCatalog(pub CatalogoClient<Channel>);
+pub struct GrpcCatalog(pub Link<CatalogoClient<Channel>>);
 
 #[async_trait]
 impl CatalogPort for GrpcCatalog {
@@ -250,7 +315,8 @@ impl CatalogPort for GrpcCatalog {
         let r = call(
             ctx,
             "catalog",
-            self.0.clone().listar_produtos(request(ctx, msg)),
+            &self.0.lanes.forward,
+            self.0.chain.clone().listar_produtos(request(ctx, msg)),
         )
         .await?;
         Ok(r.produtos.into_iter().map(product_from_wire).collect())
@@ -269,7 +335,8 @@ impl CatalogPort for GrpcCatalog {
             call(
                 ctx,
                 "catalog",
-                self.0.clone().atualizar_estoque(request(ctx, msg)),
+                &self.0.lanes.forward,
+                self.0.chain.clone().atualizar_estoque(request(ctx, msg)),
             )
             .await?,
         ))
@@ -295,14 +362,21 @@ pub struct GrpcClients {
 impl GrpcClients {
     /// Lazily connected clients for every service in `peers`.
     pub fn new(peers: &node::Peers) -> Self {
-        let ch = |s: ServiceName| channel(peers.get(s));
         Self {
-            orders: GrpcOrders(PedidosClient::new(ch(ServiceName::Orders))),
-            payments: GrpcPayments(PagamentoClient::new(ch(ServiceName::Payments))),
-            inventory: GrpcInventory(EstoqueClient::new(ch(ServiceName::Inventory))),
-            fiscal: GrpcFiscal(FiscalClient::new(ch(ServiceName::Fiscal))),
-            logistics: GrpcLogistics(LogisticaClient::new(ch(ServiceName::Logistics))),
-            catalog: GrpcCatalog(CatalogoClient::new(ch(ServiceName::Catalog))),
+            orders: GrpcOrders(Link::new(peers, ServiceName::Orders, PedidosClient::new)),
+            payments: GrpcPayments(Link::new(
+                peers,
+                ServiceName::Payments,
+                PagamentoClient::new,
+            )),
+            inventory: GrpcInventory(Link::new(peers, ServiceName::Inventory, EstoqueClient::new)),
+            fiscal: GrpcFiscal(Link::new(peers, ServiceName::Fiscal, FiscalClient::new)),
+            logistics: GrpcLogistics(Link::new(
+                peers,
+                ServiceName::Logistics,
+                LogisticaClient::new,
+            )),
+            catalog: GrpcCatalog(Link::new(peers, ServiceName::Catalog, CatalogoClient::new)),
         }
     }
 }

@@ -349,6 +349,9 @@ impl GrpcNode {
         let routes = self.router.add_service(health).add_service(reflection);
         tonic::transport::Server::builder()
             .tcp_nodelay(true)
+            // Streams one connection may hold open at once: a client's forward lane fits
+            // (`PEER_IN_FLIGHT`); admission refuses what the service cannot finish in time.
+            .max_concurrent_streams(Some(checkout_core::admission::PEER_IN_FLIGHT as u32))
             .add_routes(routes)
             // Socket options given to the builder do not apply to a provided listener: set them here.
             .serve_with_incoming_shutdown(

@@ -18,6 +18,7 @@ pub fn code_of(e: &ServiceError) -> Code {
         ServiceError::Unavailable { .. } => Code::Unavailable,
         ServiceError::DeadlineExceeded { .. } => Code::DeadlineExceeded,
         ServiceError::KeyReused => Code::FailedPrecondition,
+        ServiceError::Overloaded { .. } => Code::ResourceExhausted,
         ServiceError::Internal(_) => Code::Internal,
     }
 }
@@ -35,6 +36,7 @@ pub fn to_status(e: &ServiceError) -> Status {
         solicitado: d.solicitado,
         disponivel: d.disponivel,
         servico: d.servico,
+        tentar_apos_ms: d.tentar_apos_ms,
     };
     Status::with_details(code_of(e), d.mensagem, wire.encode_to_vec().into())
 }
@@ -55,6 +57,7 @@ pub fn from_status(s: &Status, peer: &'static str) -> ServiceError {
             solicitado: e.solicitado,
             disponivel: e.disponivel,
             servico: e.servico,
+            tentar_apos_ms: e.tentar_apos_ms,
         };
         return d.into_error(peer);
     }
@@ -64,6 +67,11 @@ pub fn from_status(s: &Status, peer: &'static str) -> ServiceError {
             detail: format!("{peer} unavailable: {}", s.message()),
         },
         Code::DeadlineExceeded => ServiceError::DeadlineExceeded { service: peer },
+        // tonic's own concurrency limits and h2's refused streams: nothing was started.
+        Code::ResourceExhausted => ServiceError::Overloaded {
+            service: peer,
+            retry_after_ms: 1,
+        },
         Code::InvalidArgument => ServiceError::invalid("", s.message()),
         _ => ServiceError::Internal(format!("{peer}: {:?} {}", s.code(), s.message())),
     }

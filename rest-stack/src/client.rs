@@ -1,10 +1,12 @@
-//! The core's port traits over reqwest: one pooled keep-alive client per peer, HTTP/1.1 by
-//! default or HTTP/2 with prior knowledge, the caller's deadline sent as `x-timeout-ms` and
+//! The core's port traits over reqwest: pooled keep-alive clients per peer (forward calls and
+//! compensations apart, each lane bounded), HTTP/1.1 by default or HTTP/2 with prior knowledge, the caller's deadline sent as `x-timeout-ms` and
 //! enforced locally, and error bodies turned back into domain errors.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use checkout_core::admission::{Lanes, PeerLimit};
 use checkout_core::node::Peers;
 use checkout_core::ports::within;
 use checkout_core::*;
@@ -15,10 +17,14 @@ use crate::errors::{from_response, from_transport};
 use crate::handlers::TIMEOUT_HEADER;
 use crate::wire::*;
 
-/// One peer: its base URL and the pooled client that reaches it.
+/// One peer: its base URL and two pooled clients that reach it — forward calls on one,
+/// compensations on the other (their own connections) — each lane bounded on its own
+/// ([`Lanes`]).
 #[derive(Clone)]
 pub struct Peer {
     client: reqwest::Client,
+    undo: reqwest::Client,
+    lanes: Arc<Lanes>,
     base: String,
     name: &'static str,
 }
@@ -44,16 +50,21 @@ impl Peer {
     pub fn new(service: ServiceName, addr: std::net::SocketAddr, http2: bool) -> Self {
         Self {
             client: http_client(http2),
+            undo: http_client(http2),
+            lanes: Arc::new(Lanes::new(service.as_str())),
             base: format!("http://{addr}"),
             name: service.as_str(),
         }
     }
 
+    /// Sends `req` once `lane` has a slot for it (refused, with nothing sent, when it has none).
     async fn send<T: DeserializeOwned>(
         &self,
         ctx: CallCtx,
+        lane: &PeerLimit,
         req: reqwest::RequestBuilder,
     ) -> ServiceResult<T> {
+        let _slot = lane.acquire(ctx).await?;
         let req = match ctx.remaining() {
             Some(left) => req.header(TIMEOUT_HEADER, left.as_millis().max(1).to_string()),
             None => req,
@@ -80,11 +91,19 @@ impl Peer {
         path: &str,
         body: &B,
     ) -> ServiceResult<T> {
-        self.send(
-            ctx,
-            self.client.post(format!("{}{path}", self.base)).json(body),
-        )
-        .await
+        let req = self.client.post(format!("{}{path}", self.base)).json(body);
+        self.send(ctx, &self.lanes.forward, req).await
+    }
+
+    /// POSTs a compensation (`body` as JSON to `path`) on the compensation lane.
+    pub async fn post_undo<B: Serialize, T: DeserializeOwned>(
+        &self,
+        ctx: CallCtx,
+        path: &str,
+        body: &B,
+    ) -> ServiceResult<T> {
+        let req = self.undo.post(format!("{}{path}", self.base)).json(body);
+        self.send(ctx, &self.lanes.undo, req).await
     }
 
     /// GETs `path` with `query`.
@@ -94,11 +113,8 @@ impl Peer {
         path: &str,
         query: &Q,
     ) -> ServiceResult<T> {
-        self.send(
-            ctx,
-            self.client.get(format!("{}{path}", self.base)).query(query),
-        )
-        .await
+        let req = self.client.get(format!("{}{path}", self.base)).query(query);
+        self.send(ctx, &self.lanes.forward, req).await
     }
 }
 
@@ -141,7 +157,7 @@ impl PaymentsPort for RestPayments {
     }
     async fn void_payment(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
         self.0
-            .post(
+            .post_undo(
                 ctx,
                 "/pagamentos/estornar",
                 &PedidoRef {
@@ -165,7 +181,7 @@ impl InventoryPort for RestInventory {
     }
     async fn release_stock(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
         self.0
-            .post(
+            .post_undo(
                 ctx,
                 "/estoque/liberar",
                 &PedidoRef {
@@ -219,7 +235,7 @@ impl FiscalPort for RestFiscal {
     }
     async fn cancel_invoice(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
         self.0
-            .post(
+            .post_undo(
                 ctx,
                 "/notas-fiscais/cancelar",
                 &PedidoRef {
@@ -247,7 +263,7 @@ impl LogisticsPort for RestLogistics {
     }
     async fn cancel_shipment(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
         self.0
-            .post(
+            .post_undo(
                 ctx,
                 "/envios/cancelar",
                 &PedidoRef {

@@ -23,6 +23,7 @@ pub fn status_of(e: &ServiceError) -> StatusCode {
         ServiceError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         ServiceError::DeadlineExceeded { .. } => StatusCode::GATEWAY_TIMEOUT,
         ServiceError::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+        ServiceError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
         ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -42,7 +43,15 @@ impl ResponseError for ApiError {
         status_of(&self.0)
     }
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code()).json(ErrorDetails::from(&self.0))
+        let mut answer = HttpResponse::build(self.status_code());
+        if let ServiceError::Overloaded { retry_after_ms, .. } = self.0 {
+            // Retry-After counts whole seconds (RFC 9110 §10.2.3); the body keeps the milliseconds.
+            answer.insert_header((
+                "Retry-After",
+                retry_after_ms.div_ceil(1000).max(1).to_string(),
+            ));
+        }
+        answer.json(ErrorDetails::from(&self.0))
     }
 }
 

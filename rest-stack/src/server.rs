@@ -164,6 +164,10 @@ impl RestNode {
                 .default_service(web::to(no_route))
         })
         .workers(self.options.workers)
+        // Connections each worker holds at once: a client's two lanes fit (HTTP/1.1 needs one
+        // connection per request in flight); admission refuses what the service cannot finish.
+        .max_connections(2 * checkout_core::admission::PEER_IN_FLIGHT)
+        .backlog(1024)
         // actix leaves Nagle's algorithm on unless told; small HTTP/2 frames then wait for ACKs.
         .tcp_nodelay(true)
         .disable_signals()

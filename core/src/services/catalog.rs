@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use rusqlite::OptionalExtension;
 
 use super::ServiceEnv;
+use crate::admission::Gate;
 use crate::error::{ServiceError, ServiceResult};
 use crate::model::{ProductFilter, ProductInfo};
 use crate::ports::{CallCtx, CatalogPort, InventoryPort};
@@ -28,13 +29,18 @@ pub const MAX_NAME_FILTER: usize = 200;
 pub struct CatalogService {
     db: Db,
     inventory: Arc<dyn InventoryPort>,
+    gate: Gate,
 }
 
 impl CatalogService {
     /// Opens `catalogo.db`; `inventory` answers live stock.
     pub fn open(env: &ServiceEnv, inventory: Arc<dyn InventoryPort>) -> ServiceResult<Self> {
         let db = env.open_db(ServiceName::Catalog, &format!("{SCHEMA}{OPERATIONS_TABLE}"))?;
-        Ok(Self { db, inventory })
+        Ok(Self {
+            db,
+            inventory,
+            gate: env.gate(ServiceName::Catalog),
+        })
     }
 
     /// The service's database.
@@ -58,6 +64,7 @@ impl CatalogPort for CatalogService {
                 "must not be negative",
             ));
         }
+        let _admitted = self.gate.admit(ctx)?;
         if filter
             .name_contains
             .as_ref()
@@ -123,6 +130,7 @@ impl CatalogPort for CatalogService {
         if product_id <= 0 {
             return Err(ServiceError::invalid("produto_id", "must be a positive id"));
         }
+        let _admitted = self.gate.admit(ctx)?;
         let product: Option<Row> = self
             .db
             .read(move |conn| {

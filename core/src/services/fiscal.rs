@@ -8,6 +8,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::outbox::{self, OUTBOX_TABLE, Outbox};
 use super::{Prior, ServiceEnv, cancel_record};
+use crate::admission::Gate;
 use crate::codes::{SHOP_UF_CODE, access_key};
 use crate::error::{ServiceError, ServiceResult};
 use crate::model::{Fulfilment, InvoiceRequest, ShipmentRequest};
@@ -33,6 +34,7 @@ pub struct FiscalService {
     env: ServiceEnv,
     logistics: Arc<dyn LogisticsPort>,
     outbox: Outbox,
+    gate: Gate,
 }
 
 impl FiscalService {
@@ -57,6 +59,7 @@ impl FiscalService {
             env: env.clone(),
             logistics,
             outbox,
+            gate: env.gate(ServiceName::Fiscal),
         })
     }
 
@@ -73,7 +76,7 @@ impl FiscalService {
     /// transaction that Logistics must cancel the shipment.
     async fn cancel_local(&self, order_id: i64, cascade: bool) -> ServiceResult<Prior> {
         self.db
-            .write(move |conn| {
+            .write_undo(move |conn| {
                 let prior = cancel_record(conn, "notas_fiscais", "emitida", "cancelada", order_id, |conn| {
                     conn.prepare_cached(
                         "INSERT INTO notas_fiscais (pedido_id, numero, data_emissao, valor_centavos, status)
@@ -102,6 +105,7 @@ impl FiscalPort for FiscalService {
         if req.amount_cents <= 0 {
             return Err(ServiceError::invalid("valor_centavos", "must be positive"));
         }
+        let _admitted = self.gate.admit(ctx)?;
         self.sim().work(ServiceName::Fiscal, &req.order_key).await;
         let order_id = req.order_id;
         let yymm = chrono::Utc::now().format("%y%m").to_string();

@@ -8,6 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::outbox::{self, OUTBOX_TABLE, Outbox};
 use super::{Prior, ServiceEnv, cancel_record};
+use crate::admission::Gate;
 use crate::error::{ServiceError, ServiceResult};
 use crate::model::{Fulfilment, InvoiceRequest, ReserveRequest, StockLevel};
 use crate::ports::{CallCtx, FiscalPort, InventoryPort};
@@ -40,6 +41,7 @@ pub struct InventoryService {
     env: ServiceEnv,
     fiscal: Arc<dyn FiscalPort>,
     outbox: Outbox,
+    gate: Gate,
 }
 
 impl InventoryService {
@@ -64,6 +66,7 @@ impl InventoryService {
             env: env.clone(),
             fiscal,
             outbox,
+            gate: env.gate(ServiceName::Inventory),
         })
     }
 
@@ -76,7 +79,7 @@ impl InventoryService {
     /// same transaction that Fiscal must cancel the invoice.
     async fn release_local(&self, order_id: i64, cascade: bool) -> ServiceResult<Prior> {
         self.db
-            .write(move |conn| {
+            .write_undo(move |conn| {
                 let prior = cancel_record(conn, "reservas", "reservada", "liberada", order_id, |conn| {
                     conn.prepare_cached("INSERT INTO reservas (pedido_id, data, status) VALUES (?1, ?2, 'liberada')")?
                         .execute(params![order_id, now_text()])
@@ -167,6 +170,7 @@ impl InventoryPort for InventoryService {
             .map(|l| (l.product_id, l.quantity))
             .collect();
         super::lines::check_lines(&lines)?;
+        let _admitted = self.gate.admit(ctx)?;
         self.env
             .sim
             .work(ServiceName::Inventory, &req.order_key)
@@ -200,9 +204,10 @@ impl InventoryPort for InventoryService {
 
     async fn stock_levels(
         &self,
-        _ctx: CallCtx,
+        ctx: CallCtx,
         product_ids: Vec<i64>,
     ) -> ServiceResult<Vec<StockLevel>> {
+        let _admitted = self.gate.admit(ctx)?;
         self.db
             .read(move |conn| {
                 let row = |r: &rusqlite::Row<'_>| {
@@ -234,13 +239,14 @@ impl InventoryPort for InventoryService {
 
     async fn adjust_stock(
         &self,
-        _ctx: CallCtx,
+        ctx: CallCtx,
         product_id: i64,
         delta: i64,
     ) -> ServiceResult<StockLevel> {
         if delta == 0 {
             return Err(ServiceError::invalid("delta", "must not be zero"));
         }
+        let _admitted = self.gate.admit(ctx)?;
         self.db
             .write(move |conn| {
                 let current: Option<i64> = conn

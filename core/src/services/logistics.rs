@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
 use super::{ServiceEnv, cancel_record};
+use crate::admission::Gate;
 use crate::codes::{CITIES, TRACKING_PREFIXES, tracking_code};
 use crate::error::{ServiceError, ServiceResult};
 use crate::model::{ShipmentReply, ShipmentRequest};
@@ -30,6 +31,7 @@ pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS envios (
 pub struct LogisticsService {
     db: Db,
     sim: Arc<Simulation>,
+    gate: Gate,
 }
 
 impl LogisticsService {
@@ -42,6 +44,7 @@ impl LogisticsService {
         Ok(Self {
             db,
             sim: env.sim.clone(),
+            gate: env.gate(ServiceName::Logistics),
         })
     }
 
@@ -55,12 +58,13 @@ impl LogisticsService {
 impl LogisticsPort for LogisticsService {
     async fn schedule_shipment(
         &self,
-        _ctx: CallCtx,
+        ctx: CallCtx,
         req: ShipmentRequest,
     ) -> ServiceResult<ShipmentReply> {
         if req.invoice_number.is_empty() {
             return Err(ServiceError::invalid("nota_fiscal", "must not be empty"));
         }
+        let _admitted = self.gate.admit(ctx)?;
         self.sim.work(ServiceName::Logistics, &req.order_key).await;
         let prefix = TRACKING_PREFIXES[(self.sim.draw(&req.order_key, "tracking") % 6) as usize];
         let city =
@@ -95,7 +99,7 @@ impl LogisticsPort for LogisticsService {
 
     async fn cancel_shipment(&self, _ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
         self.db
-            .write(move |conn| {
+            .write_undo(move |conn| {
                 let prior = cancel_record(
                     conn,
                     "envios",

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use rusqlite::{OptionalExtension, params};
 
+use crate::admission::{Admission, Gate};
 use crate::error::{ServiceError, ServiceResult};
 use crate::sim::Simulation;
 use crate::store::{Db, StoreConfig};
@@ -40,10 +41,13 @@ pub struct ServiceEnv {
     pub chain_timeout: Duration,
     /// Deadline of a compensation call (void, release, cancel).
     pub compensation_timeout: Duration,
+    /// What each service admits ([`crate::admission`]).
+    pub admission: Admission,
 }
 
 impl ServiceEnv {
-    /// Defaults: NORMAL sync, default knobs, 5 s chain deadline, 2 s compensation deadline.
+    /// Defaults: NORMAL sync, default knobs, 5 s chain deadline, 2 s compensation deadline, a
+    /// static admission limit of [`crate::admission::DEFAULT_LIMIT`].
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
@@ -51,7 +55,13 @@ impl ServiceEnv {
             sim: Arc::new(Simulation::default()),
             chain_timeout: DEFAULT_CHAIN_TIMEOUT,
             compensation_timeout: Duration::from_secs(2),
+            admission: Admission::default(),
         }
+    }
+
+    /// The admission gate of `service`.
+    pub fn gate(&self, service: ServiceName) -> Gate {
+        Gate::new(service.as_str(), self.admission)
     }
 
     /// Opens `service`'s database with its schema.

@@ -75,7 +75,7 @@ impl Outbox {
             Ok(()) => {
                 let done = self
                     .db
-                    .write(move |conn| {
+                    .write_undo(move |conn| {
                         conn.prepare_cached("DELETE FROM compensacoes WHERE pedido_id = ?1")?
                             .execute([order_id])?;
                         Ok(())
@@ -87,7 +87,7 @@ impl Outbox {
                 tracing::debug!(service = %self.service, order_id, error = %e, "compensation not acknowledged yet");
                 let _ = self
                     .db
-                    .write(move |conn| {
+                    .write_undo(move |conn| {
                         let tries: i64 = conn
                             .prepare_cached("SELECT tentativas FROM compensacoes WHERE pedido_id = ?1")?
                             .query_row([order_id], |r| r.get(0))

@@ -8,6 +8,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::outbox::{self, OUTBOX_TABLE, Outbox};
 use super::{Prior, ServiceEnv, cancel_record};
+use crate::admission::Gate;
 use crate::error::{ServiceError, ServiceResult};
 use crate::model::{PaymentReply, PaymentRequest};
 use crate::ports::{CallCtx, InventoryPort, PaymentsPort};
@@ -34,6 +35,7 @@ pub struct PaymentsService {
     env: ServiceEnv,
     inventory: Arc<dyn InventoryPort>,
     outbox: Outbox,
+    gate: Gate,
 }
 
 impl PaymentsService {
@@ -58,6 +60,7 @@ impl PaymentsService {
             env: env.clone(),
             inventory,
             outbox,
+            gate: env.gate(ServiceName::Payments),
         })
     }
 
@@ -107,6 +110,7 @@ impl PaymentsPort for PaymentsService {
         if req.amount_cents <= 0 {
             return Err(ServiceError::invalid("valor_centavos", "must be positive"));
         }
+        let _admitted = self.gate.admit(ctx)?;
         let sim = &self.env.sim;
         sim.work(ServiceName::Payments, &req.order_key).await;
         let approve = sim.approves(&req.order_key);
@@ -114,7 +118,7 @@ impl PaymentsPort for PaymentsService {
         let (order_id, amount) = (req.order_id, req.amount_cents);
         let status = self
             .db
-            .write(move |conn| {
+            .write_undo(move |conn| {
                 let existing: Option<String> = conn
                     .prepare_cached("SELECT status FROM pagamentos WHERE pedido_id = ?1")?
                     .query_row([order_id], |r| r.get(0))

@@ -69,7 +69,20 @@ pub struct StoreConfig {
     /// Off: every write is handed to the writer thread (the hand-off path, for comparison).
     #[serde(default = "yes")]
     pub inline_commit: bool,
+    /// Most forward writes waiting for the writer thread; one more is refused at once
+    /// ([`ServiceError::Overloaded`]) instead of queueing. Writes that undo or conclude admitted
+    /// work ([`Db::write_undo`]) are not counted against it.
+    #[serde(default = "default_max_queue")]
+    pub max_queue: usize,
 }
+
+fn default_max_queue() -> usize {
+    DEFAULT_MAX_QUEUE
+}
+
+/// Default bound of a writer's queue: well above what the services' admission limits let
+/// queue (each admitted request writes once or twice), so it holds only if admission is off.
+pub const DEFAULT_MAX_QUEUE: usize = 1024;
 
 fn yes() -> bool {
     true
@@ -81,6 +94,7 @@ impl Default for StoreConfig {
             sync: SyncMode::Normal,
             max_batch: 256,
             inline_commit: true,
+            max_queue: DEFAULT_MAX_QUEUE,
         }
     }
 }
@@ -155,6 +169,7 @@ impl Db {
             conn,
             path.display().to_string(),
             config.max_batch,
+            config.max_queue,
             inline,
             meter.clone(),
         );
@@ -182,12 +197,24 @@ impl Db {
 
     /// Runs `f` in the writer thread, inside the next group transaction, under its own savepoint:
     /// an `Err` from `f` rolls back only `f`'s changes. Resolves once the transaction commits.
+    /// Forward work: refused with [`ServiceError::Overloaded`] when the writer's queue is full.
     pub async fn write<T, F>(&self, f: F) -> ServiceResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> ServiceResult<T> + Send + 'static,
     {
-        self.inner.writer.submit(f).await
+        self.inner.writer.submit(f, true).await
+    }
+
+    /// [`Db::write`] for a write that undoes or concludes work already admitted (a compensation,
+    /// an order's final status): never refused for a full queue, since refusing it would leave
+    /// that work half done; how many there can be is bounded by the forward work admitted.
+    pub async fn write_undo<T, F>(&self, f: F) -> ServiceResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> ServiceResult<T> + Send + 'static,
+    {
+        self.inner.writer.submit(f, false).await
     }
 
     /// Runs `f` on a pooled read connection on the caller's thread: for indexed point reads,

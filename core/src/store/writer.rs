@@ -59,6 +59,10 @@ struct Shared {
 
 pub(super) struct Writer {
     name: String,
+    /// The service this database belongs to, as its refusals name it.
+    service: &'static str,
+    /// Most forward writes queued.
+    max_queue: usize,
     /// Commit on the caller's thread when nobody else is committing.
     inline: bool,
     shared: Arc<Shared>,
@@ -70,9 +74,16 @@ impl Writer {
         conn: Connection,
         name: String,
         max_batch: usize,
+        max_queue: usize,
         inline: bool,
         meter: Arc<Meter>,
     ) -> Self {
+        let file = std::path::Path::new(&name)
+            .file_name()
+            .and_then(|f| f.to_str())
+            .unwrap_or_default();
+        let service =
+            crate::topology::ServiceName::of_db_file(file).map_or("store", |s| s.as_str());
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 queue: VecDeque::new(),
@@ -93,13 +104,16 @@ impl Writer {
             .expect("spawn writer thread");
         Self {
             name,
+            service,
+            max_queue,
             inline,
             shared,
             handle: Mutex::new(Some(handle)),
         }
     }
 
-    pub(super) async fn submit<T, F>(&self, f: F) -> ServiceResult<T>
+    /// Commits `f`; a `bounded` write that finds the queue full is refused at once.
+    pub(super) async fn submit<T, F>(&self, f: F, bounded: bool) -> ServiceResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> ServiceResult<T> + Send + 'static,
@@ -115,6 +129,12 @@ impl Writer {
                 drop(st);
                 let _lead = Leader(&self.shared);
                 return self.shared.commit_one(f);
+            }
+            if bounded && st.queue.len() >= self.max_queue {
+                return Err(ServiceError::Overloaded {
+                    service: self.service,
+                    retry_after_ms: 1,
+                });
             }
             if st.committing {
                 st.contended_until = now + CONTENDED_FOR;

@@ -1,5 +1,6 @@
 //! Whole in-process apps on temp directories, built from the core's testkit.
 
+use checkout_core::admission::Admission;
 use checkout_core::testkit::{Probe, init_env, request};
 use checkout_core::wiring::InProcess;
 use checkout_core::*;
@@ -57,7 +58,13 @@ pub fn env_with(products: &[SeedProduct], sim: Simulation) -> (TempDir, ServiceE
 }
 
 pub fn app_with(products: &[SeedProduct], sim: Simulation) -> App {
-    let (dir, env) = env_with(products, sim);
+    app_admitting(products, sim, Admission::default())
+}
+
+/// [`app_with`], every service admitting as `admission` says.
+pub fn app_admitting(products: &[SeedProduct], sim: Simulation, admission: Admission) -> App {
+    let (dir, mut env) = env_with(products, sim);
+    env.admission = admission;
     let app = InProcess::open(&env).unwrap();
     let probe = Probe(env.data_dir.clone());
     App {

@@ -1,6 +1,7 @@
 //! The store's group commit: a write on an idle database commits on the caller's thread; writes
 //! that arrive together share one transaction; a failing write rolls back alone; the hand-off
-//! path and `synchronous=FULL` go through the writer thread; closing commits what was queued.
+//! path and `synchronous=FULL` go through the writer thread; closing commits what was queued; a
+//! full queue refuses forward writes at once.
 
 use std::sync::Arc;
 
@@ -152,4 +153,64 @@ async fn reads_inline_and_on_the_blocking_pool_see_the_same_rows() {
     assert_eq!(db.read(q).await.unwrap(), 42);
     assert_eq!(db.scan(q).await.unwrap(), 42);
     assert_eq!(db.meter().reads, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_writer_queue_refuses_forward_writes_at_once_but_takes_undo_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(
+        &dir,
+        StoreConfig {
+            inline_commit: false,
+            max_queue: 2,
+            ..StoreConfig::default()
+        },
+    );
+    // Hold the writer thread in a slow write so the next ones queue behind it.
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let slow = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            db.write(move |c| {
+                started_tx.send(()).unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                c.execute("INSERT INTO t (v) VALUES (-1)", [])?;
+                Ok(())
+            })
+            .await
+        })
+    };
+    tokio::task::spawn_blocking(move || started_rx.recv().unwrap())
+        .await
+        .unwrap();
+    let queued: Vec<_> = (0..2)
+        .map(|v| {
+            let db = db.clone();
+            tokio::spawn(async move { insert(&db, v).await })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let t = std::time::Instant::now();
+    let refused = insert(&db, 10).await;
+    assert!(
+        matches!(refused, Err(ServiceError::Overloaded { .. })),
+        "{refused:?}"
+    );
+    assert!(
+        t.elapsed() < std::time::Duration::from_millis(100),
+        "refused at once"
+    );
+    // A compensation is not refused by the bound.
+    db.write_undo(|c| Ok(c.execute("INSERT INTO t (v) VALUES (11)", [])?))
+        .await
+        .unwrap();
+    slow.await.unwrap().unwrap();
+    for q in queued {
+        q.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        count(&db),
+        4,
+        "the slow write, the two queued and the undo; not the refused one"
+    );
 }

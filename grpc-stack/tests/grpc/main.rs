@@ -101,7 +101,7 @@ async fn statuses_carry_the_code_and_the_structured_error() {
         .clients
         .inventory
         .0
-        .clone()
+        .raw()
         .ajustar_estoque(grpc_stack::pb::estoque::AjustarEstoqueRequest {
             produto_id: 3,
             delta: -50,

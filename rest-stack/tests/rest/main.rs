@@ -262,9 +262,41 @@ fn every_error_maps_to_its_documented_status() {
             503,
         ),
         (ServiceError::DeadlineExceeded { service: "fiscal" }, 504),
+        (
+            ServiceError::Overloaded {
+                service: "orders",
+                retry_after_ms: 1500,
+            },
+            503,
+        ),
         (ServiceError::Internal("x".into()), 500),
     ];
     for (e, code) in cases {
         assert_eq!(status_of(&e).as_u16(), code, "{e:?}");
     }
+}
+
+#[test]
+fn a_refusal_for_overload_says_when_to_retry() {
+    use actix_web::ResponseError;
+    let answer = rest_stack::errors::ApiError(ServiceError::Overloaded {
+        service: "orders",
+        retry_after_ms: 1500,
+    })
+    .error_response();
+    assert_eq!(answer.status().as_u16(), 503);
+    // Whole seconds on the header, rounded up; the body keeps the milliseconds.
+    assert_eq!(answer.headers().get("retry-after").unwrap(), "2");
+    let back = rest_stack::errors::from_response(
+        reqwest::StatusCode::SERVICE_UNAVAILABLE,
+        br#"{"erro":"overloaded","mensagem":"m","servico":"orders","tentar_apos_ms":1500}"#,
+        "orders",
+    );
+    assert_eq!(
+        back,
+        ServiceError::Overloaded {
+            service: "orders",
+            retry_after_ms: 1500
+        }
+    );
 }

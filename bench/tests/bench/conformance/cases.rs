@@ -1,11 +1,14 @@
 //! The behaviours every wiring must show identically.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use checkout_core::admission::Admission;
+use checkout_core::sim::WorkTime;
 use checkout_core::testkit::{PRODUCTS, approving, key_where};
 use checkout_core::*;
 
-use super::harness::{Wiring, spawn};
+use super::harness::{Wiring, spawn, spawn_admitting};
 
 fn assert_clean(app: &super::harness::App) {
     let report = app.probe.audit();
@@ -326,7 +329,8 @@ pub async fn concurrent_checkouts_never_oversell(w: Wiring) {
         (1, "Goiabada Cascão", 12.0, 30),
         (2, "Café Torrado", 19.9, 10_000),
     ];
-    let app = Arc::new(spawn(w, &products, approving()).await);
+    // A burst of 100 at once: admission (which would shed part of it) is not what this tests.
+    let app = Arc::new(spawn_admitting(w, &products, approving(), Admission::Off).await);
     let tasks: Vec<_> = (0..100)
         .map(|i| {
             let app = app.clone();
@@ -377,6 +381,51 @@ pub async fn concurrent_duplicates_of_one_key_place_one_order(w: Wiring) {
         1
     );
     assert_eq!(app.probe.stock(2), 997);
+    assert_clean(&app);
+    Arc::into_inner(app)
+        .expect("all tasks done")
+        .shutdown()
+        .await;
+}
+
+pub async fn an_overloaded_service_refuses_at_once_writes_nothing_and_keeps_serving(w: Wiring) {
+    // Orders admits one checkout at a time, and Payments holds each for 800 ms.
+    let sim = approving().with_work(
+        ServiceName::Payments,
+        WorkTime::fixed(Duration::from_millis(800)),
+    );
+    let app = Arc::new(spawn_admitting(w, PRODUCTS, sim, Admission::Static(1)).await);
+    let first = {
+        let app = app.clone();
+        tokio::spawn(async move { app.checkout("first", 1, &[(1, 1)]).await })
+    };
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let rows = app.probe.total_rows();
+    let asked = Instant::now();
+    let refused = app.checkout("second", 2, &[(2, 1)]).await.unwrap_err();
+    let took = asked.elapsed();
+    assert_eq!(
+        app.probe.total_rows(),
+        rows,
+        "{w:?}: the refused checkout wrote nothing"
+    );
+    assert!(
+        matches!(refused, ServiceError::Overloaded { service: "orders", retry_after_ms } if retry_after_ms >= 1),
+        "{w:?}: {refused:?}"
+    );
+    assert!(
+        took < Duration::from_millis(300),
+        "{w:?}: refused at once, not after {took:?}"
+    );
+    assert_eq!(
+        first.await.unwrap().unwrap().status,
+        OrderStatus::Enviado,
+        "{w:?}"
+    );
+    // The slot is free again: the refused request, retried, goes through.
+    let retried = app.checkout("second", 2, &[(2, 1)]).await.unwrap();
+    assert_eq!(retried.status, OrderStatus::Enviado, "{w:?}");
+    assert_eq!((app.probe.stock(1), app.probe.stock(2)), (999, 999));
     assert_clean(&app);
     Arc::into_inner(app)
         .expect("all tasks done")

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
+use checkout_core::admission::Admission;
 use checkout_core::node::{LocalStack, Peers, spawn_services};
 use checkout_core::services::catalog::CatalogService;
 use checkout_core::services::fiscal::FiscalService;
@@ -65,8 +66,19 @@ pub struct App {
 }
 
 pub async fn spawn(wiring: Wiring, products: &[SeedProduct], sim: Simulation) -> App {
+    spawn_admitting(wiring, products, sim, Admission::default()).await
+}
+
+/// [`spawn`], every service admitting as `admission` says.
+pub async fn spawn_admitting(
+    wiring: Wiring,
+    products: &[SeedProduct],
+    sim: Simulation,
+    admission: Admission,
+) -> App {
     let dir = TempDir::new().unwrap();
-    let env = init_env(dir.path(), products, sim);
+    let mut env = init_env(dir.path(), products, sim);
+    env.admission = admission;
     let probe = Probe(env.data_dir.clone());
     let fiscal_down = Arc::new(AtomicBool::new(false));
     let peers = Peers::from_base(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);

@@ -43,4 +43,5 @@ for_every_wiring!(
     a_key_reused_for_a_different_request_is_refused_and_writes_nothing,
     concurrent_checkouts_never_oversell,
     concurrent_duplicates_of_one_key_place_one_order,
+    an_overloaded_service_refuses_at_once_writes_nothing_and_keeps_serving,
 );

@@ -40,7 +40,7 @@ pub(super) async fn sweep(inner: std::sync::Weak<Inner>) {
             }
             let cancelled = inner
                 .db
-                .write(move |conn| {
+                .write_undo(move |conn| {
                     let n = conn
                         .prepare_cached(
                             "UPDATE pedidos SET status = 'cancelado', motivo = 'checkout interrompido'

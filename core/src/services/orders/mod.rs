@@ -16,6 +16,7 @@ mod record;
 use record::{OrderRef, load_order};
 
 use super::outbox::{self, OUTBOX_TABLE, Outbox};
+use crate::admission::Gate;
 use crate::error::{ServiceError, ServiceResult};
 use crate::model::*;
 use crate::ports::{CallCtx, OrdersPort, PaymentsPort};
@@ -74,6 +75,7 @@ struct Inner {
     customers: HashSet<i64>,
     in_flight: Mutex<HashMap<String, (RequestPrint, watch::Receiver<Outcome>)>>,
     outbox: Outbox,
+    gate: Gate,
 }
 
 impl OrdersService {
@@ -110,6 +112,7 @@ impl OrdersService {
             customers,
             in_flight: Mutex::new(HashMap::new()),
             outbox,
+            gate: env.gate(ServiceName::Orders),
         });
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(interrupted::sweep(Arc::downgrade(&inner)));
@@ -280,7 +283,7 @@ impl Inner {
         // through the outbox, recorded with the cancellation itself.
         let compensate = error.as_ref().is_some_and(ServiceError::is_uncertain);
         self.db
-            .write(move |conn| {
+            .write_undo(move |conn| {
                 if compensate {
                     outbox::enqueue(conn, order_id)?;
                 }
@@ -356,6 +359,9 @@ impl OrdersPort for OrdersService {
     async fn place_order(&self, ctx: CallCtx, req: CheckoutRequest) -> ServiceResult<OrderView> {
         let inner = self.inner.clone();
         let (lines, total) = inner.validate(&req)?;
+        // Refused before anything is written; admitted, the checkout holds its place until it
+        // ends, also when the caller stops waiting.
+        let admitted = inner.gate.admit(ctx)?;
         let ctx = ctx.capped(inner.env.chain_timeout);
         let print = RequestPrint::of_request(&req);
         let waiting = {
@@ -381,6 +387,7 @@ impl OrdersPort for OrdersService {
                     };
                     let result = inner.run_checkout(ctx, req, lines, total).await;
                     guard.tx.send_replace(Some(result.clone()));
+                    drop(admitted);
                     result
                 });
                 task.await
@@ -397,10 +404,11 @@ impl OrdersPort for OrdersService {
         }
     }
 
-    async fn get_order(&self, _ctx: CallCtx, order_id: i64) -> ServiceResult<OrderView> {
+    async fn get_order(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<OrderView> {
         if order_id <= 0 {
             return Err(ServiceError::invalid("pedido_id", "must be a positive id"));
         }
+        let _admitted = self.inner.gate.admit(ctx)?;
         self.inner
             .db
             .read(move |conn| load_order(conn, OrderRef::Id(order_id)))
