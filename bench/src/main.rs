@@ -55,6 +55,14 @@ struct RunArgs {
     /// actix workers (threads) of each REST service process.
     #[arg(long, default_value_t = DEFAULT_REST_WORKERS)]
     rest_workers: usize,
+    /// What each service admits: `static` (64 in flight), `static:N`, `adaptive` or `off`
+    /// (everything: no load shedding; the overload scenario's comparison runs it anyway).
+    #[arg(long, default_value = "static", value_parser = checkout_core::admission::Admission::parse)]
+    admission: checkout_core::admission::Admission,
+    /// Run with a CPU-bound process spinning on every core beside the bench (a busy machine):
+    /// the checks must still pass.
+    #[arg(long)]
+    busy: bool,
     /// Which chain service the kill scenario kills: orders, payments, inventory, fiscal or logistics.
     #[arg(long, default_value = "payments")]
     kill: String,
@@ -79,6 +87,14 @@ enum Command {
     Report {
         /// The run's folder (holding results.json).
         dir: PathBuf,
+    },
+    /// Keep `threads` cores busy for `seconds` (the CPU hog of `--busy`).
+    #[command(hide = true)]
+    Hog {
+        #[arg(long)]
+        threads: usize,
+        #[arg(long)]
+        seconds: u64,
     },
     /// Run one service process of a stack (used by the bench's supervisor).
     #[command(hide = true)]
@@ -134,6 +150,11 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Datagen(a)) => datagen(a),
         Some(Command::Compare { a, b }) => bench::report::compare::run(&a, &b),
         Some(Command::Node { stack }) => node(stack),
+        Some(Command::Hog { threads, seconds }) => {
+            bench::cluster::supervisor::exit_with_parent();
+            bench::cluster::hog::spin(threads, std::time::Duration::from_secs(seconds));
+            Ok(())
+        }
         Some(Command::Report { dir }) => {
             let text = std::fs::read_to_string(dir.join("results.json"))
                 .context("reading results.json")?;
@@ -266,6 +287,8 @@ fn benchmark(a: RunArgs) -> anyhow::Result<()> {
         sync,
         grpc_workers: a.grpc_workers,
         rest_workers: a.rest_workers.max(1),
+        admission: a.admission,
+        busy: a.busy,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -61,6 +61,13 @@ pub struct RunConfig {
     pub grpc_worker_threads: usize,
     /// actix workers of each REST service process.
     pub rest_workers: usize,
+    /// What each service admitted (`static:64`, `adaptive`, `off`); empty in runs made before
+    /// admission control.
+    #[serde(default)]
+    pub admission: String,
+    /// A CPU hog spun on every core for the whole run.
+    #[serde(default)]
+    pub busy: bool,
     /// Targets measured.
     pub targets: Vec<String>,
     /// Scenarios run.
@@ -279,6 +286,41 @@ pub struct Fault {
     pub outlived_deadline: u64,
     /// For a slow service: throughput at the same concurrency without the slowness, if measured.
     pub baseline_rps: Option<f64>,
+    /// Compensations owed by the services (all outboxes), sampled every 250 ms through the step:
+    /// `[seconds from the window's start, owed]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backlog: Vec<[f64; 2]>,
+    /// Overload only: how the burst was absorbed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shedding: Option<Shedding>,
+}
+
+/// How a target absorbed an overload burst.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Shedding {
+    /// What its services admitted (`static:64`, `adaptive`, `off`).
+    pub admission: String,
+    /// Requests offered per second during the burst.
+    pub offered_rps: f64,
+    /// Successful checkouts completed per second during the burst.
+    pub goodput_rps: f64,
+    /// The target's closed-loop peak in this run (checkouts/s), if measured.
+    pub peak_rps: Option<f64>,
+    /// Requests refused for overload (`overloaded`), the whole step.
+    pub refused: u64,
+    /// p99 latency of those refusals, ms.
+    pub refusal_p99_ms: Option<f64>,
+    /// p99 of the second before the burst, ms: what recovery is measured against.
+    pub before_p99_ms: f64,
+}
+
+impl Shedding {
+    /// Goodput during the burst over what the target could have served: its closed-loop peak,
+    /// or the offered rate when that is lower. `None` without a measured peak.
+    pub fn share_of_attainable(&self) -> Option<f64> {
+        let attainable = self.peak_rps?.min(self.offered_rps);
+        Some(self.goodput_rps / attainable.max(1.0))
+    }
 }
 
 /// The audit after the run.

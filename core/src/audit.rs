@@ -156,27 +156,36 @@ pub fn audit(data_dir: &Path) -> rusqlite::Result<AuditReport> {
 /// Work still owed in `data_dir`: compensations not yet acknowledged by the next hop, plus orders
 /// still `pendente`. Zero once every service has settled (what the audit waits for).
 pub fn owed_work(data_dir: &Path) -> rusqlite::Result<i64> {
-    let mut total = 0;
-    for s in [
-        ServiceName::Orders,
-        ServiceName::Payments,
-        ServiceName::Inventory,
-        ServiceName::Fiscal,
-    ] {
+    let conn = Connection::open_with_flags(
+        data_dir.join(ServiceName::Orders.db_file()),
+        OpenFlags::SQLITE_OPEN_READ_WRITE,
+    )?;
+    let pending = conn.query_row(
+        "SELECT count(*) FROM pedidos WHERE status = 'pendente'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )?;
+    Ok(pending + compensation_backlog(data_dir)?.iter().sum::<i64>())
+}
+
+/// The services that owe compensations to their next hop, in chain order.
+pub const OWING: [ServiceName; 4] = [
+    ServiceName::Orders,
+    ServiceName::Payments,
+    ServiceName::Inventory,
+    ServiceName::Fiscal,
+];
+
+/// Compensations each service of [`OWING`] still owes its next hop (its outbox), read while the
+/// services run.
+pub fn compensation_backlog(data_dir: &Path) -> rusqlite::Result<[i64; 4]> {
+    let mut owed = [0; 4];
+    for (n, s) in owed.iter_mut().zip(OWING) {
         let conn = Connection::open_with_flags(
             data_dir.join(s.db_file()),
             OpenFlags::SQLITE_OPEN_READ_WRITE,
         )?;
-        total += conn.query_row("SELECT count(*) FROM compensacoes", [], |r| {
-            r.get::<_, i64>(0)
-        })?;
-        if s == ServiceName::Orders {
-            total += conn.query_row(
-                "SELECT count(*) FROM pedidos WHERE status = 'pendente'",
-                [],
-                |r| r.get::<_, i64>(0),
-            )?;
-        }
+        *n = conn.query_row("SELECT count(*) FROM compensacoes", [], |r| r.get(0))?;
     }
-    Ok(total)
+    Ok(owed)
 }

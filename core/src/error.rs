@@ -159,7 +159,7 @@ impl ErrorKind {
     ];
 
     /// The wire name.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Self::InvalidArgument => "invalid_argument",
             Self::NotFound => "not_found",

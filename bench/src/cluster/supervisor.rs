@@ -41,6 +41,8 @@ pub struct NodeFlags {
     pub grpc_workers: usize,
     /// actix workers of each REST service process.
     pub rest_workers: usize,
+    /// What each service admits.
+    pub admission: checkout_core::admission::Admission,
     /// Extra `--work SERVICE=MS` flags.
     pub work: Vec<String>,
 }
@@ -133,6 +135,7 @@ impl Cluster {
         .args(["--seed", &f.seed.to_string(), "--sync", &f.sync])
         .args(["--approval-rate", &f.approval_rate.to_string()])
         .args(["--chain-timeout-ms", &f.chain_timeout_ms.to_string()])
+        .args(["--admission", &f.admission.to_string()])
         .arg("--workers")
         .arg(match self.kind {
             StackKind::Grpc => f.grpc_workers.to_string(),

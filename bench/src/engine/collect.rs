@@ -11,6 +11,9 @@ use hdrhistogram::Histogram;
 
 use super::workload::Outcome;
 
+/// The error kind of a request refused for overload.
+const OVERLOADED: &str = checkout_core::error::ErrorKind::Overloaded.as_str();
+
 /// Shards: enough that two cores' worth of completing tasks rarely meet on one lock.
 const SHARDS: usize = 8;
 
@@ -40,6 +43,8 @@ pub struct Tally {
     pub error_offsets: Vec<Duration>,
     /// Requests whose latency exceeded the deadline limit.
     pub over_deadline: u64,
+    /// Latency of the requests a service refused for overload (`overloaded`), µs.
+    pub refusals: Histogram<u64>,
 }
 
 impl Tally {
@@ -54,6 +59,7 @@ impl Tally {
             seconds: (0..seconds).map(|_| (0, 0, new_histogram())).collect(),
             error_offsets: Vec::new(),
             over_deadline: 0,
+            refusals: new_histogram(),
         }
     }
 
@@ -75,6 +81,7 @@ impl Tally {
         }
         self.error_offsets.extend(o.error_offsets);
         self.over_deadline += o.over_deadline;
+        let _ = self.refusals.add(&o.refusals);
     }
 }
 
@@ -130,6 +137,9 @@ impl Collector {
                 t.completed_in_window += u64::from(done < self.measure_to);
             }
             Err(kind) => {
+                if kind == OVERLOADED {
+                    let _ = t.refusals.record(latency);
+                }
                 if let Some(slot) = t.seconds.get_mut(second) {
                     slot.0 += 1;
                     slot.1 += 1;
@@ -173,15 +183,22 @@ mod tests {
         }
         c.record(21, from + ms(100), from + ms(700), Err("deadline_exceeded")); // outlived
         c.record(22, to - ms(1), to + ms(20), Ok("cancelado")); // ends after the window
+        c.record(23, from + ms(300), from + ms(302), Err("overloaded")); // refused
         let t = c.tally();
-        assert_eq!((t.dispatched, t.requests), (23, 22));
+        assert_eq!((t.dispatched, t.requests), (24, 23));
+        assert_eq!(
+            t.refusals.len(),
+            1,
+            "only the refusal is in the refusals' histogram"
+        );
+        assert!((1900..=2100).contains(&t.refusals.max()));
         assert_eq!(t.completed_in_window, 20);
         assert_eq!(t.histogram.len(), 21);
         assert_eq!(t.errors["deadline_exceeded"], 1);
         assert_eq!(t.outcomes["cancelado"], 1);
         assert_eq!(t.over_deadline, 1);
-        assert_eq!(t.error_offsets, vec![ms(100)]);
-        assert_eq!(t.seconds.iter().map(|s| s.0).sum::<u64>(), 22);
-        assert_eq!(t.seconds[0].1, 1);
+        assert_eq!(t.error_offsets, vec![ms(100), ms(300)]);
+        assert_eq!(t.seconds.iter().map(|s| s.0).sum::<u64>(), 23);
+        assert_eq!(t.seconds[0].1, 2);
     }
 }

@@ -192,7 +192,7 @@ impl Load {
     /// Sends request `i`, meant to start at `intended`, and records it (before it leaves the
     /// in-flight count, so a drained step has every completion).
     async fn send(&self, i: u64, intended: Instant) {
-        let outcome = self.call.call(i).await;
+        let outcome = self.call.call(i, intended).await;
         self.collector.record(i, intended, Instant::now(), outcome);
         self.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
@@ -309,7 +309,7 @@ mod tests {
 
     #[async_trait::async_trait]
     impl Call for Sleepy {
-        async fn call(&self, _i: u64) -> Outcome {
+        async fn call(&self, _i: u64, _intended: Instant) -> Outcome {
             tokio::time::sleep(self.each).await;
             Ok("ok")
         }

@@ -71,6 +71,8 @@ pub struct StepExtras {
     pub error_offsets: Vec<Duration>,
     /// Requests that outlived the deadline.
     pub over_deadline: u64,
+    /// Latency of the requests refused for overload, µs.
+    pub refusals: Histogram<u64>,
 }
 
 /// Runs one step while `inject` runs beside it (a fault, or nothing), sampling resources.
@@ -133,6 +135,7 @@ pub async fn measure_step(
     let extras = StepExtras {
         error_offsets: tally.error_offsets,
         over_deadline: tally.over_deadline,
+        refusals: tally.refusals,
     };
     (run, tally.histogram, extras)
 }

@@ -2,7 +2,7 @@
 //! step, i), so every target receives the identical customers, items and idempotency keys.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use checkout_core::sim::splitmix;
@@ -64,8 +64,17 @@ pub type Outcome = Result<&'static str, &'static str>;
 /// What the load engine sends: request `i` of the sequence, to some target.
 #[async_trait]
 pub trait Call: Send + Sync + 'static {
-    /// Sends request `i` and reports how it ended.
-    async fn call(&self, i: u64) -> Outcome;
+    /// Sends request `i`, meant to start at `intended`, and reports how it ended. Its deadline
+    /// counts from `intended`, so a request the generator dispatched late has that much less
+    /// time, and none outlives its deadline.
+    async fn call(&self, i: u64, intended: Instant) -> Outcome;
+}
+
+/// The context of a request meant to start at `intended` with `budget` to finish.
+fn deadline_from(intended: Instant, budget: Duration) -> CallCtx {
+    CallCtx {
+        deadline: Some(intended + budget),
+    }
 }
 
 /// Checkouts through a target's Orders.
@@ -80,11 +89,11 @@ pub struct CheckoutCall {
 
 #[async_trait]
 impl Call for CheckoutCall {
-    async fn call(&self, i: u64) -> Outcome {
+    async fn call(&self, i: u64, intended: Instant) -> Outcome {
         match self
             .orders
             .place_order(
-                CallCtx::with_timeout(self.deadline),
+                deadline_from(intended, self.deadline),
                 self.workload.checkout(i),
             )
             .await
@@ -107,11 +116,11 @@ pub struct CatalogCall {
 
 #[async_trait]
 impl Call for CatalogCall {
-    async fn call(&self, _i: u64) -> Outcome {
+    async fn call(&self, _i: u64, intended: Instant) -> Outcome {
         match self
             .catalog
             .list_products(
-                CallCtx::with_timeout(self.deadline),
+                deadline_from(intended, self.deadline),
                 ProductFilter::default(),
             )
             .await

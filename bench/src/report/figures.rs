@@ -3,17 +3,21 @@
 use super::charts::{Series, bars, lines, stacked_bars};
 use super::facts::{common_rate, run_at};
 use crate::cluster::target::TargetKind;
-use crate::results::{ProcessUsage, Results, Run};
+use crate::results::{ProcessUsage, Results, Run, Shedding};
 
 /// Fault scenarios whose per-second timeline is charted (`charts/timeline-NAME.svg`).
-pub const TIMELINE_SCENARIOS: [&str; 6] = [
+pub const TIMELINE_SCENARIOS: [&str; 7] = [
     "kill-orders",
     "kill-payments",
     "kill-inventory",
     "kill-fiscal",
     "kill-logistics",
     "overload",
+    "overload-unshed",
 ];
+
+/// The overload scenarios: with the run's admission, and on copies that shed nothing.
+pub const OVERLOAD_SCENARIOS: [&str; 2] = ["overload", "overload-unshed"];
 
 /// A rendered chart.
 #[derive(Debug, Clone)]
@@ -44,6 +48,8 @@ pub fn all(r: &Results) -> Vec<Figure> {
     core_vs_transport(r, &mut out);
     closed_loop(r, &mut out);
     timelines(r, &mut out);
+    shedding(r, &mut out);
+    backlog(r, &mut out);
     wire_bytes(r, &mut out);
     out
 }
@@ -303,6 +309,86 @@ fn timelines(r: &Results, out: &mut Vec<Figure>) {
             ),
         ));
     }
+}
+
+/// The overload runs' goodput during the burst (share of the closed-loop peak), with shedding
+/// and without, and the compensations owed through the step.
+fn shedding(r: &Results, out: &mut Vec<Figure>) {
+    let runs: Vec<(&Run, &Shedding)> = r
+        .runs
+        .iter()
+        .filter(|x| OVERLOAD_SCENARIOS.contains(&x.scenario.as_str()))
+        .filter_map(|x| Some((x, x.fault.as_ref()?.shedding.as_ref()?)))
+        .collect();
+    if runs.is_empty() {
+        return;
+    }
+    let categories: Vec<String> = OVERLOAD_SCENARIOS
+        .iter()
+        .filter_map(|name| {
+            let (_, s) = runs.iter().find(|(x, _)| x.scenario == *name)?;
+            Some(format!("admission {}", s.admission))
+        })
+        .collect();
+    let series: Vec<(String, Vec<f64>)> = r
+        .targets()
+        .iter()
+        .map(|t| {
+            let share = OVERLOAD_SCENARIOS
+                .iter()
+                .filter(|name| runs.iter().any(|(x, _)| x.scenario == **name))
+                .map(|name| {
+                    runs.iter()
+                        .find(|(x, _)| x.scenario == *name && x.target == *t)
+                        .and_then(|(_, s)| s.share_of_attainable())
+                        .map_or(0.0, |v| 100.0 * v)
+                })
+                .collect();
+            (t.clone(), share)
+        })
+        .collect();
+    out.push(fig(
+        "shedding",
+        "Goodput during the overload burst (2× the knee), % of what each target could serve (its closed-loop peak, or the offered rate if lower)",
+        bars(
+            "Goodput at 2× the knee, % of attainable",
+            "% of min(peak, offered)",
+            &categories,
+            &series,
+        ),
+    ));
+}
+
+/// The compensations owed through every fault step that sampled them (kill and overload), one
+/// line per target and scenario, with the fault window of the first shaded.
+fn backlog(r: &Results, out: &mut Vec<Figure>) {
+    let runs: Vec<(&Run, &crate::results::Fault)> = r
+        .runs
+        .iter()
+        .filter_map(|x| Some((x, x.fault.as_ref()?)))
+        .filter(|(_, f)| !f.backlog.is_empty())
+        .collect();
+    let Some((_, first)) = runs.first() else {
+        return;
+    };
+    let series: Vec<Series> = runs
+        .iter()
+        .map(|(x, f)| Series {
+            label: format!("{} {}", x.target, x.scenario),
+            points: f.backlog.iter().map(|p| (p[0], p[1])).collect(),
+            secondary: x.scenario == "overload-unshed",
+        })
+        .collect();
+    out.push(fig(
+        "compensation-backlog",
+        "Compensations owed (all outboxes) through each fault step, every 250 ms; the first step's fault window shaded",
+        super::charts::timeline(
+            "Compensations owed during faults",
+            "owed compensations",
+            &series,
+            (first.window_s[0], first.window_s[1]),
+        ),
+    ));
 }
 
 /// Loopback bytes per request of the networked targets, per scenario.

@@ -64,6 +64,8 @@ pub fn results(targets: &[&str], runs: Vec<Run>) -> Results {
             slo_p99_ms: 50.0,
             grpc_worker_threads: 2,
             rest_workers: 2,
+            admission: "static:64".into(),
+            busy: false,
             targets: targets.iter().map(|t| t.to_string()).collect(),
             scenarios: vec!["checkout-open".into()],
             data: String::new(),

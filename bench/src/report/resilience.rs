@@ -3,7 +3,7 @@
 
 use super::document::{Block, Document, table};
 use super::facts::ms;
-use crate::results::{Fault, Results, Run};
+use crate::results::{Fault, Results, Run, Shedding};
 
 /// Appends the Resilience section when the run had fault scenarios.
 pub fn resilience(r: &Results, d: &mut Document) {
@@ -33,8 +33,16 @@ pub fn resilience(r: &Results, d: &mut Document) {
             d.push(Block::Figure(format!("timeline-{name}")));
         }
     }
-    d.push(Block::Paragraph("When the client outruns the server: gRPC multiplexes every call on one HTTP/2 connection per peer, so the excess waits in stream queues behind HTTP/2 flow control; REST over HTTP/1.1 opens a connection per concurrent request, so the excess becomes new connections, each with its own buffers and accept work — compare the services' resident memory under overload above. REST over HTTP/2 behaves like gRPC on the wire, with JSON on top.".into()));
+    d.push(Block::Paragraph("When the client outruns the server and nothing is shed (`overload-unshed`), the excess waits, and where it waits depends on the transport: gRPC multiplexes every call on one HTTP/2 connection per peer, so it waits in stream queues behind HTTP/2 flow control; REST over HTTP/1.1 opens a connection per concurrent request, so it becomes new connections, each with its own buffers and accept work, up to the client's bound of 256 per peer, past which the client itself refuses (`overloaded`). REST over HTTP/2 behaves like gRPC on the wire, with JSON on top. With admission on, the excess is refused at each service's edge instead, and no queue grows.".into()));
     d.push(fault_table(&faults));
+    if faults
+        .iter()
+        .any(|x| x.fault.as_ref().is_some_and(|f| !f.backlog.is_empty()))
+    {
+        d.push(Block::Paragraph("Compensations owed, summed over every outbox, sampled every 250 ms through each kill and overload step: a kill leaves work to undo once the service is back; shedding refuses before any work, so it leaves none.".into()));
+        d.push(Block::Figure("compensation-backlog".into()));
+    }
+    shedding(&faults, d);
 }
 
 fn kill_note(x: &Run, f: &Fault) -> String {
@@ -85,20 +93,147 @@ fn overload_note(x: &Run, f: &Fault) -> String {
             services.iter().map(|u| u.rss_mib_max).sum::<f64>()
         )
     };
+    let shed = f.shedding.as_ref().map_or(String::new(), |s| {
+        format!(
+            " Goodput during the burst {:.0}/s{}; {} refused for overload{}.",
+            s.goodput_rps,
+            match (s.peak_rps, s.share_of_attainable()) {
+                (Some(p), Some(v)) => format!(
+                    " ({:.0}% of what it could serve: its closed-loop peak of {p:.0}/s or the offered {:.0}/s, whichever is lower)",
+                    100.0 * v,
+                    s.offered_rps
+                ),
+                _ => String::new(),
+            },
+            s.refused,
+            s.refusal_p99_ms
+                .map_or(String::new(), |ms| format!(", p99 of a refusal {ms:.2} ms"))
+        )
+    });
     format!(
-        "{} (overload: {}): {} errors during the burst, {}{rss}.",
+        "{} ({}: {}): {} errors during the burst, {}{rss}.{shed}",
         x.target,
+        x.scenario,
         f.detail,
         f.errors_during,
         match f.recovery_ms {
-            Some(ms) if ms <= 1000.0 =>
-                "every second after the load dropped was within the objective".to_string(),
-            Some(ms) => format!(
-                "back within the objective {:.0} s after the load dropped",
-                (ms / 1000.0).ceil()
-            ),
-            None => "not back within the objective before the step ended".into(),
+            Some(ms) if ms <= 0.0 =>
+                "the first second after the burst was back at the calm rate with p99 within twice its pre-burst value".to_string(),
+            Some(ms) => format!("back at the calm rate with p99 within twice its pre-burst value {:.0} s after the burst", ms / 1000.0),
+            None => "not back at the calm rate within twice its pre-burst p99 before the step ended".into(),
         }
+    )
+}
+
+/// Goals of the overload scenario (issue: overload without collapse), per target.
+const GOODPUT_GOAL: f64 = 0.8;
+const REFUSAL_P99_GOAL_MS: f64 = 5.0;
+const RECOVERY_GOAL_MS: f64 = 1000.0;
+
+/// The overload runs side by side, shedding on and off, against the goals; then what they say.
+fn shedding(faults: &[&Run], d: &mut Document) {
+    let runs: Vec<(&Run, &Fault, &Shedding)> = faults
+        .iter()
+        .filter_map(|x| {
+            let f = x.fault.as_ref()?;
+            Some((*x, f, f.shedding.as_ref()?))
+        })
+        .collect();
+    if runs.is_empty() {
+        return;
+    }
+    d.push(Block::Heading(3, "Overload: shedding on and off".into()));
+    d.push(Block::Paragraph(format!(
+        "Each service admits a forward request only while fewer than its limit are in flight and the request has at least the service's recent median left before its deadline; otherwise it refuses at once, before any work (gRPC `RESOURCE_EXHAUSTED`, REST `503` with `Retry-After`). Compensations bypass admission and travel on their own connection. The burst is twice each target's knee; goals: goodput ≥ {:.0}% of what the target can serve (its closed-loop peak, or the offered rate when lower), p99 of a refusal ≤ {REFUSAL_P99_GOAL_MS:.0} ms, recovery ≤ {:.0} s.",
+        100.0 * GOODPUT_GOAL,
+        RECOVERY_GOAL_MS / 1000.0
+    )));
+    let yes_no = |ok: Option<bool>| match ok {
+        Some(true) => "met",
+        Some(false) => "not met",
+        None => "–",
+    };
+    let rows = runs
+        .iter()
+        .map(|(x, f, s)| {
+            let share = s.share_of_attainable();
+            let met = [
+                share.map(|v| v >= GOODPUT_GOAL),
+                s.refusal_p99_ms.map(|v| v <= REFUSAL_P99_GOAL_MS),
+                Some(f.recovery_ms.is_some_and(|v| v <= RECOVERY_GOAL_MS)),
+            ];
+            vec![
+                x.target.clone(),
+                s.admission.clone(),
+                format!("{:.0}", s.offered_rps),
+                format!("{:.0}", s.goodput_rps),
+                share.map_or("–".into(), |v| format!("{:.0}%", 100.0 * v)),
+                format!("{}", s.refused),
+                s.refusal_p99_ms.map_or("–".into(), |v| format!("{v:.2}")),
+                f.recovery_ms.map_or("none".into(), |v| format!("{v:.0}")),
+                format!("{:.0}", f.backlog.iter().map(|p| p[1]).fold(0.0, f64::max)),
+                format!("{}", f.outlived_deadline),
+                format!(
+                    "{} / {} / {}",
+                    yes_no(met[0]),
+                    yes_no(met[1]),
+                    yes_no(met[2])
+                ),
+            ]
+        })
+        .collect();
+    d.push(table(
+        &[
+            "target",
+            "admission",
+            "offered/s",
+            "goodput/s",
+            "of attainable",
+            "refused",
+            "refusal p99 ms",
+            "recovery ms",
+            "max owed compensations",
+            "outlived deadline",
+            "goals: goodput / refusal / recovery",
+        ],
+        rows,
+    ));
+    d.push(Block::Figure("shedding".into()));
+    d.push(Block::Paragraph(verdict(&runs)));
+}
+
+/// The sentence seed 001 asks for: how each stack degrades, from the measured runs.
+fn verdict(runs: &[(&Run, &Fault, &Shedding)]) -> String {
+    let share = |s: &Shedding| s.share_of_attainable().map(|v| 100.0 * v);
+    let mut parts = Vec::new();
+    for (x, f, s) in runs.iter().filter(|(x, ..)| x.scenario == "overload") {
+        let off = runs
+            .iter()
+            .find(|(y, ..)| y.scenario == "overload-unshed" && y.target == x.target);
+        parts.push(format!(
+            "{} served {} of what it could while refusing {} requests ({}){}{}",
+            x.target,
+            share(s).map_or("an unknown share".into(), |v| format!("{v:.0}%")),
+            s.refused,
+            s.refusal_p99_ms
+                .map_or("none refused".into(), |v| format!("p99 {v:.2} ms")),
+            match f.recovery_ms {
+                Some(ms) => format!(", recovered in {:.0} s", ms / 1000.0),
+                None => ", and had not recovered by the end of the step".into(),
+            },
+            off.map_or(String::new(), |(_, fo, so)| format!(
+                "; shedding nothing, it kept {} with {} errors",
+                share(so).map_or("an unknown share".into(), |v| format!("{v:.0}%")),
+                fo.errors_during
+            )),
+        ));
+    }
+    if parts.is_empty() {
+        return String::new();
+    }
+    format!(
+        "At twice its knee, {}. A service that refuses what it cannot finish in time spends its CPU only on work that completes; one that accepts everything spends it on requests whose callers have already given up.",
+        parts.join("; ")
     )
 }
 

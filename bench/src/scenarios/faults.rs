@@ -12,7 +12,7 @@ use crate::cluster::target::Target;
 use crate::engine::load::Mode;
 use crate::engine::step::{StepExtras, StepSpec, TargetInfo, measure_step};
 use crate::engine::workload::{Call, CheckoutCall, Workload};
-use crate::results::{Calibration, Fault, Run};
+use crate::results::{Calibration, Fault, Run, Shedding};
 use crate::scenarios::profile::{Profile, Scenario, Shape};
 
 /// What a fault step needs from the run.
@@ -63,12 +63,15 @@ pub async fn kill(
     let name = service;
     let info = TargetInfo::of(t);
     let call = checkout(t, ctx, scenario.name);
+    let data_dir = t.data_dir.clone();
     let cluster = t.cluster()?;
     let warmup = ctx.profile.warmup;
     let times: Arc<Mutex<(f64, f64)>> = Arc::default();
     let t0 = Instant::now() + Duration::from_millis(20) + warmup;
     let recorded = times.clone();
-    let inject = async move {
+    let backlog: Arc<Mutex<Vec<[f64; 2]>>> = Arc::default();
+    let sampler = sample_backlog(data_dir, t0, backlog.clone());
+    let fault = async move {
         tokio::time::sleep_until((t0 + before).into()).await;
         cluster.kill(name);
         let killed = t0.elapsed().as_secs_f64();
@@ -79,6 +82,9 @@ pub async fn kill(
             tracing::error!(error = %e, "restart failed");
         }
         *recorded.lock().expect("times") = (killed, up);
+    };
+    let inject = async move {
+        tokio::join!(fault, sampler);
     };
     let window = before + down + after;
     let spec = StepSpec {
@@ -113,6 +119,8 @@ pub async fn kill(
         recovery_ms,
         outlived_deadline: extras.over_deadline,
         baseline_rps: None,
+        backlog: std::mem::take(&mut *backlog.lock().expect("backlog")),
+        shedding: None,
     });
     Some((run, hist))
 }
@@ -158,22 +166,58 @@ pub async fn slow(
         recovery_ms: None,
         outlived_deadline: extras.over_deadline,
         baseline_rps: baseline,
+        backlog: Vec::new(),
+        shedding: None,
     });
     Some((run, hist))
 }
 
-/// An open loop at `high` × `knee` for the burst, then `low` × `knee`.
+/// What an overload step knows of its target beyond the step itself.
+pub struct OverloadCtx<'a> {
+    /// The target's knee so far (checkouts/s).
+    pub knee: f64,
+    /// Its closed-loop peak so far, if measured.
+    pub peak: Option<f64>,
+    /// What its services admit.
+    pub admission: String,
+    /// Its data directory, whose outboxes are sampled.
+    pub data_dir: &'a std::path::Path,
+}
+
+/// Compensations owed in `dir`, every 250 ms from `t0` (the window's start) on, into `out`.
+async fn sample_backlog(dir: std::path::PathBuf, t0: Instant, out: Arc<Mutex<Vec<[f64; 2]>>>) {
+    tokio::time::sleep_until(t0.into()).await;
+    loop {
+        let d = dir.clone();
+        let owed = tokio::task::spawn_blocking(move || {
+            checkout_core::audit::compensation_backlog(&d).map(|o| o.iter().sum::<i64>())
+        })
+        .await;
+        if let Ok(Ok(n)) = owed {
+            let t = t0.elapsed().as_secs_f64();
+            out.lock().expect("backlog").push([t, n as f64]);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// An open loop at `low` × the knee, then `high` × the knee for the burst, then `low` × the knee
+/// again; measures goodput and refusals during the burst, the recovery after it (the first
+/// second back at the calm rate with p99 within twice the second before the burst), and the
+/// compensation backlog throughout.
 pub async fn overload(
     t: &Target,
     scenario: &Scenario,
     ctx: &FaultCtx<'_>,
-    knee: f64,
+    o: OverloadCtx<'_>,
 ) -> Option<(Run, Histogram<u64>)> {
     let Shape::Overload {
         high,
         low,
+        before,
         burst,
         calm,
+        ..
     } = scenario.shape.clone()
     else {
         return None;
@@ -181,39 +225,62 @@ pub async fn overload(
     let info = TargetInfo::of(t);
     let call = checkout(t, ctx, scenario.name);
     let warmup = ctx.profile.warmup;
-    let (hi, lo) = (high * knee, low * knee);
+    let (hi, lo) = (high * o.knee, low * o.knee);
     let spec = StepSpec {
         mode: Mode::Phased {
-            phases: vec![(warmup + burst, hi), (calm, lo)],
+            phases: vec![(warmup + before, lo), (burst, hi), (calm, lo)],
         },
         warmup,
-        window: burst + calm,
+        window: before + burst + calm,
         scenario: scenario.name,
         step: 0,
         label: format!("{hi:.0}-then-{lo:.0}rps"),
     };
-    let (mut run, hist, extras) =
-        measure_step(call, spec, &info, ctx.calibration, std::future::ready(())).await;
-    let b = burst.as_secs_f64();
-    let slo_us = ctx.profile.slo_p99.as_micros() as f64;
-    let first_calm = b.ceil() as usize;
-    let settled = (first_calm..run.timeline.len()).find(|&k| {
-        run.timeline[k..]
-            .iter()
-            .all(|s| s.errors == 0 && s.completed > 0 && s.p99_us <= slo_us)
-    });
+    let backlog: Arc<Mutex<Vec<[f64; 2]>>> = Arc::default();
+    let t0 = Instant::now() + Duration::from_millis(20) + warmup;
+    let sampler = sample_backlog(o.data_dir.to_owned(), t0, backlog.clone());
+    let (mut run, hist, extras) = measure_step(call, spec, &info, ctx.calibration, sampler).await;
+    let (from, to) = (before.as_secs_f64(), (before + burst).as_secs_f64());
+    let seconds = &run.timeline;
+    let before_p99_us = seconds.first().map_or(0.0, |s| s.p99_us);
+    let good = |s: &crate::results::Second| s.completed.saturating_sub(s.errors) as f64;
+    let in_burst: Vec<_> = seconds
+        .iter()
+        .filter(|s| (from..to).contains(&f64::from(s.t)))
+        .collect();
+    let goodput = in_burst.iter().map(|s| good(s)).sum::<f64>() / in_burst.len().max(1) as f64;
+    let recovered = seconds
+        .iter()
+        .filter(|s| f64::from(s.t) >= to)
+        .find(|s| good(s) >= 0.9 * lo && s.errors == 0 && s.p99_us <= 2.0 * before_p99_us);
+    let refused = run.errors_by_kind.get("overloaded").copied().unwrap_or(0);
+    let refusal_p99_ms =
+        (!extras.refusals.is_empty()).then(|| extras.refusals.value_at_quantile(0.99) as f64 / 1e3);
     run.fault = Some(Fault {
         kind: "overload".into(),
         service: None,
         detail: format!(
-            "{hi:.0}/s ({high}× the knee of {knee:.0}/s) for {b:.1} s, then {lo:.0}/s ({low}×) for {:.1} s",
-            calm.as_secs_f64()
+            "{lo:.0}/s for {from:.0} s, then {hi:.0}/s ({high}× the knee of {:.0}/s) for {:.1} s, then {lo:.0}/s ({low}×) for {:.1} s; services admit: {}",
+            o.knee,
+            burst.as_secs_f64(),
+            calm.as_secs_f64(),
+            o.admission
         ),
-        window_s: [0.0, b],
-        errors_during: errors_between(&extras, 0.0, b),
-        recovery_ms: settled.map(|k| ((k as f64 - b) * 1000.0).max(0.0)),
+        window_s: [from, to],
+        errors_during: errors_between(&extras, from, to),
+        recovery_ms: recovered.map(|s| (f64::from(s.t) - to) * 1000.0),
         outlived_deadline: extras.over_deadline,
         baseline_rps: None,
+        shedding: Some(Shedding {
+            admission: o.admission,
+            offered_rps: hi,
+            goodput_rps: goodput,
+            peak_rps: o.peak,
+            refused,
+            refusal_p99_ms,
+            before_p99_ms: before_p99_us / 1e3,
+        }),
+        backlog: std::mem::take(&mut *backlog.lock().expect("backlog")),
     });
     Some((run, hist))
 }

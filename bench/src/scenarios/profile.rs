@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use checkout_core::ServiceName;
+use checkout_core::admission::Admission;
 
 /// One scenario's load shape.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,16 +36,22 @@ pub enum Shape {
         /// Clients in flight.
         clients: usize,
     },
-    /// Open loop at `high` × the target's knee for `burst`, then `low` × the knee for `calm`.
+    /// Open loop at `low` × the target's knee for `before`, `high` × the knee for `burst`, then
+    /// `low` × the knee again for `calm`.
     Overload {
         /// Factor of the knee during the burst.
         high: f64,
-        /// Factor of the knee after it.
+        /// Factor of the knee before and after it.
         low: f64,
+        /// Measured calm before the burst (the p99 recovery is judged against).
+        before: Duration,
         /// Length of the burst.
         burst: Duration,
         /// Length of the calm after it.
         calm: Duration,
+        /// `None`: the services admit as the run says. `Some`: a separate copy of each target
+        /// whose services admit this way (`off`: the comparison without load shedding).
+        admission: Option<Admission>,
     },
 }
 
@@ -155,16 +162,24 @@ mod make {
         }
     }
 
-    pub(super) fn overload(burst: u64, calm: u64) -> Scenario {
+    /// The overload burst at twice the knee, with the run's admission (`unshed`: on copies
+    /// that admit everything, for comparison).
+    pub(super) fn overload(burst: u64, calm: u64, unshed: bool) -> Scenario {
         Scenario {
-            name: "overload",
+            name: if unshed {
+                "overload-unshed"
+            } else {
+                "overload"
+            },
             request: Request::Checkout,
             products: 30,
             shape: Shape::Overload {
-                high: 1.5,
+                high: 2.0,
                 low: 0.5,
+                before: Duration::from_secs(1),
                 burst: Duration::from_millis(burst),
                 calm: Duration::from_millis(calm),
+                admission: unshed.then_some(Admission::Off),
             },
         }
     }
@@ -211,7 +226,8 @@ impl Profile {
                 catalog("catalog-30", 30, 16),
                 kill(1500, 1500, 3000, 300.0),
                 slow(16),
-                overload(2000, 3000),
+                overload(2000, 2000, false),
+                overload(2000, 1000, true),
                 catalog("catalog-1000", 1000, 16),
             ],
             slo_p99: Duration::from_millis(50),
@@ -234,7 +250,8 @@ impl Profile {
                 catalog("catalog-30", 30, 16),
                 kill(5000, 5000, 10_000, 500.0),
                 slow(16),
-                overload(10_000, 10_000),
+                overload(10_000, 10_000, false),
+                overload(10_000, 5_000, true),
                 catalog("catalog-1000", 1000, 16),
             ],
             slo_p99: Duration::from_millis(50),
@@ -285,7 +302,12 @@ mod tests {
                             after,
                             ..
                         } => (*before + *down + *after).as_secs_f64(),
-                        Shape::Overload { burst, calm, .. } => (*burst + *calm).as_secs_f64(),
+                        Shape::Overload {
+                            before,
+                            burst,
+                            calm,
+                            ..
+                        } => (*before + *burst + *calm).as_secs_f64(),
                         _ => p.step.as_secs_f64(),
                     };
                     (s.shape.steps() * 4) as f64 * (p.warmup.as_secs_f64() + each)

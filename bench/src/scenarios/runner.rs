@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use checkout_core::admission::Admission;
 use checkout_core::store::{StoreConfig, SyncMode};
 use checkout_core::*;
 use hdrhistogram::Histogram;
@@ -39,6 +40,10 @@ pub struct RunOptions {
     pub grpc_workers: usize,
     /// actix workers of each REST service process.
     pub rest_workers: usize,
+    /// What each service admits.
+    pub admission: Admission,
+    /// A CPU hog spins on every core for the whole run.
+    pub busy: bool,
 }
 
 /// Everything a run measured, before it is rendered.
@@ -177,12 +182,14 @@ async fn open_session(opts: RunOptions, machine: &Machine) -> anyhow::Result<Ses
         chain_timeout_ms: CHAIN_TIMEOUT_MS,
         grpc_workers: opts.grpc_workers,
         rest_workers: opts.rest_workers,
+        admission: opts.admission,
         work: Vec::new(),
     };
     let mut env = ServiceEnv::new(&work);
     env.store = store;
     env.sim = Arc::new(Simulation::with_seed(opts.seed));
     env.chain_timeout = Duration::from_millis(CHAIN_TIMEOUT_MS);
+    env.admission = opts.admission;
     Ok(Session {
         opts,
         calibration,
@@ -226,6 +233,14 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
     let started_at = chrono::Utc::now().to_rfc3339();
     let machine = crate::engine::procfs::machine();
     let (labels, scenarios) = selection(&opts)?;
+    // Started before calibration: on a busy machine the floor is measured busy too.
+    let _hog = match opts.busy {
+        true => Some(crate::cluster::hog::Hog::start(
+            machine.cores,
+            Duration::from_secs(3600),
+        )?),
+        false => None,
+    };
     let mut s = open_session(opts, &machine).await?;
     s.progress
         .set_total(scenarios.iter().map(|x| x.shape.steps()).sum::<usize>() * labels.len());
@@ -288,6 +303,8 @@ fn run_config(opts: &RunOptions, labels: &[TargetKind], scenarios: &[Scenario]) 
         slo_p99_ms: opts.profile.slo_p99.as_secs_f64() * 1000.0,
         grpc_worker_threads: opts.grpc_workers,
         rest_workers: opts.rest_workers,
+        admission: opts.admission.to_string(),
+        busy: opts.busy,
         targets: labels.iter().map(|l| l.to_string()).collect(),
         scenarios: scenarios.iter().map(|s| s.name.to_string()).collect(),
         data: "50 customers, 30 products (1,000 for catalog-1000), 100 historical orders; generated with the run seed".into(),
@@ -296,6 +313,10 @@ fn run_config(opts: &RunOptions, labels: &[TargetKind], scenarios: &[Scenario]) 
             "each networked stack runs six OS processes (one per service); the in-process target runs inside the load generator's process".into(),
             "the load generator shares the machine's cores with the services; its own CPU is reported as `loadgen`".into(),
             "an open-loop target that misses its offered rate by 20% or its p99 objective tenfold twice is not driven at higher rates".into(),
-        ],
+            format!("every service admits as `{}` says (static:N: at most N forward requests in flight; adaptive: a gradient limit; off: everything); the overload-unshed scenario runs copies that admit everything", opts.admission),
+        ]
+        .into_iter()
+        .chain(opts.busy.then(|| "busy machine: a separate process spun one thread per core for the whole run (calibration included), competing with the services and the load generator".to_string()))
+        .collect(),
     }
 }

@@ -7,12 +7,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use checkout_core::ServiceEnv;
+use checkout_core::admission::Admission;
 use checkout_core::sim::WorkTime;
 use hdrhistogram::Histogram;
 
 use super::faults::{self, FaultCtx};
 use super::profile::{Request, Scenario, Shape};
 use super::runner::{Session, knee_so_far};
+use crate::cluster::supervisor::NodeFlags;
 use crate::cluster::target::{self, Target, TargetKind};
 use crate::engine::load::Mode;
 use crate::engine::step::{StepSpec, TargetInfo, measure_step};
@@ -136,9 +139,8 @@ pub(crate) async fn faults(
         let fctx = fault_ctx(s, products);
         let measured = match &scenario.shape {
             Shape::Kill { .. } => faults::kill(t, scenario, &fctx).await,
-            Shape::Overload { .. } => {
-                let knee = knee_so_far(&s.runs, t.kind.label(), &s.opts.profile);
-                faults::overload(t, scenario, &fctx, knee).await
+            Shape::Overload { admission, .. } => {
+                overload(s, scenario, t, *admission, seed_db, products).await?
             }
             Shape::Slow { .. } => slow(s, scenario, t.kind, seed_db, products).await?,
             Shape::Open(_) | Shape::Closed(_) => None,
@@ -167,8 +169,77 @@ pub(crate) async fn faults(
     Ok(())
 }
 
-/// The slow-service scenario on a separate copy of `label`, whose one service does extra work
-/// per call from the start; audited on its own.
+/// A separate copy of `kind` on its own data directory (`KIND-PRODUCTS-SUFFIX`), its services
+/// started with the run's settings as `adjust` changes them; audited on its own once stopped.
+fn start_copy(
+    s: &Session,
+    kind: TargetKind,
+    seed_db: &Path,
+    products: usize,
+    suffix: &str,
+    adjust: impl FnOnce(&mut ServiceEnv, &mut NodeFlags),
+) -> anyhow::Result<(Target, String)> {
+    let key = format!("{kind}-{products}-{suffix}");
+    let dir = s.work.join(&key);
+    target::prepare_data(seed_db, &dir, s.store)?;
+    let (mut env, mut flags) = (s.env.clone(), s.flags.clone());
+    adjust(&mut env, &mut flags);
+    let copy = target::start(kind, &dir, &env, &flags, &s.work.join("logs").join(&key))?;
+    Ok((copy, key))
+}
+
+/// The overload burst on `t` (admitting as the run says), or on a copy of it whose services admit
+/// as `admission` says.
+async fn overload(
+    s: &mut Session,
+    scenario: &Scenario,
+    t: &Target,
+    admission: Option<Admission>,
+    seed_db: &Path,
+    products: usize,
+) -> anyhow::Result<Option<(Run, Histogram<u64>)>> {
+    let label = t.kind.label();
+    let knee = knee_so_far(&s.runs, label, &s.opts.profile);
+    let peak = s
+        .runs
+        .iter()
+        .filter(|r| r.scenario == "checkout-closed" && r.target == label)
+        .map(|r| r.achieved_rps)
+        .reduce(f64::max);
+    let fctx = fault_ctx(s, products);
+    let Some(admit) = admission else {
+        let o = faults::OverloadCtx {
+            knee,
+            peak,
+            admission: s.opts.admission.to_string(),
+            data_dir: &t.data_dir,
+        };
+        return Ok(faults::overload(t, scenario, &fctx, o).await);
+    };
+    let (copy, key) = start_copy(
+        s,
+        t.kind,
+        seed_db,
+        products,
+        &admit.to_string(),
+        |env, flags| {
+            env.admission = admit;
+            flags.admission = admit;
+        },
+    )?;
+    let o = faults::OverloadCtx {
+        knee,
+        peak,
+        admission: admit.to_string(),
+        data_dir: &copy.data_dir,
+    };
+    let out = faults::overload(&copy, scenario, &fault_ctx(s, products), o).await;
+    s.settle_and_audit(copy, key).await?;
+    Ok(out)
+}
+
+/// The slow-service scenario on a separate copy of `kind`, whose one service does extra work per
+/// call from the start.
 async fn slow(
     s: &mut Session,
     scenario: &Scenario,
@@ -193,19 +264,15 @@ async fn slow(
                 && r.concurrency == Some(*clients)
         })
         .map(|r| r.achieved_rps);
-    let key = format!("{kind}-{products}-slow");
-    let dir = s.work.join(&key);
-    target::prepare_data(seed_db, &dir, s.store)?;
-    let service = *service;
-    let mut env = s.env.clone();
-    env.sim = Arc::new(
-        (*s.env.sim)
-            .clone()
-            .with_work(service, WorkTime::fixed(*extra)),
-    );
-    let mut flags = s.flags.clone();
-    flags.work.push(format!("{service}={}", extra.as_millis()));
-    let slow_target = target::start(kind, &dir, &env, &flags, &s.work.join("logs").join(&key))?;
+    let (service, extra) = (*service, *extra);
+    let (slow_target, key) = start_copy(s, kind, seed_db, products, "slow", |env, flags| {
+        env.sim = Arc::new(
+            (*env.sim)
+                .clone()
+                .with_work(service, WorkTime::fixed(extra)),
+        );
+        flags.work.push(format!("{service}={}", extra.as_millis()));
+    })?;
     let out = faults::slow(&slow_target, scenario, &fault_ctx(s, products), baseline).await;
     s.settle_and_audit(slow_target, key).await?;
     Ok(out)

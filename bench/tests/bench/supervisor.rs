@@ -17,6 +17,7 @@ fn flags() -> NodeFlags {
         chain_timeout_ms: 3000,
         grpc_workers: 1,
         rest_workers: 1,
+        admission: checkout_core::admission::Admission::default(),
         work: Vec::new(),
     }
 }
