@@ -371,7 +371,17 @@ fn backlog(r: &Results, out: &mut Vec<Figure>) {
     let Some((_, first)) = runs.first() else {
         return;
     };
-    let series: Vec<Series> = runs
+    // Steps that never owed anything are left out of the legend (the report says which).
+    let owing: Vec<_> = runs
+        .iter()
+        .filter(|(_, f)| f.backlog.iter().any(|p| p[1] > 0.0))
+        .collect();
+    let shown = if owing.is_empty() {
+        runs.iter().collect()
+    } else {
+        owing
+    };
+    let series: Vec<Series> = shown
         .iter()
         .map(|(x, f)| Series {
             label: format!("{} {}", x.target, x.scenario),
