@@ -6,19 +6,6 @@ use super::facts::*;
 use super::figures::Figure;
 use crate::results::{Results, Run};
 
-const ARCHITECTURE: &str = r#"  load generator (bench)            same requests, same seed, same schedule
-        │
-        ├── in-process ── Orders → Payments → Inventory → Fiscal → Logistics   (direct calls, one process)
-        │
-        ├── gRPC ──────── Orders ─h2─▶ Payments ─h2─▶ Inventory ─h2─▶ Fiscal ─h2─▶ Logistics
-        │                 (tonic + prost; one HTTP/2 channel per peer)      Catalog ─h2─▶ Inventory
-        │
-        └── REST ──────── Orders ─http─▶ Payments ─http─▶ Inventory ─http─▶ Fiscal ─http─▶ Logistics
-                          (actix-web + reqwest, JSON; HTTP/1.1 pool or HTTP/2)   Catalog ─http─▶ Inventory
-
-  every service: its own OS process (networked stacks) and its own SQLite file (WAL, one writer
-  thread with group commit); replies travel back along the chain; Orders answers last."#;
-
 fn run_rows<'a>(runs: impl Iterator<Item = &'a Run>) -> Vec<Vec<String>> {
     runs.map(|x| {
         vec![
@@ -65,7 +52,10 @@ pub fn document(r: &Results, _figures: &[Figure]) -> Document {
     d.push(Block::Paragraph("One run. On a shared machine two runs of the same build differ, most in the tails and near the knee; before reading a small difference, repeat the run and set the two side by side with `cargo run -p bench -- compare A/results.json B/results.json`.".into()));
     d.push(Block::Bullets(super::findings::findings(r)));
     d.push(Block::Heading(2, "Architecture".into()));
-    d.push(Block::Pre(ARCHITECTURE.into()));
+    d.push(Block::Paragraph("The load generator drives every target with the same requests, seed and schedule. In-process, the six services call each other directly in one process (the zero-transport baseline); over gRPC and REST each service is its own OS process on loopback. The diagrams are drawn from the chain's description in the code, whose call names a test holds to the protobuf contracts and the OpenAPI documents.".into()));
+    d.push(Block::Figure("architecture".into()));
+    d.push(Block::Figure("sequence-checkout".into()));
+    d.push(Block::Figure("sequence-compensated".into()));
     method(r, &mut d);
     calibration(r, &mut d);
     open_loop(r, &mut d);

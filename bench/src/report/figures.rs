@@ -40,7 +40,23 @@ fn fig(name: &str, title: &str, svg: String) -> Figure {
 
 /// Every chart the report shows.
 pub fn all(r: &Results) -> Vec<Figure> {
-    let mut out = Vec::new();
+    let mut out = vec![
+        fig(
+            "architecture",
+            "The six services, their databases, the calls on each transport and the compensation path",
+            super::diagrams::architecture(),
+        ),
+        fig(
+            "sequence-checkout",
+            "One checkout, message by message",
+            super::diagrams::sequence(false),
+        ),
+        fig(
+            "sequence-compensated",
+            "One compensated checkout (Logistics unreachable)",
+            super::diagrams::sequence(true),
+        ),
+    ];
     open_loop(r, &mut out);
     if let Some(rate) = common_rate(r) {
         at_common_rate(r, rate, &mut out);

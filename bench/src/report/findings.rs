@@ -166,7 +166,10 @@ fn past_saturation(r: &Results, f: &mut Vec<String>) {
             .map(|x| x.achieved_rps)
             .fold(0.0, f64::max);
         let offered = x.offered_rps.unwrap_or(0.0);
-        let verdict = if x.achieved_rps >= 0.8 * peak {
+        let refused = x.errors_by_kind.get("overloaded").copied().unwrap_or(0);
+        let verdict = if x.achieved_rps >= 0.8 * peak && 2 * refused >= x.errors {
+            "degrades gracefully: it keeps serving near its peak and refuses the excess at once"
+        } else if x.achieved_rps >= 0.8 * peak {
             "degrades gracefully: it keeps serving near its peak while the excess queues"
         } else if x.achieved_rps >= 0.5 * peak {
             "loses goodput: it completes less than it sustained at lower load, as the backlog grows"
@@ -174,7 +177,7 @@ fn past_saturation(r: &Results, f: &mut Vec<String>) {
             "collapses: goodput falls far below what it sustained at lower load, as queued requests time out or wait behind a growing backlog"
         };
         f.push(format!(
-            "Past saturation, {t} {verdict} — at {offered:.0}/s offered it completed {:.0}/s ({:.0}% of its best {peak:.0}/s), median {} ms, {} errors.",
+            "Past saturation, {t} {verdict} — at {offered:.0}/s offered it completed {:.0}/s ({:.0}% of its best {peak:.0}/s), median {} ms, {} errors ({refused} refused for overload).",
             x.achieved_rps,
             100.0 * x.achieved_rps / peak.max(1.0),
             ms(x.latency_us.p50),
