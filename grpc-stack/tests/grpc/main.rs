@@ -236,3 +236,56 @@ fn grpc_timeout_values_parse() {
     assert_eq!(p(""), None);
     assert_eq!(p("10q"), None);
 }
+
+/// Contract changes on the protobuf wire: a field the receiver does not know is skipped, in
+/// either direction; a field the sender leaves out arrives as its default, and only the domain's
+/// validation can tell. (The REST side of the same changes is in the REST stack's tests.)
+#[tokio::test]
+async fn a_field_added_is_ignored_and_a_field_removed_arrives_as_its_default() {
+    let s = spawn().await;
+    let req = CriarPedidoRequest {
+        chave_idempotencia: "contrato-1".into(),
+        cliente_id: 1,
+        itens: vec![ItemSolicitado {
+            produto_id: 1,
+            quantidade: 1,
+        }],
+    };
+    // A client one version ahead sends field 99 (`cupom = 99`, a varint) the server never heard of.
+    let mut ahead = req.encode_to_vec();
+    ahead.extend_from_slice(&[0x98, 0x06, 0x01]);
+    let reply = raw::call(
+        endpoint(&s, ServiceName::Orders),
+        "/pedidos.Pedidos/CriarPedido",
+        ahead,
+    )
+    .await
+    .expect("an unknown field is skipped");
+    let order = grpc_stack::pb::pedidos::Pedido::decode(reply.as_slice()).unwrap();
+    assert_eq!(order.status, "enviado");
+    // A server one version ahead answers with a field 99 the client does not know: decoded anyway.
+    let mut answer = order.encode_to_vec();
+    answer.extend_from_slice(&[0x98, 0x06, 0x01]);
+    assert_eq!(
+        grpc_stack::pb::pedidos::Pedido::decode(answer.as_slice()).unwrap(),
+        order
+    );
+    // A client one version behind, without `cliente_id`: the field arrives as 0, which the
+    // domain refuses (a default the domain accepted would pass silently).
+    let behind = CriarPedidoRequest {
+        chave_idempotencia: "contrato-2".into(),
+        cliente_id: 0,
+        ..req
+    };
+    let status = raw::call(
+        endpoint(&s, ServiceName::Orders),
+        "/pedidos.Pedidos/CriarPedido",
+        behind.encode_to_vec(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let erro = Erro::decode(status.details()).unwrap();
+    assert_eq!(erro.campo.as_deref(), Some("cliente_id"));
+    s.stop().await;
+}

@@ -300,3 +300,60 @@ fn a_refusal_for_overload_says_when_to_retry() {
         }
     );
 }
+
+/// Contract changes on the JSON wire, as this stack is built: the servers read requests strictly
+/// (`deny_unknown_fields`), so a field a newer client adds is refused with 400 naming it, and a
+/// field an older client leaves out is refused with 400 naming it; the clients read answers
+/// tolerantly, so a field a newer server adds is ignored. (The gRPC side is in its stack's tests.)
+#[tokio::test]
+async fn a_field_added_to_a_request_is_refused_and_one_added_to_an_answer_is_ignored() {
+    let s = spawn().await;
+    let before = s.probe.total_rows();
+    let ahead = serde_json::json!({
+        "chave_idempotencia": "contrato-1", "cliente_id": 1, "cupom": "X",
+        "itens": [{"produto_id": 1, "quantidade": 1}]
+    });
+    let (status, body) = s
+        .post_raw(
+            "/pedidos",
+            "application/json",
+            ahead.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(
+        (status, body["campo"].as_str()),
+        (400, Some("cupom")),
+        "{body}"
+    );
+    let behind = serde_json::json!({
+        "chave_idempotencia": "contrato-2",
+        "itens": [{"produto_id": 1, "quantidade": 1}]
+    });
+    let (status, body) = s
+        .post_raw(
+            "/pedidos",
+            "application/json",
+            behind.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(
+        (status, body["campo"].as_str()),
+        (400, Some("cliente_id")),
+        "{body}"
+    );
+    assert_eq!(s.probe.total_rows(), before, "neither wrote anything");
+    // The same checkout without the extra field goes through; its answer, with a field a newer
+    // server might add, still reads.
+    let ok = serde_json::json!({
+        "chave_idempotencia": "contrato-1", "cliente_id": 1,
+        "itens": [{"produto_id": 1, "quantidade": 1}]
+    });
+    let (status, mut answer) = s
+        .post_raw("/pedidos", "application/json", ok.to_string().into_bytes())
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    answer["prazo_entrega_dias"] = serde_json::json!(3);
+    let read: rest_stack::wire::Pedido = serde_json::from_value(answer).unwrap();
+    assert_eq!(read.status, "enviado");
+    s.stack.stop_all().await.unwrap();
+}
