@@ -32,6 +32,10 @@ pub struct Results {
     /// Where the time goes: the core's cost against the transport's (derived from the runs).
     #[serde(default)]
     pub cost: Option<crate::report::cost::CostSummary>,
+    /// Each stack's complexity, measured from the source tree the bench was built from (absent
+    /// when that tree was not there).
+    #[serde(default)]
+    pub complexity: Option<Vec<crate::report::complexity::StackComplexity>>,
 }
 
 /// Settings of a run.

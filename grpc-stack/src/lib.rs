@@ -44,6 +44,39 @@ pub mod pb {
     pub mod calibracao {
         tonic::include_proto!("calibracao");
     }
+    /// The Rust that prost and tonic generated from each `.proto` (by package), as compiled
+    /// into this crate: what the contracts cost in code nobody writes by hand.
+    pub const GENERATED: [(&str, &str); 8] = [
+        ("comum", include_str!(concat!(env!("OUT_DIR"), "/comum.rs"))),
+        (
+            "pedidos",
+            include_str!(concat!(env!("OUT_DIR"), "/pedidos.rs")),
+        ),
+        (
+            "pagamento",
+            include_str!(concat!(env!("OUT_DIR"), "/pagamento.rs")),
+        ),
+        (
+            "estoque",
+            include_str!(concat!(env!("OUT_DIR"), "/estoque.rs")),
+        ),
+        (
+            "fiscal",
+            include_str!(concat!(env!("OUT_DIR"), "/fiscal.rs")),
+        ),
+        (
+            "logistica",
+            include_str!(concat!(env!("OUT_DIR"), "/logistica.rs")),
+        ),
+        (
+            "catalogo",
+            include_str!(concat!(env!("OUT_DIR"), "/catalogo.rs")),
+        ),
+        (
+            "calibracao",
+            include_str!(concat!(env!("OUT_DIR"), "/calibracao.rs")),
+        ),
+    ];
     /// Encoded descriptor set of every `.proto`, served by reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] =
         include_bytes!(concat!(env!("OUT_DIR"), "/checkout_descriptor.bin"));

@@ -84,5 +84,6 @@ pub fn results(targets: &[&str], runs: Vec<Run>) -> Results {
         },
         checks: Vec::new(),
         cost: None,
+        complexity: None,
     }
 }

@@ -5,6 +5,7 @@ pub mod analysis;
 pub mod charts;
 pub mod checks;
 pub mod compare;
+pub mod complexity;
 pub mod cost;
 pub mod coupling;
 pub mod diagrams;

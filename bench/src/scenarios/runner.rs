@@ -281,6 +281,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
         audit: s.audit,
         checks: Vec::new(),
         cost: None,
+        complexity: crate::report::complexity::measure(&crate::report::complexity::workspace_root()),
     };
     Ok(Measured {
         results,

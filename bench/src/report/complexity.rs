@@ -1,0 +1,309 @@
+//! Complexity, measured from the source tree the bench was built from: per stack, the adapter's
+//! hand-written code (the core and the tests excluded), its contract, the code generated from
+//! that contract, its dependencies (direct, and the crates it pulls in beyond the core's), and
+//! the files one existing endpoint touches — what adding the next one would cost.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::document::{Block, Document, table};
+use crate::results::Results;
+
+/// One stack's measured complexity.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct StackComplexity {
+    /// `grpc` or `rest`.
+    pub stack: String,
+    /// Rust files of the adapter (`src/`, tests excluded).
+    pub files: usize,
+    /// Their code lines (neither blank nor only a comment).
+    pub code_lines: usize,
+    /// Code lines of the contract written by hand outside the adapter (`.proto` files; REST's
+    /// contract is its own types and routes, counted above).
+    pub contract_lines: usize,
+    /// Lines generated from the contract at build time (prost + tonic), none for REST.
+    pub generated_lines: usize,
+    /// Direct dependencies (the core excluded).
+    pub direct_deps: usize,
+    /// Crates the stack pulls in that the core does not (transitively, from `Cargo.lock`).
+    pub crates_beyond_core: usize,
+    /// Files (adapter and contract) that name the Catalog's stock-update endpoint: what one
+    /// endpoint touches.
+    pub endpoint_files: Vec<String>,
+}
+
+/// Code lines of Rust or protobuf text: neither blank nor only a `//` comment.
+pub fn code_lines(text: &str) -> usize {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("//"))
+        .count()
+}
+
+/// Each package of a `Cargo.lock` with the names of its dependencies.
+pub fn lock_graph(lock: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut name: Option<String> = None;
+    let mut in_deps = false;
+    for line in lock.lines().map(str::trim) {
+        if line == "[[package]]" {
+            (name, in_deps) = (None, false);
+        } else if let Some(n) = line.strip_prefix("name = ") {
+            let n = n.trim_matches('"').to_string();
+            graph.entry(n.clone()).or_default();
+            name = Some(n);
+        } else if line.starts_with("dependencies = [") {
+            in_deps = !line.ends_with(']');
+        } else if in_deps && line == "]" {
+            in_deps = false;
+        } else if in_deps && let Some(n) = &name {
+            let dep = line.trim_matches(|c| c == '"' || c == ',');
+            let dep = dep.split(' ').next().unwrap_or(dep).to_string();
+            graph.entry(n.clone()).or_default().insert(dep);
+        }
+    }
+    graph
+}
+
+/// Every package reachable from `root` (itself excluded).
+pub fn closure(graph: &BTreeMap<String, BTreeSet<String>>, root: &str) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut todo = vec![root.to_string()];
+    while let Some(p) = todo.pop() {
+        for d in graph.get(&p).into_iter().flatten() {
+            if seen.insert(d.clone()) {
+                todo.push(d.clone());
+            }
+        }
+    }
+    seen.remove(root);
+    seen
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// Direct `[dependencies]` of a crate's manifest, the workspace's core excluded.
+fn direct_deps(manifest: &str) -> usize {
+    let mut inside = false;
+    manifest
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            if l.starts_with('[') {
+                inside = *l == "[dependencies]";
+                return false;
+            }
+            inside && l.contains('=') && !l.starts_with("checkout-core")
+        })
+        .count()
+}
+
+/// Whether `text` names the stock-update endpoint (`AtualizarEstoque`, `atualizar_estoque`).
+fn names_endpoint(text: &str) -> bool {
+    text.to_lowercase()
+        .replace('_', "")
+        .contains("atualizarestoque")
+}
+
+/// Measures both stacks in the workspace at `root`; `None` when the tree is not there (a bench
+/// binary moved away from its sources).
+pub fn measure(root: &Path) -> Option<Vec<StackComplexity>> {
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).ok()?;
+    let graph = lock_graph(&lock);
+    let core = closure(&graph, "checkout-core");
+    let proto: Vec<(String, String)> = std::fs::read_dir(root.join("proto"))
+        .ok()?
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "proto"))
+        .filter_map(|e| {
+            let name = format!("proto/{}", e.file_name().to_string_lossy());
+            Some((name, std::fs::read_to_string(e.path()).ok()?))
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (stack, krate) in [("grpc", "grpc-stack"), ("rest", "rest-stack")] {
+        let mut files = Vec::new();
+        rust_files(&root.join(krate).join("src"), &mut files);
+        files.sort();
+        let sources: Vec<(String, String)> = files
+            .iter()
+            .filter_map(|p| {
+                let rel = p.strip_prefix(root).ok()?.display().to_string();
+                Some((rel, std::fs::read_to_string(p).ok()?))
+            })
+            .collect();
+        let contract: &[(String, String)] = if stack == "grpc" { &proto } else { &[] };
+        let mut endpoint_files: Vec<String> = sources
+            .iter()
+            .chain(contract)
+            .filter(|(_, text)| names_endpoint(text))
+            .map(|(name, _)| name.clone())
+            .collect();
+        endpoint_files.sort();
+        out.push(StackComplexity {
+            stack: stack.into(),
+            files: sources.len(),
+            code_lines: sources.iter().map(|(_, t)| code_lines(t)).sum(),
+            contract_lines: contract.iter().map(|(_, t)| code_lines(t)).sum(),
+            generated_lines: if stack == "grpc" {
+                grpc_stack::pb::GENERATED
+                    .iter()
+                    .map(|(_, t)| code_lines(t))
+                    .sum()
+            } else {
+                0
+            },
+            direct_deps: std::fs::read_to_string(root.join(krate).join("Cargo.toml"))
+                .map_or(0, |m| direct_deps(&m)),
+            crates_beyond_core: closure(&graph, krate)
+                .difference(&core)
+                .filter(|c| *c != "checkout-core")
+                .count(),
+            endpoint_files,
+        });
+    }
+    Some(out)
+}
+
+/// The workspace the bench was built from.
+pub fn workspace_root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| ".".into(), Path::to_path_buf)
+}
+
+/// Appends the Complexity section when the run measured it.
+pub fn section(r: &Results, d: &mut Document) {
+    let Some(stacks) = r.complexity.as_ref().filter(|s| !s.is_empty()) else {
+        return;
+    };
+    d.push(Block::Heading(2, "Complexity".into()));
+    d.push(Block::Paragraph("Measured from the source tree this bench was built from: each stack's adapter (servers, clients, the mapping between wire and domain; the shared core and the tests are not counted), the contract written outside it, the code generated from that contract, and the dependencies each stack adds. \"One endpoint touches\" lists the files that name the Catalog's stock update (`AtualizarEstoque`): what adding the next endpoint would touch.".into()));
+    let rows = stacks
+        .iter()
+        .map(|s| {
+            vec![
+                s.stack.clone(),
+                format!("{}", s.files),
+                format!("{}", s.code_lines),
+                format!("{}", s.contract_lines),
+                format!("{}", s.generated_lines),
+                format!("{}", s.direct_deps),
+                format!("{}", s.crates_beyond_core),
+                format!(
+                    "{}: {}",
+                    s.endpoint_files.len(),
+                    s.endpoint_files.join(", ")
+                ),
+            ]
+        })
+        .collect();
+    d.push(table(
+        &[
+            "stack",
+            "adapter files",
+            "adapter code lines",
+            "contract lines (.proto)",
+            "generated lines",
+            "direct dependencies",
+            "crates beyond the core's",
+            "one endpoint touches",
+        ],
+        rows,
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_and_the_dependency_closure_are_counted_as_stated() {
+        assert_eq!(code_lines("// doc\n\nfn a() {}\n  // c\n  let x = 1;\n"), 2);
+        let lock = r#"
+[[package]]
+name = "app"
+version = "0.1.0"
+dependencies = [
+ "core",
+ "web 1.0.0",
+]
+
+[[package]]
+name = "core"
+version = "0.1.0"
+dependencies = [
+ "log",
+]
+
+[[package]]
+name = "web"
+version = "1.0.0"
+dependencies = [
+ "log",
+ "http",
+]
+
+[[package]]
+name = "log"
+version = "0.4.0"
+
+[[package]]
+name = "http"
+version = "1.0.0"
+"#;
+        let g = lock_graph(lock);
+        let app: Vec<_> = closure(&g, "app").into_iter().collect();
+        assert_eq!(app, ["core", "http", "log", "web"]);
+        let beyond: Vec<_> = closure(&g, "app")
+            .difference(&closure(&g, "core"))
+            .cloned()
+            .collect();
+        assert_eq!(beyond, ["core", "http", "web"]);
+        assert_eq!(
+            direct_deps(
+                "[package]\nname = \"x\"\n[dependencies]\na = \"1\"\ncheckout-core = { path = \"c\" }\nb.workspace = true\n[dev-dependencies]\nc = \"1\"\n"
+            ),
+            2
+        );
+    }
+
+    #[test]
+    fn this_tree_is_measured() {
+        let stacks = measure(&workspace_root()).expect("the bench is built from its tree");
+        assert_eq!(stacks.len(), 2);
+        for s in &stacks {
+            assert!(s.files > 3 && s.code_lines > 300, "{s:?}");
+            assert!(s.direct_deps >= 5 && s.crates_beyond_core > 5, "{s:?}");
+            assert!(
+                s.endpoint_files.iter().any(|f| f.ends_with("client.rs"))
+                    && s.endpoint_files
+                        .iter()
+                        .any(|f| f.ends_with("server.rs") || f.ends_with("handlers.rs")),
+                "{s:?}"
+            );
+        }
+        let grpc = &stacks[0];
+        assert!(grpc.contract_lines > 50 && grpc.generated_lines > grpc.contract_lines);
+        assert!(
+            grpc.endpoint_files
+                .iter()
+                .any(|f| f == "proto/catalogo.proto")
+        );
+        assert_eq!(stacks[1].generated_lines, 0);
+    }
+}
