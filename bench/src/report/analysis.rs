@@ -69,6 +69,7 @@ pub fn document(r: &Results, _figures: &[Figure]) -> Document {
         super::resilience::resilience(r, &mut d);
         super::coupling::section(r, &mut d);
         super::complexity::section(r, &mut d);
+        super::conclusion::section(r, &mut d);
         d.push(Block::Heading(2, "Bytes on the wire".into()));
         d.push(Block::Figure("bytes-per-request".into()));
     }

@@ -6,6 +6,7 @@ pub mod charts;
 pub mod checks;
 pub mod compare;
 pub mod complexity;
+pub mod conclusion;
 pub mod cost;
 pub mod coupling;
 pub mod diagrams;
