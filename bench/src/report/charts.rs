@@ -2,6 +2,7 @@
 //! can draw one and the HTML report can embed it). Two shapes cover every chart: lines over a
 //! numeric axis, and grouped bars over categories.
 
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use crate::cluster::target::TargetKind;
@@ -135,16 +136,28 @@ fn draw_lines(
             }
             for s in series {
                 let c = colour(s.label.split_whitespace().next().unwrap_or(""));
-                let style = if s.secondary {
-                    c.mix(0.55).stroke_width(1)
+                if s.secondary {
+                    // Secondary series (p50 beside p99, say) are told apart by line style and
+                    // hollow markers as well as by width, so they survive a grey-scale print.
+                    let style = c.mix(0.8).stroke_width(1);
+                    chart
+                        .draw_series(DashedLineSeries::new(s.points.iter().copied(), 5, 4, style))?
+                        .label(s.label.clone())
+                        .legend(move |(x, y)| {
+                            DashedPathElement::new(vec![(x, y), (x + 18, y)], 4, 3, style)
+                        });
+                    chart.draw_series(
+                        s.points
+                            .iter()
+                            .map(|&p| Circle::new(p, 3, c.stroke_width(1))),
+                    )?;
                 } else {
-                    c.stroke_width(2)
-                };
-                chart
-                    .draw_series(LineSeries::new(s.points.iter().copied(), style))?
-                    .label(s.label.clone())
-                    .legend(legend(c));
-                chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 3, c.filled())))?;
+                    chart
+                        .draw_series(LineSeries::new(s.points.iter().copied(), c.stroke_width(2)))?
+                        .label(s.label.clone())
+                        .legend(legend(c));
+                    chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 3, c.filled())))?;
+                }
             }
             chart
                 .configure_series_labels()
