@@ -14,6 +14,7 @@ pub fn evaluate(r: &Results, figures: &[Figure]) -> Vec<Check> {
         ),
         no_errors_at_the_lightest_load(r),
         every_step_sent_requests(r),
+        the_generator_kept_its_schedule(r),
         every_chart_drawn(figures),
         nothing_outlived_its_deadline(r),
         Check::held(
@@ -89,6 +90,54 @@ fn every_step_sent_requests(r: &Results) -> Check {
     )
 }
 
+/// Mean lateness of the open loop's dispatcher past which a step measures the generator, not the
+/// target: a tenth of the p99 objective the profiles use.
+const MAX_MEAN_LAG_US: f64 = 5_000.0;
+
+fn the_generator_kept_its_schedule(r: &Results) -> Check {
+    const NAME: &str = "the load generator kept its schedule";
+    let open: Vec<_> = r.runs.iter().filter(|x| x.offered_rps.is_some()).collect();
+    if open.is_empty() {
+        return Check::not_applicable(NAME, "no open-loop step ran");
+    }
+    let late: Vec<String> = open
+        .iter()
+        .filter(|x| {
+            x.generator_lag_us.0 > MAX_MEAN_LAG_US
+                || x.errors_by_kind.contains_key("generator_overrun")
+        })
+        .map(|x| {
+            format!(
+                "{} (mean lag {:.1} ms, {} overrun)",
+                x.id,
+                x.generator_lag_us.0 / 1000.0,
+                x.errors_by_kind
+                    .get("generator_overrun")
+                    .copied()
+                    .unwrap_or(0)
+            )
+        })
+        .collect();
+    let worst = open
+        .iter()
+        .map(|x| x.generator_lag_us.0)
+        .fold(0.0, f64::max);
+    Check::held(
+        NAME,
+        late.is_empty(),
+        if late.is_empty() {
+            format!(
+                "{} open-loop steps; worst mean dispatch lag {:.2} ms (limit {:.0} ms), no overrun",
+                open.len(),
+                worst / 1000.0,
+                MAX_MEAN_LAG_US / 1000.0
+            )
+        } else {
+            format!("behind schedule: {}", late.join(", "))
+        },
+    )
+}
+
 fn every_chart_drawn(figures: &[Figure]) -> Check {
     let blank: Vec<&str> = figures
         .iter()
@@ -152,6 +201,28 @@ mod tests {
             let c = check(&checks, name);
             assert!(c.passed && !c.applicable, "{c:?}");
         }
+    }
+
+    #[test]
+    fn a_generator_behind_its_schedule_fails_the_run() {
+        let on_time = fixture::run("checkout-open", "grpc", Some(100.0), None, 100.0);
+        let mut late = fixture::run("checkout-open", "grpc", Some(1000.0), None, 900.0);
+        late.generator_lag_us = (7_500.0, 40_000.0);
+        let checks = evaluate(
+            &fixture::results(&["grpc"], vec![on_time.clone(), late]),
+            &[],
+        );
+        let c = check(&checks, "the load generator kept its schedule");
+        assert!(!c.passed && c.detail.contains("1000"), "{c:?}");
+        let mut overrun = fixture::run("checkout-open", "grpc", Some(1000.0), None, 900.0);
+        overrun.errors_by_kind.insert("generator_overrun".into(), 2);
+        let checks = evaluate(
+            &fixture::results(&["grpc"], vec![on_time.clone(), overrun]),
+            &[],
+        );
+        assert!(!check(&checks, "the load generator kept its schedule").passed);
+        let checks = evaluate(&fixture::results(&["grpc"], vec![on_time]), &[]);
+        assert!(check(&checks, "the load generator kept its schedule").passed);
     }
 
     #[test]
