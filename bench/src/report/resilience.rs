@@ -286,3 +286,71 @@ fn fault_table(faults: &[&Run]) -> Block {
         rows,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::document::markdown;
+    use crate::report::fixture;
+    use crate::results::Shedding;
+
+    fn burst(scenario: &str, target: &str, admission: &str, goodput: f64, refused: u64) -> Run {
+        let mut x = fixture::run(scenario, target, Some(4000.0), None, 20_000.0);
+        x.fault = Some(Fault {
+            kind: "overload".into(),
+            service: None,
+            detail: "a burst".into(),
+            window_s: [1.0, 3.0],
+            errors_during: refused,
+            recovery_ms: Some(0.0),
+            outlived_deadline: 0,
+            baseline_rps: None,
+            backlog: vec![[0.0, 0.0], [0.25, 0.0]],
+            shedding: Some(Shedding {
+                admission: admission.into(),
+                offered_rps: 4000.0,
+                goodput_rps: goodput,
+                peak_rps: Some(3000.0),
+                refused,
+                refusal_p99_ms: (refused > 0).then_some(4.0),
+                before_p99_ms: 5.0,
+            }),
+        });
+        x
+    }
+
+    #[test]
+    fn the_overload_section_judges_each_target_against_the_goals_and_compares_shedding_off() {
+        let r = fixture::results(
+            &["grpc"],
+            vec![
+                burst("overload", "grpc", "static:64", 2850.0, 1200),
+                burst("overload-unshed", "grpc", "off", 1500.0, 0),
+            ],
+        );
+        let mut d = Document::default();
+        resilience(&r, &mut d);
+        let text = markdown(&d);
+        // Attainable is the peak (3,000/s), lower than the 4,000/s offered: 2,850 is 95%.
+        assert!(
+            text.contains("| grpc | static:64 | 4000 | 2850 | 95% | 1200 | 4.00 | 0 |"),
+            "{text}"
+        );
+        assert!(text.contains("met / met / met"), "{text}");
+        assert!(
+            text.contains("| grpc | off | 4000 | 1500 | 50% | 0 | – |"),
+            "{text}"
+        );
+        assert!(text.contains("not met / – / met"), "{text}");
+        assert!(
+            text.contains(
+                "grpc served 95% of what it could while refusing 1200 requests (p99 4.00 ms)"
+            ) && text.contains("shedding nothing, it kept 50%"),
+            "{text}"
+        );
+        // Both steps owed nothing: said in words, not drawn.
+        assert!(text.contains(
+            "Owed nothing at any sample (not drawn): grpc overload, grpc overload-unshed"
+        ));
+    }
+}
