@@ -161,6 +161,19 @@ pub struct Latency {
     pub mean: f64,
 }
 
+/// One bin of a fault step's fine timeline.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Bin {
+    /// Start of the bin, seconds since the measured window began.
+    pub t_s: f64,
+    /// Requests that ended in the bin (errors included).
+    pub completed: u64,
+    /// Of which errors.
+    pub errors: u64,
+    /// p99 of the successful ones, µs (0 when none).
+    pub p99_us: f64,
+}
+
 /// One second of a step.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Second {
@@ -249,6 +262,9 @@ pub struct Run {
     pub latency_us: Latency,
     /// Per-second series.
     pub timeline: Vec<Second>,
+    /// Fault steps only: the same series in bins of 100 ms.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fine_timeline: Vec<Bin>,
     /// CPU and RSS of every service process and of the load generator.
     pub resources: Vec<ProcessUsage>,
     /// The core's own storage work per service (the rest of a process's CPU is transport,
@@ -283,8 +299,9 @@ pub struct Fault {
     pub window_s: [f64; 2],
     /// Errors of requests meant to start inside that window.
     pub errors_during: u64,
-    /// From the end of the fault until every later request succeeded (kill) or each second was
-    /// back within the objective (overload), ms; null when that never happened in the step.
+    /// From the end of the fault until every later request succeeded (kill), or until the first
+    /// full second (searched in 100 ms steps) back at the calm rate, error-free, with p99 within
+    /// twice the pre-burst second's (overload), ms; null when that never happened in the step.
     pub recovery_ms: Option<f64>,
     /// Requests whose latency exceeded the deadline (chain deadline + 1 s): should be zero.
     pub outlived_deadline: u64,

@@ -45,6 +45,19 @@ pub struct Tally {
     pub over_deadline: u64,
     /// Latency of the requests a service refused for overload (`overloaded`), µs.
     pub refusals: Histogram<u64>,
+    /// Every request of the window as it ended, for series finer than a second.
+    pub samples: Vec<Sample>,
+}
+
+/// One request of the window, as it ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    /// When it ended, µs after the window's start.
+    pub done_us: u64,
+    /// Its latency from its intended start, µs.
+    pub latency_us: u64,
+    /// Whether it succeeded.
+    pub ok: bool,
 }
 
 impl Tally {
@@ -60,6 +73,7 @@ impl Tally {
             error_offsets: Vec::new(),
             over_deadline: 0,
             refusals: new_histogram(),
+            samples: Vec::new(),
         }
     }
 
@@ -82,6 +96,7 @@ impl Tally {
         self.error_offsets.extend(o.error_offsets);
         self.over_deadline += o.over_deadline;
         let _ = self.refusals.add(&o.refusals);
+        self.samples.extend(o.samples);
     }
 }
 
@@ -124,8 +139,13 @@ impl Collector {
         if done - intended > self.deadline_limit {
             t.over_deadline += 1;
         }
-        let second = (done.saturating_duration_since(self.measure_from).as_secs() as usize)
-            .min(t.seconds.len().saturating_sub(1));
+        let since = done.saturating_duration_since(self.measure_from);
+        let second = (since.as_secs() as usize).min(t.seconds.len().saturating_sub(1));
+        t.samples.push(Sample {
+            done_us: since.as_micros() as u64,
+            latency_us: latency,
+            ok: outcome.is_ok(),
+        });
         match outcome {
             Ok(label) => {
                 let _ = t.histogram.record(latency);

@@ -73,6 +73,85 @@ pub struct StepExtras {
     pub over_deadline: u64,
     /// Latency of the requests refused for overload, µs.
     pub refusals: Histogram<u64>,
+    /// Every request of the window as it ended.
+    pub samples: Vec<crate::engine::collect::Sample>,
+}
+
+/// Resolution of the fault steps' timelines: a 1 s outage is a tenth of a 1 s bin's width.
+pub const FINE_BIN: Duration = Duration::from_millis(100);
+
+/// The window's requests in bins of `bin` by when they ended: completed (errors included),
+/// errors, and p99 of the successful ones.
+pub fn fine_timeline(
+    samples: &[crate::engine::collect::Sample],
+    window: Duration,
+    bin: Duration,
+) -> Vec<Bin> {
+    let width = bin.as_micros().max(1) as u64;
+    let n = (window.as_micros() as u64).div_ceil(width) as usize;
+    let mut bins: Vec<(u64, u64, Vec<u64>)> = vec![(0, 0, Vec::new()); n];
+    for s in samples {
+        let Some(b) = bins.get_mut(((s.done_us / width) as usize).min(n.saturating_sub(1))) else {
+            continue;
+        };
+        b.0 += 1;
+        if s.ok {
+            b.2.push(s.latency_us);
+        } else {
+            b.1 += 1;
+        }
+    }
+    bins.into_iter()
+        .enumerate()
+        .map(|(k, (completed, errors, mut ok))| Bin {
+            t_s: k as f64 * bin.as_secs_f64(),
+            completed,
+            errors,
+            p99_us: p99(&mut ok),
+        })
+        .collect()
+}
+
+/// The 99th percentile of `v` (nearest rank), 0 when empty.
+fn p99(v: &mut [u64]) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_unstable();
+    v[((v.len() as f64 * 0.99).ceil() as usize).clamp(1, v.len()) - 1] as f64
+}
+
+/// The first time at or after `from` (µs into the window) at which one second of requests meets
+/// `good` (successes that ended in it, errors, and their p99 in µs), searched in steps of
+/// [`FINE_BIN`]; `None` if no full second before `window`'s end does.
+pub fn first_good_second(
+    samples: &[crate::engine::collect::Sample],
+    from_us: u64,
+    window: Duration,
+    good: impl Fn(u64, u64, f64) -> bool,
+) -> Option<u64> {
+    let end = window.as_micros() as u64;
+    let step = FINE_BIN.as_micros() as u64;
+    let mut start = from_us;
+    while start + 1_000_000 <= end {
+        let in_it = samples
+            .iter()
+            .filter(|s| (start..start + 1_000_000).contains(&s.done_us));
+        let (mut ok, mut errors) = (Vec::new(), 0u64);
+        for s in in_it {
+            if s.ok {
+                ok.push(s.latency_us);
+            } else {
+                errors += 1;
+            }
+        }
+        let n = ok.len() as u64;
+        if good(n, errors, p99(&mut ok)) {
+            return Some(start);
+        }
+        start += step;
+    }
+    None
 }
 
 /// Runs one step while `inject` runs beside it (a fault, or nothing), sampling resources.
@@ -136,6 +215,7 @@ pub async fn measure_step(
         error_offsets: tally.error_offsets,
         over_deadline: tally.over_deadline,
         refusals: tally.refusals,
+        samples: tally.samples,
     };
     (run, tally.histogram, extras)
 }
@@ -171,6 +251,7 @@ fn to_run(m: &StepResult, mode: &Mode, calibration: &Calibration) -> Run {
         outcomes: r.outcomes.clone(),
         latency_us: latency,
         timeline: timeline(&r.seconds),
+        fine_timeline: Vec::new(),
         resources: Vec::new(),
         core: Vec::new(),
         wire_bytes_per_request: None,
@@ -222,4 +303,57 @@ fn per_request_usage(usage: Vec<(String, f64, f64, f64)>, dispatched: u64) -> Ve
             rss_mib_max: rss,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::collect::Sample;
+
+    /// One request a millisecond for `secs` seconds, each taking `latency(t_ms)` µs, failing
+    /// when `fails(t_ms)`.
+    fn samples(
+        secs: u64,
+        latency: impl Fn(u64) -> u64,
+        fails: impl Fn(u64) -> bool,
+    ) -> Vec<Sample> {
+        (0..secs * 1000)
+            .map(|ms| Sample {
+                done_us: ms * 1000,
+                latency_us: latency(ms),
+                ok: !fails(ms),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_short_outage_shows_in_the_100_ms_bins() {
+        // 300 ms of errors from 1.2 s: in 1 s bins it would be a dip of a third of one bin.
+        let s = samples(3, |_| 1_000, |ms| (1200..1500).contains(&ms));
+        let bins = fine_timeline(&s, Duration::from_secs(3), FINE_BIN);
+        assert_eq!(bins.len(), 30);
+        assert!(bins.iter().all(|b| b.completed == 100));
+        let failing: Vec<f64> = bins
+            .iter()
+            .filter(|b| b.errors == 100)
+            .map(|b| b.t_s)
+            .collect();
+        assert_eq!(failing.len(), 3);
+        assert!((failing[0] - 1.2).abs() < 1e-9);
+        assert_eq!(bins[0].p99_us, 1_000.0);
+        assert_eq!(bins[13].p99_us, 0.0, "no success in a failing bin");
+    }
+
+    #[test]
+    fn recovery_is_found_to_the_100_ms() {
+        // Slow (50 ms) until 2.35 s, then fast (1 ms): the first full second that is all fast
+        // starts at 2.4 s, searched from 2.0 s in 100 ms steps.
+        let s = samples(5, |ms| if ms < 2350 { 50_000 } else { 1_000 }, |_| false);
+        let found = first_good_second(&s, 2_000_000, Duration::from_secs(5), |ok, errors, p99| {
+            ok >= 900 && errors == 0 && p99 <= 2_000.0
+        });
+        assert_eq!(found, Some(2_400_000));
+        let never = first_good_second(&s, 2_000_000, Duration::from_secs(5), |_, _, p99| p99 < 1.0);
+        assert_eq!(never, None);
+    }
 }

@@ -5,7 +5,7 @@ use super::facts::{common_rate, run_at};
 use crate::cluster::target::TargetKind;
 use crate::results::{ProcessUsage, Results, Run, Shedding};
 
-/// Fault scenarios whose per-second timeline is charted (`charts/timeline-NAME.svg`).
+/// Fault scenarios whose timeline is charted (`charts/timeline-NAME.svg`), at 100 ms resolution.
 pub const TIMELINE_SCENARIOS: [&str; 7] = [
     "kill-orders",
     "kill-payments",
@@ -291,11 +291,29 @@ fn timelines(r: &Results, out: &mut Vec<Figure>) {
         else {
             continue;
         };
-        let per_second = |x: &Run, pick: fn(&crate::results::Second) -> u64| -> Vec<(f64, f64)> {
-            x.timeline
-                .iter()
-                .map(|s| (s.t as f64 + 0.5, pick(s) as f64))
-                .collect()
+        // Rates per second, from the 100 ms bins when the step has them (a 1 s outage is
+        // invisible in 1 s bins), else from the per-second series.
+        let rate = |x: &Run, errors: bool| -> Vec<(f64, f64)> {
+            if x.fine_timeline.is_empty() {
+                x.timeline
+                    .iter()
+                    .map(|s| {
+                        (
+                            s.t as f64 + 0.5,
+                            (if errors { s.errors } else { s.completed }) as f64,
+                        )
+                    })
+                    .collect()
+            } else {
+                let width = crate::engine::step::FINE_BIN.as_secs_f64();
+                x.fine_timeline
+                    .iter()
+                    .map(|b| {
+                        let n = if errors { b.errors } else { b.completed };
+                        (b.t_s + width / 2.0, n as f64 / width)
+                    })
+                    .collect()
+            }
         };
         let series: Vec<Series> = runs
             .iter()
@@ -303,12 +321,12 @@ fn timelines(r: &Results, out: &mut Vec<Figure>) {
                 [
                     Series {
                         label: format!("{} completed/s", x.target),
-                        points: per_second(x, |s| s.completed),
+                        points: rate(x, false),
                         secondary: false,
                     },
                     Series {
                         label: format!("{} errors/s", x.target),
-                        points: per_second(x, |s| s.errors),
+                        points: rate(x, true),
                         secondary: true,
                     },
                 ]
@@ -316,7 +334,9 @@ fn timelines(r: &Results, out: &mut Vec<Figure>) {
             .collect();
         out.push(fig(
             &format!("timeline-{scenario}"),
-            &format!("{scenario}: completions and errors per second, fault window shaded"),
+            &format!(
+                "{scenario}: completions and errors per second, in 100 ms bins; fault window shaded"
+            ),
             super::charts::timeline(
                 &format!("{scenario}: per-second completions and errors"),
                 "requests per second",

@@ -35,6 +35,7 @@ pub fn run(
             mean: p50,
         },
         timeline: Vec::new(),
+        fine_timeline: Vec::new(),
         resources: Vec::new(),
         core: Vec::new(),
         wire_bytes_per_request: None,

@@ -10,7 +10,9 @@ use hdrhistogram::Histogram;
 
 use crate::cluster::target::Target;
 use crate::engine::load::Mode;
-use crate::engine::step::{StepExtras, StepSpec, TargetInfo, measure_step};
+use crate::engine::step::{
+    FINE_BIN, StepExtras, StepSpec, TargetInfo, fine_timeline, first_good_second, measure_step,
+};
 use crate::engine::workload::{Call, CheckoutCall, Workload};
 use crate::results::{Calibration, Fault, Run, Shedding};
 use crate::scenarios::profile::{Profile, Scenario, Shape};
@@ -96,6 +98,7 @@ pub async fn kill(
         label: format!("{rate:.0}rps"),
     };
     let (mut run, hist, extras) = measure_step(call, spec, &info, ctx.calibration, inject).await;
+    run.fine_timeline = fine_timeline(&extras.samples, window, FINE_BIN);
     let (killed, up) = *times.lock().expect("times");
     let last_error_after_up = extras
         .error_offsets
@@ -154,6 +157,7 @@ pub async fn slow(
     };
     let (mut run, hist, extras) =
         measure_step(call, spec, &info, ctx.calibration, std::future::ready(())).await;
+    run.fine_timeline = fine_timeline(&extras.samples, window, FINE_BIN);
     run.fault = Some(Fault {
         kind: "slow".into(),
         service: Some(service.as_str().into()),
@@ -242,17 +246,33 @@ pub async fn overload(
     let (mut run, hist, extras) = measure_step(call, spec, &info, ctx.calibration, sampler).await;
     let (from, to) = (before.as_secs_f64(), (before + burst).as_secs_f64());
     let seconds = &run.timeline;
-    let before_p99_us = seconds.first().map_or(0.0, |s| s.p99_us);
+    // The p99 of the calm before the burst, and the first full second after it (searched in
+    // 100 ms steps) back at the calm rate, error-free, with p99 within twice that.
+    let mut before_ok: Vec<u64> = extras
+        .samples
+        .iter()
+        .filter(|s| s.ok && s.done_us < before.as_micros() as u64)
+        .map(|s| s.latency_us)
+        .collect();
+    before_ok.sort_unstable();
+    let before_p99_us = before_ok
+        .get(((before_ok.len() as f64 * 0.99).ceil() as usize).saturating_sub(1))
+        .copied()
+        .unwrap_or(0) as f64;
+    let burst_end_us = (before + burst).as_micros() as u64;
+    let recovered = first_good_second(
+        &extras.samples,
+        burst_end_us,
+        before + burst + calm,
+        |ok, errors, p99| ok as f64 >= 0.9 * lo && errors == 0 && p99 <= 2.0 * before_p99_us,
+    );
     let good = |s: &crate::results::Second| s.completed.saturating_sub(s.errors) as f64;
     let in_burst: Vec<_> = seconds
         .iter()
         .filter(|s| (from..to).contains(&f64::from(s.t)))
         .collect();
     let goodput = in_burst.iter().map(|s| good(s)).sum::<f64>() / in_burst.len().max(1) as f64;
-    let recovered = seconds
-        .iter()
-        .filter(|s| f64::from(s.t) >= to)
-        .find(|s| good(s) >= 0.9 * lo && s.errors == 0 && s.p99_us <= 2.0 * before_p99_us);
+    run.fine_timeline = fine_timeline(&extras.samples, before + burst + calm, FINE_BIN);
     let refused = run.errors_by_kind.get("overloaded").copied().unwrap_or(0);
     let refusal_p99_ms =
         (!extras.refusals.is_empty()).then(|| extras.refusals.value_at_quantile(0.99) as f64 / 1e3);
@@ -268,7 +288,7 @@ pub async fn overload(
         ),
         window_s: [from, to],
         errors_during: errors_between(&extras, from, to),
-        recovery_ms: recovered.map(|s| (f64::from(s.t) - to) * 1000.0),
+        recovery_ms: recovered.map(|start| (start - burst_end_us) as f64 / 1000.0),
         outlived_deadline: extras.over_deadline,
         baseline_rps: None,
         shedding: Some(Shedding {
