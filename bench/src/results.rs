@@ -327,12 +327,17 @@ pub struct Shedding {
     pub goodput_rps: f64,
     /// The target's closed-loop peak in this run (checkouts/s), if measured.
     pub peak_rps: Option<f64>,
-    /// Requests refused for overload (`overloaded`), the whole step.
-    pub refused: u64,
     /// p99 latency of those refusals, ms.
     pub refusal_p99_ms: Option<f64>,
     /// p99 of the second before the burst, ms: what recovery is measured against.
     pub before_p99_ms: f64,
+}
+
+impl Run {
+    /// Requests refused for overload (`overloaded`) in the step.
+    pub fn refused(&self) -> u64 {
+        self.errors_by_kind.get("overloaded").copied().unwrap_or(0)
+    }
 }
 
 impl Shedding {

@@ -113,7 +113,8 @@ struct GateState {
     refused: u64,
 }
 
-/// Counters of a gate.
+/// Counters of a gate (what the tests read).
+#[cfg(test)]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GateStats {
     /// Forward requests admitted.
@@ -218,6 +219,7 @@ impl Gate {
     }
 
     /// What the gate has done so far.
+    #[cfg(test)]
     pub fn stats(&self) -> GateStats {
         let st = self.0.state.lock().expect("admission state");
         GateStats {
@@ -276,6 +278,7 @@ impl PeerLimit {
     }
 
     /// Requests that may still start at once.
+    #[cfg(test)]
     pub fn available(&self) -> usize {
         self.slots.available_permits()
     }

@@ -106,9 +106,17 @@ pub struct Collector {
     measure_from: Instant,
     measure_to: Instant,
     deadline_limit: Duration,
+    /// Keep every request of the window as a [`Sample`] (fault steps only).
+    keep_samples: bool,
 }
 
 impl Collector {
+    /// Also keeps every request of the window as a [`Sample`], for series finer than a second.
+    pub fn keeping_samples(mut self, keep: bool) -> Self {
+        self.keep_samples = keep;
+        self
+    }
+
     /// A recorder for the window `[measure_from, measure_to)`; a request that took longer than
     /// `deadline_limit` counts as having outlived its deadline.
     pub fn new(measure_from: Instant, measure_to: Instant, deadline_limit: Duration) -> Self {
@@ -120,6 +128,7 @@ impl Collector {
             measure_from,
             measure_to,
             deadline_limit,
+            keep_samples: false,
         }
     }
 
@@ -141,11 +150,13 @@ impl Collector {
         }
         let since = done.saturating_duration_since(self.measure_from);
         let second = (since.as_secs() as usize).min(t.seconds.len().saturating_sub(1));
-        t.samples.push(Sample {
-            done_us: since.as_micros() as u64,
-            latency_us: latency,
-            ok: outcome.is_ok(),
-        });
+        if self.keep_samples {
+            t.samples.push(Sample {
+                done_us: since.as_micros() as u64,
+                latency_us: latency,
+                ok: outcome.is_ok(),
+            });
+        }
         match outcome {
             Ok(label) => {
                 let _ = t.histogram.record(latency);

@@ -95,10 +95,11 @@ pub async fn run_step(
     window: Duration,
     drain: Duration,
 ) -> StepResult {
-    run_step_with_deadline(call, mode, warmup, window, drain, Duration::MAX).await
+    run_step_with_deadline(call, mode, warmup, window, drain, Duration::MAX, false).await
 }
 
-/// [`run_step`], also counting requests whose latency exceeded `deadline_limit`.
+/// [`run_step`], also counting requests whose latency exceeded `deadline_limit`, and keeping
+/// every request of the window when `keep_samples`.
 pub async fn run_step_with_deadline(
     call: Arc<dyn Call>,
     mode: Mode,
@@ -106,10 +107,13 @@ pub async fn run_step_with_deadline(
     window: Duration,
     drain: Duration,
     deadline_limit: Duration,
+    keep_samples: bool,
 ) -> StepResult {
     let start = Instant::now() + Duration::from_millis(20);
     let (measure_from, measure_to) = (start + warmup, start + warmup + window);
-    let collector = Arc::new(Collector::new(measure_from, measure_to, deadline_limit));
+    let collector = Arc::new(
+        Collector::new(measure_from, measure_to, deadline_limit).keeping_samples(keep_samples),
+    );
     let in_flight = Arc::new(AtomicU64::new(0));
     let sampler = tokio::spawn(sample_in_flight(
         in_flight.clone(),

@@ -63,6 +63,9 @@ pub struct StepSpec<'a> {
     pub step: usize,
     /// Step label in the run id (`200rps`, `c16`, or the fault's).
     pub label: String,
+    /// Keep every request of the window ([`StepExtras::samples`]): fault steps, for their
+    /// 100 ms timeline; sweeps record per second only.
+    pub samples: bool,
 }
 
 /// What a step measured beyond its [`Run`]: for fault analysis.
@@ -73,7 +76,7 @@ pub struct StepExtras {
     pub over_deadline: u64,
     /// Latency of the requests refused for overload, µs.
     pub refusals: Histogram<u64>,
-    /// Every request of the window as it ended.
+    /// Every request of the window as it ended (when the spec asked for them).
     pub samples: Vec<crate::engine::collect::Sample>,
 }
 
@@ -113,7 +116,7 @@ pub fn fine_timeline(
 }
 
 /// The 99th percentile of `v` (nearest rank), 0 when empty.
-fn p99(v: &mut [u64]) -> f64 {
+pub fn p99(v: &mut [u64]) -> f64 {
     if v.is_empty() {
         return 0.0;
     }
@@ -169,6 +172,7 @@ pub async fn measure_step(
         scenario,
         step,
         label: step_label,
+        samples,
     } = spec;
     let meter_before = t.meter.read().await;
     let mut sampler = crate::engine::procfs::ResourceSampler::start(t.processes.clone());
@@ -180,6 +184,7 @@ pub async fn measure_step(
         step_window,
         Duration::from_millis(CHAIN_TIMEOUT_MS + 1500),
         Duration::from_millis(CHAIN_TIMEOUT_MS + 1000),
+        samples,
     );
     tokio::pin!(run);
     tokio::pin!(inject);

@@ -166,7 +166,7 @@ fn past_saturation(r: &Results, f: &mut Vec<String>) {
             .map(|x| x.achieved_rps)
             .fold(0.0, f64::max);
         let offered = x.offered_rps.unwrap_or(0.0);
-        let refused = x.errors_by_kind.get("overloaded").copied().unwrap_or(0);
+        let refused = x.refused();
         let verdict = if x.achieved_rps >= 0.8 * peak && 2 * refused >= x.errors {
             "degrades gracefully: it keeps serving near its peak and refuses the excess at once"
         } else if x.achieved_rps >= 0.8 * peak {

@@ -120,7 +120,7 @@ fn overload_note(x: &Run, f: &Fault) -> String {
                 ),
                 _ => String::new(),
             },
-            s.refused,
+            x.refused(),
             s.refusal_p99_ms
                 .map_or(String::new(), |ms| format!(", p99 of a refusal {ms:.2} ms"))
         )
@@ -183,7 +183,7 @@ fn shedding(faults: &[&Run], d: &mut Document) {
                 format!("{:.0}", s.offered_rps),
                 format!("{:.0}", s.goodput_rps),
                 share.map_or("–".into(), |v| format!("{:.0}%", 100.0 * v)),
-                format!("{}", s.refused),
+                format!("{}", x.refused()),
                 s.refusal_p99_ms.map_or("–".into(), |v| format!("{v:.2}")),
                 f.recovery_ms.map_or("none".into(), |v| format!("{v:.0}")),
                 format!("{:.0}", f.backlog.iter().map(|p| p[1]).fold(0.0, f64::max)),
@@ -229,7 +229,7 @@ fn verdict(runs: &[(&Run, &Fault, &Shedding)]) -> String {
             "{} served {} of what it could while refusing {} requests ({}){}{}",
             x.target,
             share(s).map_or("an unknown share".into(), |v| format!("{v:.0}%")),
-            s.refused,
+            x.refused(),
             s.refusal_p99_ms
                 .map_or("none refused".into(), |v| format!("p99 {v:.2} ms")),
             match f.recovery_ms {
@@ -296,6 +296,8 @@ mod tests {
 
     fn burst(scenario: &str, target: &str, admission: &str, goodput: f64, refused: u64) -> Run {
         let mut x = fixture::run(scenario, target, Some(4000.0), None, 20_000.0);
+        x.errors = refused;
+        x.errors_by_kind.insert("overloaded".into(), refused);
         x.fault = Some(Fault {
             kind: "overload".into(),
             service: None,
@@ -311,7 +313,6 @@ mod tests {
                 offered_rps: 4000.0,
                 goodput_rps: goodput,
                 peak_rps: Some(3000.0),
-                refused,
                 refusal_p99_ms: (refused > 0).then_some(4.0),
                 before_p99_ms: 5.0,
             }),

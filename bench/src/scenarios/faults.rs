@@ -11,7 +11,7 @@ use hdrhistogram::Histogram;
 use crate::cluster::target::Target;
 use crate::engine::load::Mode;
 use crate::engine::step::{
-    FINE_BIN, StepExtras, StepSpec, TargetInfo, fine_timeline, first_good_second, measure_step,
+    FINE_BIN, StepExtras, StepSpec, TargetInfo, fine_timeline, first_good_second, measure_step, p99,
 };
 use crate::engine::workload::{Call, CheckoutCall, Workload};
 use crate::results::{Calibration, Fault, Run, Shedding};
@@ -96,6 +96,7 @@ pub async fn kill(
         scenario: scenario.name,
         step: 0,
         label: format!("{rate:.0}rps"),
+        samples: true,
     };
     let (mut run, hist, extras) = measure_step(call, spec, &info, ctx.calibration, inject).await;
     run.fine_timeline = fine_timeline(&extras.samples, window, FINE_BIN);
@@ -154,6 +155,7 @@ pub async fn slow(
         scenario: scenario.name,
         step: 0,
         label: format!("c{clients}"),
+        samples: true,
     };
     let (mut run, hist, extras) =
         measure_step(call, spec, &info, ctx.calibration, std::future::ready(())).await;
@@ -239,6 +241,7 @@ pub async fn overload(
         scenario: scenario.name,
         step: 0,
         label: format!("{hi:.0}-then-{lo:.0}rps"),
+        samples: true,
     };
     let backlog: Arc<Mutex<Vec<[f64; 2]>>> = Arc::default();
     let t0 = Instant::now() + Duration::from_millis(20) + warmup;
@@ -254,11 +257,7 @@ pub async fn overload(
         .filter(|s| s.ok && s.done_us < before.as_micros() as u64)
         .map(|s| s.latency_us)
         .collect();
-    before_ok.sort_unstable();
-    let before_p99_us = before_ok
-        .get(((before_ok.len() as f64 * 0.99).ceil() as usize).saturating_sub(1))
-        .copied()
-        .unwrap_or(0) as f64;
+    let before_p99_us = p99(&mut before_ok);
     let burst_end_us = (before + burst).as_micros() as u64;
     let recovered = first_good_second(
         &extras.samples,
@@ -273,7 +272,6 @@ pub async fn overload(
         .collect();
     let goodput = in_burst.iter().map(|s| good(s)).sum::<f64>() / in_burst.len().max(1) as f64;
     run.fine_timeline = fine_timeline(&extras.samples, before + burst + calm, FINE_BIN);
-    let refused = run.errors_by_kind.get("overloaded").copied().unwrap_or(0);
     let refusal_p99_ms =
         (!extras.refusals.is_empty()).then(|| extras.refusals.value_at_quantile(0.99) as f64 / 1e3);
     run.fault = Some(Fault {
@@ -296,7 +294,6 @@ pub async fn overload(
             offered_rps: hi,
             goodput_rps: goodput,
             peak_rps: o.peak,
-            refused,
             refusal_p99_ms,
             before_p99_ms: before_p99_us / 1e3,
         }),

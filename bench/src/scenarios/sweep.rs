@@ -93,6 +93,7 @@ pub(crate) async fn steps(
                 scenario: scenario.name,
                 step,
                 label,
+                samples: false,
             };
             let call = call_for(s, scenario, t, step, products);
             let info = TargetInfo::of(t);
