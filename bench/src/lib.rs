@@ -10,6 +10,7 @@ pub mod engine;
 pub mod report;
 pub mod results;
 pub mod scenarios;
+pub mod stats;
 
 use std::collections::BTreeMap;
 

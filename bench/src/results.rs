@@ -36,6 +36,42 @@ pub struct Results {
     /// when that tree was not there).
     #[serde(default)]
     pub complexity: Option<Vec<crate::report::complexity::StackComplexity>>,
+    /// Each target's knee, found by search (absent when the profile does not search).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub knees: Vec<KneeSearch>,
+    /// Our engine against wrk and h2load on the same endpoints (when the scenario ran).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crosscheck: Option<Crosscheck>,
+}
+
+/// The cross-check against outside load generators.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Crosscheck {
+    /// What could not run, and why (a tool not installed, a driver that failed).
+    pub skipped: Vec<String>,
+    /// Every measurement, ours beside each outside driver's.
+    pub rows: Vec<CrossRow>,
+}
+
+/// One driver on one endpoint at one concurrency.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CrossRow {
+    /// Target label.
+    pub target: String,
+    /// `catalog listing` or `checkout`.
+    pub endpoint: String,
+    /// Connections (wrk), streams on one connection (h2load), or clients (ours).
+    pub clients: usize,
+    /// `wrk`, `h2load` or `ours`.
+    pub driver: String,
+    /// Successful requests per second.
+    pub rps: f64,
+    /// Median latency, µs.
+    pub p50_us: f64,
+    /// CPU of the target's service processes per request, µs.
+    pub server_cpu_us: f64,
+    /// The driver's own CPU per request, µs.
+    pub driver_cpu_us: f64,
 }
 
 /// Settings of a run.
@@ -55,10 +91,19 @@ pub struct RunConfig {
     pub approval_rate: f64,
     /// Deadline of the whole chain, ms.
     pub chain_timeout_ms: u64,
-    /// Warm-up discarded at the start of each step, seconds.
+    /// Warm-up discarded at the start of each fault step, seconds.
     pub warmup_s: f64,
-    /// Measured duration of each step, seconds.
+    /// Measured duration of the slow-service step, seconds.
     pub step_s: f64,
+    /// Interleaved trials of every sweep step (0 in runs made before trials: one window each).
+    #[serde(default)]
+    pub trials: usize,
+    /// Warm-up discarded at the start of each trial, seconds.
+    #[serde(default)]
+    pub trial_warmup_s: f64,
+    /// Measured window of each trial, seconds.
+    #[serde(default)]
+    pub trial_s: f64,
     /// p99 objective that defines the knee, ms.
     pub slo_p99_ms: f64,
     /// tokio worker threads of each gRPC service process (0: a current-thread runtime).
@@ -284,6 +329,62 @@ pub struct Run {
     /// What a fault scenario did and how the target came through it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<Fault>,
+    /// Sweep steps: each of the step's interleaved trials (the figures above pool them all).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trials: Vec<Trial>,
+    /// Sweep steps: median and interval of the trials' figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spread: Option<Spread>,
+}
+
+/// One trial of a step: a short measured window of its own, interleaved with the other
+/// targets' trials of the same step.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Trial {
+    /// Median latency of its successful requests, µs.
+    pub p50_us: f64,
+    /// 99th percentile, µs.
+    pub p99_us: f64,
+    /// Successful completions per second.
+    pub achieved_rps: f64,
+    /// Requests meant to start in its window.
+    pub requests: u64,
+    /// Of which errors.
+    pub errors: u64,
+}
+
+/// Median and interval over a step's trials.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    /// Trials.
+    pub trials: usize,
+    /// Of the trials' medians.
+    pub p50_us: crate::stats::Interval,
+    /// Of the trials' p99s.
+    pub p99_us: crate::stats::Interval,
+    /// Of the trials' throughputs.
+    pub achieved_rps: crate::stats::Interval,
+}
+
+/// The search for one target's knee: the highest offered rate within the objective, bracketed
+/// by the lowest rate above it that was not.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KneeSearch {
+    /// Target label.
+    pub target: String,
+    /// Highest rate found within the objective (none: not even the lowest probed).
+    pub knee_rps: Option<f64>,
+    /// Lowest rate above it found outside the objective (none: the search never got past it).
+    pub above_rps: Option<f64>,
+    /// Every rate probed, in order: `[rate, trials within the objective, trials]`.
+    pub probes: Vec<[f64; 3]>,
+}
+
+impl KneeSearch {
+    /// How close the bracket is: `above / knee` (1.10 means the knee is known to within 10%).
+    pub fn width(&self) -> Option<f64> {
+        Some(self.above_rps? / self.knee_rps?)
+    }
 }
 
 /// A fault injected during a run.
@@ -334,6 +435,22 @@ pub struct Shedding {
 }
 
 impl Run {
+    /// The trials' values of one figure (`pick`), or the pooled figure alone when the step ran
+    /// as one trial.
+    pub fn trial_values(&self, pick: impl Fn(&Trial) -> f64) -> Vec<f64> {
+        if self.trials.is_empty() {
+            vec![pick(&Trial {
+                p50_us: self.latency_us.p50,
+                p99_us: self.latency_us.p99,
+                achieved_rps: self.achieved_rps,
+                requests: self.requests,
+                errors: self.errors,
+            })]
+        } else {
+            self.trials.iter().map(pick).collect()
+        }
+    }
+
     /// Requests refused for overload (`overloaded`) in the step.
     pub fn refused(&self) -> u64 {
         self.errors_by_kind.get("overloaded").copied().unwrap_or(0)

@@ -126,6 +126,14 @@ impl Target {
         }
     }
 
+    /// Where `service` listens (none in-process).
+    pub fn addr(&self, service: ServiceName) -> Option<std::net::SocketAddr> {
+        match &self.backend {
+            Backend::Cluster(c) => Some(c.addr(service)),
+            Backend::InProcess(_) => None,
+        }
+    }
+
     /// The service processes, for fault injection (none in-process).
     pub fn cluster(&mut self) -> Option<&mut Cluster> {
         match &mut self.backend {

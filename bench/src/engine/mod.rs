@@ -8,4 +8,5 @@ pub mod load;
 pub mod meter;
 pub mod procfs;
 pub mod step;
+pub mod trials;
 pub mod workload;

@@ -8,15 +8,25 @@ use crate::results::Machine;
 /// Clock ticks per second of `/proc/PID/stat` times (USER_HZ, 100 on Linux).
 const TICKS_PER_SECOND: f64 = 100.0;
 
-/// CPU seconds (user + system) a process has used so far.
-pub fn cpu_seconds(pid: u32) -> Option<f64> {
+/// The sum of two `/proc/PID/stat` time fields (counted after the command name), in seconds.
+fn stat_seconds(pid: u32, user: usize, system: usize) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name, which is in parentheses and may hold spaces.
     let rest = &stat[stat.rfind(')')? + 2..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / TICKS_PER_SECOND)
+    let u: f64 = fields.get(user)?.parse().ok()?;
+    let s: f64 = fields.get(system)?.parse().ok()?;
+    Some((u + s) / TICKS_PER_SECOND)
+}
+
+/// CPU seconds (user + system) a process has used so far.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    stat_seconds(pid, 11, 12)
+}
+
+/// CPU seconds (user + system) of a process's children that have exited and been waited for.
+pub fn children_cpu_seconds(pid: u32) -> Option<f64> {
+    stat_seconds(pid, 13, 14)
 }
 
 /// Resident memory of a process, MiB.

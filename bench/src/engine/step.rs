@@ -14,7 +14,8 @@ use crate::results::*;
 /// Deadline Orders gives each checkout's chain in a run, ms: the services' own default.
 pub const CHAIN_TIMEOUT_MS: u64 = checkout_core::services::DEFAULT_CHAIN_TIMEOUT.as_millis() as u64;
 
-fn summarize(h: &Histogram<u64>) -> Latency {
+/// The latency summary of a histogram.
+pub(crate) fn summarize(h: &Histogram<u64>) -> Latency {
     if h.is_empty() {
         return Latency::default();
     }
@@ -78,6 +79,8 @@ pub struct StepExtras {
     pub refusals: Histogram<u64>,
     /// Every request of the window as it ended (when the spec asked for them).
     pub samples: Vec<crate::engine::collect::Sample>,
+    /// Requests sent, warm-up included (what the CPU per request is over).
+    pub dispatched: u64,
 }
 
 /// Resolution of the fault steps' timelines: a 1 s outage is a tenth of a 1 s bin's width.
@@ -221,6 +224,7 @@ pub async fn measure_step(
         over_deadline: tally.over_deadline,
         refusals: tally.refusals,
         samples: tally.samples,
+        dispatched: tally.dispatched,
     };
     (run, tally.histogram, extras)
 }
@@ -231,9 +235,6 @@ fn to_run(m: &StepResult, mode: &Mode, calibration: &Calibration) -> Run {
     let window = m.window.as_secs_f64();
     let latency = summarize(&r.histogram);
     let achieved = r.completed_in_window as f64 / window;
-    let predicted = achieved * latency.mean / 1e6;
-    let holds =
-        (m.in_flight_mean - predicted).abs() <= (0.25 * m.in_flight_mean.max(predicted)).max(0.5);
     let (offered, concurrency) = match mode {
         Mode::Open { rate } => (Some(*rate), None),
         Mode::Closed { clients } => (None, Some(*clients)),
@@ -260,18 +261,33 @@ fn to_run(m: &StepResult, mode: &Mode, calibration: &Calibration) -> Run {
         resources: Vec::new(),
         core: Vec::new(),
         wire_bytes_per_request: None,
-        littles_law: LittlesLaw {
-            in_flight_mean: m.in_flight_mean,
-            predicted,
-            holds,
-        },
+        littles_law: littles_law(m.in_flight_mean, achieved, latency.mean),
         generator_lag_us: (m.lag_mean_us, m.lag_max_us),
         fault: None,
-        p50_floor_ratio: if calibration.floor_latency_us > 0.0 {
-            latency.p50 / calibration.floor_latency_us
-        } else {
-            0.0
-        },
+        trials: Vec::new(),
+        spread: None,
+        p50_floor_ratio: floor_ratio(latency.p50, calibration),
+    }
+}
+
+/// Little's law on a step: mean in flight against rate × mean latency (µs), within 25% or half
+/// a request.
+pub(crate) fn littles_law(in_flight_mean: f64, achieved_rps: f64, mean_us: f64) -> LittlesLaw {
+    let predicted = achieved_rps * mean_us / 1e6;
+    LittlesLaw {
+        in_flight_mean,
+        predicted,
+        holds: (in_flight_mean - predicted).abs()
+            <= (0.25 * in_flight_mean.max(predicted)).max(0.5),
+    }
+}
+
+/// A median as a multiple of the calibrated floor (0 without one).
+pub(crate) fn floor_ratio(p50_us: f64, calibration: &Calibration) -> f64 {
+    if calibration.floor_latency_us > 0.0 {
+        p50_us / calibration.floor_latency_us
+    } else {
+        0.0
     }
 }
 

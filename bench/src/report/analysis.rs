@@ -8,16 +8,16 @@ use crate::results::{Results, Run};
 
 fn run_rows<'a>(runs: impl Iterator<Item = &'a Run>) -> Vec<Vec<String>> {
     runs.map(|x| {
+        let s = x.spread;
         vec![
             x.target.clone(),
             x.offered_rps.map_or_else(
                 || format!("{} clients", x.concurrency.unwrap_or(0)),
                 |o| format!("{o:.0}"),
             ),
-            format!("{:.0}", x.achieved_rps),
-            ms(x.latency_us.p50),
-            ms(x.latency_us.p90),
-            ms(x.latency_us.p99),
+            spread_cell(s.map(|s| s.achieved_rps), x.achieved_rps, 1.0, 0),
+            spread_cell(s.map(|s| s.p50_us), x.latency_us.p50, 1000.0, 2),
+            spread_cell(s.map(|s| s.p99_us), x.latency_us.p99, 1000.0, 2),
             ms(x.latency_us.p999),
             ms(x.latency_us.max),
             format!("{}", x.errors),
@@ -31,15 +31,36 @@ fn run_rows<'a>(runs: impl Iterator<Item = &'a Run>) -> Vec<Vec<String>> {
     .collect()
 }
 
-const RUN_HEADER: [&str; 10] = [
+/// `median [lo–hi]` of a step's trials (divided by `scale`), or the pooled value when the step
+/// ran once.
+pub fn spread_cell(
+    interval: Option<crate::stats::Interval>,
+    pooled: f64,
+    scale: f64,
+    digits: usize,
+) -> String {
+    match interval {
+        Some(i) => format!(
+            "{:.*} [{:.*}–{:.*}]",
+            digits,
+            i.median / scale,
+            digits,
+            i.lo / scale,
+            digits,
+            i.hi / scale
+        ),
+        None => format!("{:.*}", digits, pooled / scale),
+    }
+}
+
+const RUN_HEADER: [&str; 9] = [
     "target",
     "offered/s",
     "achieved/s",
     "p50 ms",
-    "p90 ms",
     "p99 ms",
-    "p99.9 ms",
-    "max ms",
+    "p99.9 ms (pooled)",
+    "max ms (pooled)",
     "errors",
     "Little",
 ];
@@ -48,8 +69,9 @@ const RUN_HEADER: [&str; 10] = [
 /// numbers, the audit and the checks.
 pub fn document(r: &Results, _figures: &[Figure]) -> Document {
     let mut d = intro(r);
+    super::verdict::section(r, &mut d);
     d.push(Block::Heading(2, "Findings".into()));
-    d.push(Block::Paragraph("One run. On a shared machine two runs of the same build differ, most in the tails and near the knee; before reading a small difference, repeat the run and set the two side by side with `cargo run -p bench -- compare A/results.json B/results.json`.".into()));
+    d.push(Block::Paragraph("Comparisons across trials state the ratio with its 95% interval and the Mann–Whitney p-value, and name no winner where the trials do not support one. Between runs, set two side by side with `cargo run -p bench -- compare A/results.json B/results.json` (per step: medians, change with its interval, p-value; `~` where not significant).".into()));
     d.push(Block::Bullets(super::findings::findings(r)));
     d.push(Block::Heading(2, "Architecture".into()));
     d.push(Block::Paragraph("The load generator drives every target with the same requests, seed and schedule. In-process, the six services call each other directly in one process (the zero-transport baseline); over gRPC and REST each service is its own OS process on loopback. The diagrams are drawn from the chain's description in the code, whose call names a test holds to the protobuf contracts and the OpenAPI documents.".into()));
@@ -73,6 +95,7 @@ pub fn document(r: &Results, _figures: &[Figure]) -> Document {
         d.push(Block::Heading(2, "Bytes on the wire".into()));
         d.push(Block::Figure("bytes-per-request".into()));
     }
+    super::crosscheck::section(r, &mut d);
     errors(r, &mut d);
     audit(r, &mut d);
     checks(r, &mut d);
@@ -122,11 +145,19 @@ fn method(r: &Results, d: &mut Vec<Block>) {
             ),
             "Storage: leader/follower group commit. A write that finds its database idle commits on the caller's thread; writes that arrive meanwhile are committed together, by the writer thread; with `synchronous=FULL` every write goes to the writer thread. Point reads run on the caller's thread. CPU per request is each process's CPU over the whole step divided by every request the step sent, warm-up included.".into(),
             "Open loop: requests start at a constant rate whether or not earlier ones finished; latency is measured from each request's intended start, so a stalled server is charged for the requests it delayed (coordinated omission corrected, as wrk2 does). Closed loop: N clients, each sending its next request when the previous ends (comparable to ghz and wrk).".into(),
-            format!("Each step: {:.1} s warm-up discarded, then {:.1} s measured. Every target receives the identical request sequence (customers, items, idempotency keys) derived from the run seed, and the targets alternate within each step, rotating who goes first.", c.warmup_s, c.step_s),
+            if c.trials > 0 {
+                format!("Each sweep step runs as {} trials per target, interleaved: trial j goes through the targets starting one further along (A B C D, B C D A, …), so drift hits all alike; each trial discards {:.1} s of warm-up, then measures {:.1} s. Tables give throughput, p50 and p99 as the median of the trials with its order-statistic interval (`median [lo–hi]`: 93.75% coverage with 5 trials, 75% with 3), and p99.9 and max over every request of all trials pooled. Fault steps run once: {:.1} s warm-up, then their phases. Every trial sends its own requests (customers, items, fresh idempotency keys) derived from the run seed — the same to every target.", c.trials, c.trial_warmup_s, c.trial_s, c.warmup_s)
+            } else {
+                format!("Each step: {:.1} s warm-up discarded, then {:.1} s measured. Every target receives the identical request sequence (customers, items, idempotency keys) derived from the run seed, and the targets alternate within each step, rotating who goes first.", c.warmup_s, c.step_s)
+            },
             "Latency: one HdrHistogram per step (3 significant digits), successful requests only; errors counted by kind. Throughput: successful completions in the window per second.".into(),
             "Resources: CPU (user + system, from /proc) and peak RSS of every service process and of the load generator, sampled through each step. Bytes per request: loopback interface bytes during the step divided by requests — all five hops, both directions, TCP/IP headers included.".into(),
             "Little's law is checked on every step: mean requests in flight (sampled every 5 ms) against achieved rate × mean latency; a gap over 25% (and over half a request) is flagged.".into(),
-            format!("The knee is the highest offered rate with p99 ≤ {:.0} ms, at least 95% of the offered rate achieved and at most 1% errors.", c.slo_p99_ms),
+            if r.knees.is_empty() {
+                format!("The knee is the highest offered rate with p99 ≤ {:.0} ms, at least 95% of the offered rate achieved and at most 1% errors.", c.slo_p99_ms)
+            } else {
+                format!("The knee is the highest offered rate with p99 ≤ {:.0} ms, at least 95% of the offered rate achieved and at most 1% errors, judged by the majority of a step's trials. It is searched per target: the sweep's rates give a bracket (highest rate within, lowest outside above it), widened by doubling (capped near the closed-loop peak) or halving when one end is missing, then bisected geometrically until the upper end is within 10% of the lower; every probe runs its own interleaved trials and appears in the open-loop table.", c.slo_p99_ms)
+            },
         ]),
         Block::Bullets(c.notes.clone()),
     ]);
@@ -235,9 +266,9 @@ fn catalog(r: &Results, d: &mut Vec<Block>) {
                 vec![
                     x.scenario.clone(),
                     x.target.clone(),
-                    format!("{:.0}", x.achieved_rps),
-                    ms(x.latency_us.p50),
-                    ms(x.latency_us.p99),
+                    spread_cell(x.spread.map(|s| s.achieved_rps), x.achieved_rps, 1.0, 0),
+                    spread_cell(x.spread.map(|s| s.p50_us), x.latency_us.p50, 1000.0, 2),
+                    spread_cell(x.spread.map(|s| s.p99_us), x.latency_us.p99, 1000.0, 2),
                     x.wire_bytes_per_request
                         .map_or("–".into(), |b| format!("{b:.0}")),
                     format!("{}", x.errors),

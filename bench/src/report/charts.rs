@@ -26,6 +26,8 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
     /// Drawn thinner and lighter (secondary series, e.g. p50 beside p99).
     pub secondary: bool,
+    /// An interval around the line, shaded: `(x, low, high)` per point (empty: none).
+    pub band: Vec<(f64, f64, f64)>,
 }
 
 type DrawResult = Result<(), Box<dyn std::error::Error>>;
@@ -70,7 +72,12 @@ pub fn timeline(title: &str, y_label: &str, series: &[Series], band: (f64, f64))
 fn bounds(series: &[Series]) -> Option<(f64, f64, f64, f64)> {
     let pts: Vec<(f64, f64)> = series
         .iter()
-        .flat_map(|s| s.points.iter().copied())
+        .flat_map(|s| {
+            s.points
+                .iter()
+                .copied()
+                .chain(s.band.iter().flat_map(|&(x, lo, hi)| [(x, lo), (x, hi)]))
+        })
         .filter(|p| p.1.is_finite())
         .collect();
     if pts.is_empty() {
@@ -133,6 +140,17 @@ fn draw_lines(
                     .draw_series(LineSeries::new([(x0, x0), (x1, x1)], BLACK.mix(0.3)))?
                     .label("offered = achieved")
                     .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.mix(0.3)));
+            }
+            for s in series.iter().filter(|s| s.band.len() >= 2) {
+                // The interval as a translucent band: up along the highs, back along the lows.
+                let c = colour(s.label.split_whitespace().next().unwrap_or(""));
+                let outline: Vec<(f64, f64)> = s
+                    .band
+                    .iter()
+                    .map(|&(x, _, hi)| (x, hi))
+                    .chain(s.band.iter().rev().map(|&(x, lo, _)| (x, lo)))
+                    .collect();
+                chart.draw_series(std::iter::once(Polygon::new(outline, c.mix(0.15).filled())))?;
             }
             for s in series {
                 let c = colour(s.label.split_whitespace().next().unwrap_or(""));
@@ -313,6 +331,7 @@ mod tests {
             label: label.into(),
             points: vec![(100.0, k), (200.0, 2.0 * k)],
             secondary: false,
+            band: Vec::new(),
         };
         let svg = lines(
             "p99 vs load",

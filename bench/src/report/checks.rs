@@ -26,6 +26,12 @@ pub fn evaluate(r: &Results, figures: &[Figure]) -> Vec<Check> {
 }
 
 fn every_transport_measured(r: &Results) -> Check {
+    if r.runs.is_empty() && r.crosscheck.is_some() {
+        return Check::not_applicable(
+            "every transport measured",
+            "only the cross-check ran (its own section states what each driver measured)",
+        );
+    }
     let missing: Vec<&String> = r
         .targets()
         .iter()
@@ -73,17 +79,30 @@ fn no_errors_at_the_lightest_load(r: &Results) -> Check {
 }
 
 fn every_step_sent_requests(r: &Results) -> Check {
-    let empty: Vec<&str> = r
+    // A step, or any one trial of it, with nothing in its window.
+    let empty: Vec<String> = r
         .runs
         .iter()
-        .filter(|x| x.requests == 0)
-        .map(|x| x.id.as_str())
+        .flat_map(|x| {
+            let whole = (x.requests == 0).then(|| x.id.clone());
+            let trials = x
+                .trials
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.requests == 0)
+                .map(|(j, _)| format!("{} trial {}", x.id, j + 1));
+            whole.into_iter().chain(trials)
+        })
         .collect();
+    let trials: usize = r.runs.iter().map(|x| x.trials.len()).sum();
     Check::held(
         "every step sent requests",
         empty.is_empty(),
         if empty.is_empty() {
-            format!("{} steps, each with requests in its window", r.runs.len())
+            format!(
+                "{} steps ({trials} trials), each with requests in its window",
+                r.runs.len()
+            )
         } else {
             format!("nothing measured in {empty:?}")
         },
@@ -194,6 +213,19 @@ mod tests {
             !sent.passed && sent.applicable && sent.detail.contains("Some(1)"),
             "{sent:?}"
         );
+        // One empty trial of a step that otherwise measured fails it too.
+        let mut gap = fixture::run("checkout-closed", "grpc", None, Some(1), 500.0);
+        gap.trials = vec![
+            crate::results::Trial {
+                requests: 80,
+                ..Default::default()
+            };
+            4
+        ];
+        gap.trials.push(crate::results::Trial::default());
+        let checks = evaluate(&fixture::results(&["grpc"], vec![gap]), &[]);
+        let sent = check(&checks, "every step sent requests");
+        assert!(!sent.passed && sent.detail.contains("trial 5"), "{sent:?}");
         for name in [
             "no errors at the lightest load",
             "nothing outlived its deadline under faults",

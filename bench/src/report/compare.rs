@@ -17,7 +17,50 @@ fn change(a: f64, b: f64) -> String {
     }
 }
 
-/// The comparison as text lines.
+/// `median ±x%` of a step's trials (x: the interval's larger half-width), as benchstat shows a
+/// value.
+fn value(v: &[f64], scale: f64) -> String {
+    let i = crate::stats::interval(v);
+    let half = (i.hi - i.median).max(i.median - i.lo);
+    if v.len() < 2 || i.median == 0.0 {
+        format!("{:.2}", i.median / scale)
+    } else {
+        format!("{:.2} ±{:.0}%", i.median / scale, 100.0 * half / i.median)
+    }
+}
+
+/// One metric of one step in both runs: `A  B  delta [interval]  p`; the delta is `~` when
+/// the trials do not differ significantly.
+fn metric_line(name: &str, a: &[f64], b: &[f64], scale: f64) -> String {
+    let c = crate::stats::compare(b, a);
+    let delta = if a.len() < 2 || b.len() < 2 {
+        format!(
+            "{} (one trial each: no test)",
+            change(crate::stats::median(a), crate::stats::median(b))
+        )
+    } else if c.significant {
+        format!(
+            "{:+.1}% [{:+.1}% {:+.1}%]",
+            100.0 * (c.ratio.median - 1.0),
+            100.0 * (c.ratio.lo - 1.0),
+            100.0 * (c.ratio.hi - 1.0)
+        )
+    } else {
+        "~".into()
+    };
+    format!(
+        "  {name:<12} {:>16} {:>16}   {delta:<28} (p={:.3} n={}+{})",
+        value(a, scale),
+        value(b, scale),
+        c.p,
+        a.len(),
+        b.len()
+    )
+}
+
+/// The comparison as text lines: the floor, every step's throughput, p50 and p99 (median of the
+/// trials ± interval in each run, the change with its interval, Mann–Whitney p; `~` where not
+/// significant), the verdict table of each run side by side, and the audits.
 pub fn compare(a: &Results, b: &Results) -> Vec<String> {
     let mut out = vec![
         format!(
@@ -38,25 +81,33 @@ pub fn compare(a: &Results, b: &Results) -> Vec<String> {
             )
         ),
         format!(
-            "{:<44} {:>22} {:>22} {:>22}",
-            "step", "achieved/s", "p50 ms", "p99 ms"
+            "  {:<12} {:>16} {:>16}   {:<28} {}",
+            "metric", "A", "B", "delta", "(p, trials)"
         ),
     ];
     for x in &a.runs {
         match b.runs.iter().find(|y| y.id == x.id) {
-            Some(y) => out.push(format!(
-                "{:<44} {:>7.0} → {:<7.0}{:>6} {:>6.2} → {:<6.2}{:>7} {:>6.2} → {:<6.2}{:>7}",
-                x.id,
-                x.achieved_rps,
-                y.achieved_rps,
-                change(x.achieved_rps, y.achieved_rps),
-                x.latency_us.p50 / 1000.0,
-                y.latency_us.p50 / 1000.0,
-                change(x.latency_us.p50, y.latency_us.p50),
-                x.latency_us.p99 / 1000.0,
-                y.latency_us.p99 / 1000.0,
-                change(x.latency_us.p99, y.latency_us.p99),
-            )),
+            Some(y) => {
+                out.push(x.id.clone());
+                out.push(metric_line(
+                    "achieved/s",
+                    &x.trial_values(|t| t.achieved_rps),
+                    &y.trial_values(|t| t.achieved_rps),
+                    1.0,
+                ));
+                out.push(metric_line(
+                    "p50 ms",
+                    &x.trial_values(|t| t.p50_us),
+                    &y.trial_values(|t| t.p50_us),
+                    1000.0,
+                ));
+                out.push(metric_line(
+                    "p99 ms",
+                    &x.trial_values(|t| t.p99_us),
+                    &y.trial_values(|t| t.p99_us),
+                    1000.0,
+                ));
+            }
             None => out.push(format!("{:<44} only in A", x.id)),
         }
     }
@@ -67,6 +118,25 @@ pub fn compare(a: &Results, b: &Results) -> Vec<String> {
     {
         out.push(format!("{:<44} only in B", y.id));
     }
+    let (va, vb) = (super::verdict::verdicts(a), super::verdict::verdicts(b));
+    out.push("verdicts:".into());
+    let mut agree = 0;
+    for v in &va {
+        let other = vb.iter().find(|w| w.question == v.question);
+        let same = other.is_some_and(|w| w.winner == v.winner);
+        agree += usize::from(same);
+        out.push(format!(
+            "  {:<70} A {:<28} B {:<28} {}",
+            v.question,
+            v.outcome(),
+            other.map_or("–".into(), |w| w.outcome()),
+            if same { "same" } else { "DIFFERS" }
+        ));
+    }
+    out.push(format!(
+        "  {agree} of {} verdicts name the same winner (or tie) in both runs",
+        va.len()
+    ));
     out.push(format!(
         "audit: A {} / B {}",
         if a.audit.clean { "clean" } else { "VIOLATIONS" },
@@ -100,15 +170,61 @@ mod tests {
         fixture::results(&["grpc"], runs)
     }
 
+    fn with_trials(mut r: Results, p50s: &[f64]) -> Results {
+        for x in &mut r.runs {
+            x.trials = p50s
+                .iter()
+                .map(|&p| crate::results::Trial {
+                    p50_us: p,
+                    p99_us: 2.0 * p,
+                    achieved_rps: 100.0,
+                    requests: 100,
+                    errors: 0,
+                })
+                .collect();
+        }
+        r
+    }
+
     #[test]
     fn compare_reports_changes_and_unmatched_steps() {
         let a = results(1000.0, &["x", "only-a"]);
         let b = results(1500.0, &["x", "only-b"]);
         let text = compare(&a, &b).join("\n");
-        assert!(text.contains("+50.0%"), "{text}");
+        assert!(text.contains("+50.0% (one trial each: no test)"), "{text}");
         assert!(text.contains("only-a") && text.contains("only in A"));
         assert!(text.contains("only-b") && text.contains("only in B"));
         let round: Results = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
         assert_eq!(round.runs.len(), 2);
+    }
+
+    #[test]
+    fn a_significant_change_has_its_interval_and_noise_is_a_tilde() {
+        let a = with_trials(results(1000.0, &["x"]), &[1000., 1010., 990., 1005., 995.]);
+        let slower = with_trials(
+            results(1000.0, &["x"]),
+            &[1500., 1510., 1490., 1505., 1495.],
+        );
+        let text = compare(&a, &slower).join("\n");
+        let p50 = text
+            .lines()
+            .find(|l| l.contains("p50 ms") && l.contains("p="))
+            .unwrap();
+        assert!(p50.contains("+50.0% ["), "{p50}");
+        assert!(p50.contains("p=0.008 n=5+5"), "{p50}");
+        // Throughput identical in every trial: no change.
+        let rps = text
+            .lines()
+            .find(|l| l.contains("achieved/s") && l.contains("p="))
+            .unwrap();
+        assert!(rps.contains(" ~ "), "{rps}");
+        let same = with_trials(results(1000.0, &["x"]), &[1001., 1011., 989., 1004., 996.]);
+        let text = compare(&a, &same).join("\n");
+        let p50 = text
+            .lines()
+            .find(|l| l.contains("p50 ms") && l.contains("p="))
+            .unwrap();
+        assert!(p50.contains(" ~ "), "{p50}");
+        assert!(text.contains("verdicts name the same winner"), "{text}");
     }
 }

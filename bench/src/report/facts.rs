@@ -1,7 +1,7 @@
 //! Facts derived from a run's results: the knee, the common load, light-load and best runs,
 //! and the number formats the report uses.
 
-use crate::results::{Results, Run};
+use crate::results::{Results, Run, Trial};
 
 /// The open-loop run of `target` in `scenario` at `rate`.
 pub fn run_at<'a>(r: &'a Results, scenario: &str, target: &str, rate: f64) -> Option<&'a Run> {
@@ -9,12 +9,36 @@ pub fn run_at<'a>(r: &'a Results, scenario: &str, target: &str, rate: f64) -> Op
         .find(|x| x.offered_rps.is_some_and(|o| (o - rate).abs() < 0.5))
 }
 
-/// True when a run met its offered rate, a p99 of at most `slo_p99_ms`, and had at most 1% errors.
-pub fn within_slo(slo_p99_ms: f64, x: &Run) -> bool {
+/// True when a trial met the offered rate, a p99 of at most `slo_p99_ms`, and had at most 1%
+/// errors.
+pub fn trial_within_slo(slo_p99_ms: f64, offered: f64, t: &Trial) -> bool {
+    t.achieved_rps >= 0.95 * offered
+        && t.p99_us <= slo_p99_ms * 1000.0
+        && (t.errors as f64) <= 0.01 * (t.requests.max(1) as f64)
+}
+
+/// How many of a step's trials were within the objective, of how many (a step run as one
+/// window counts as one trial).
+pub fn trials_within_slo(slo_p99_ms: f64, x: &Run) -> (usize, usize) {
     let offered = x.offered_rps.unwrap_or(0.0);
-    x.achieved_rps >= 0.95 * offered
-        && x.latency_us.p99 <= slo_p99_ms * 1000.0
-        && (x.errors as f64) <= 0.01 * (x.requests.max(1) as f64)
+    let pooled = [crate::engine::trials::trial_of(x)];
+    let trials: &[Trial] = if x.trials.is_empty() {
+        &pooled
+    } else {
+        &x.trials
+    };
+    let within = trials
+        .iter()
+        .filter(|t| trial_within_slo(slo_p99_ms, offered, t))
+        .count();
+    (within, trials.len())
+}
+
+/// True when most of a step's trials met its offered rate, a p99 of at most `slo_p99_ms`, and had
+/// at most 1% errors.
+pub fn within_slo(slo_p99_ms: f64, x: &Run) -> bool {
+    let (within, trials) = trials_within_slo(slo_p99_ms, x);
+    2 * within > trials
 }
 
 /// The knee of `target` among `runs`: the highest offered checkout rate run within the objective.
@@ -27,9 +51,21 @@ pub fn knee_in(runs: &[Run], target: &str, slo_p99_ms: f64) -> Option<f64> {
         .reduce(f64::max)
 }
 
-/// The knee of `target` in a finished run.
+/// The highest closed-loop checkout throughput of `target` among `runs`.
+pub fn closed_peak(runs: &[Run], target: &str) -> Option<f64> {
+    runs.iter()
+        .filter(|r| r.scenario == "checkout-closed" && r.target == target)
+        .map(|r| r.achieved_rps)
+        .reduce(f64::max)
+}
+
+/// The knee of `target` in a finished run: found by search when the profile searched, else the
+/// highest sweep rate within the objective.
 pub fn knee(r: &Results, target: &str) -> Option<f64> {
-    knee_in(&r.runs, target, r.config.slo_p99_ms)
+    match r.knees.iter().find(|k| k.target == target) {
+        Some(k) => k.knee_rps,
+        None => knee_in(&r.runs, target, r.config.slo_p99_ms),
+    }
 }
 
 /// The highest offered rate every target sustained (achieved ≥ 90% of offered); else the lightest.

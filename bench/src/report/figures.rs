@@ -70,17 +70,41 @@ pub fn all(r: &Results) -> Vec<Figure> {
     out
 }
 
-/// One series per target of the open-loop checkout sweep: `pick` against the offered rate.
-fn open_series(r: &Results, pick: fn(&Run) -> f64, secondary: bool, suffix: &str) -> Vec<Series> {
+/// One series per target of the open-loop checkout sweep (knee probes included, in rate order):
+/// `pick` against the offered rate; with `band`, the trials' interval of that figure shaded.
+fn open_series(
+    r: &Results,
+    pick: fn(&Run) -> f64,
+    band: Option<fn(&crate::results::Spread) -> crate::stats::Interval>,
+    secondary: bool,
+    suffix: &str,
+) -> Vec<Series> {
     r.targets()
         .iter()
-        .map(|t| Series {
-            label: format!("{t}{suffix}"),
-            points: r
+        .map(|t| {
+            let mut runs: Vec<&Run> = r
                 .series("checkout-open", t)
-                .filter_map(|x| x.offered_rps.map(|o| (o, pick(x))))
-                .collect(),
-            secondary,
+                .filter(|x| x.offered_rps.is_some())
+                .collect();
+            runs.sort_by(|a, b| {
+                a.offered_rps
+                    .unwrap_or(0.0)
+                    .total_cmp(&b.offered_rps.unwrap_or(0.0))
+            });
+            let at = |x: &Run| x.offered_rps.unwrap_or(0.0);
+            Series {
+                label: format!("{t}{suffix}"),
+                points: runs.iter().map(|x| (at(x), pick(x))).collect(),
+                secondary,
+                band: band.map_or_else(Vec::new, |b| {
+                    runs.iter()
+                        .filter_map(|x| {
+                            let i = b(x.spread.as_ref()?);
+                            Some((at(x), i.lo / 1000.0, i.hi / 1000.0))
+                        })
+                        .collect()
+                }),
+            }
         })
         .filter(|s| !s.points.is_empty())
         .collect()
@@ -91,11 +115,14 @@ fn open_loop(r: &Results, out: &mut Vec<Figure>) {
     if !r.runs.iter().any(|x| x.scenario == "checkout-open") {
         return;
     }
-    let mut lat = open_series(r, |x| x.latency_us.p99 / 1000.0, false, " p99");
-    lat.extend(open_series(r, |x| x.latency_us.p50 / 1000.0, true, " p50"));
+    // Lines: the median of the trials; bands: their interval.
+    let p99 = |x: &Run| x.spread.map_or(x.latency_us.p99, |s| s.p99_us.median) / 1000.0;
+    let p50 = |x: &Run| x.spread.map_or(x.latency_us.p50, |s| s.p50_us.median) / 1000.0;
+    let mut lat = open_series(r, p99, Some(|s| s.p99_us), false, " p99");
+    lat.extend(open_series(r, p50, Some(|s| s.p50_us), true, " p50"));
     out.push(fig(
         "latency-vs-load",
-        "Checkout latency (p50, p99) vs offered load",
+        "Checkout latency (p50, p99: median of the trials, interval shaded) vs offered load",
         lines(
             "Checkout latency vs offered load",
             "offered checkouts/s",
@@ -112,7 +139,7 @@ fn open_loop(r: &Results, out: &mut Vec<Figure>) {
             "Achieved vs offered checkouts/s",
             "offered checkouts/s",
             "achieved checkouts/s",
-            &open_series(r, |x| x.achieved_rps, false, ""),
+            &open_series(r, |x| x.achieved_rps, None, false, ""),
             false,
             true,
         ),
@@ -143,6 +170,7 @@ fn at_common_rate(r: &Results, rate: f64, out: &mut Vec<Figure>) {
                 .map(|&(q, v): &(f64, f64)| (-(1.0 - q / 100.0 + 1e-4).log10(), v / 1000.0))
                 .collect(),
                 secondary: false,
+                band: Vec::new(),
             }
         })
         .collect();
@@ -256,6 +284,7 @@ fn closed_loop(r: &Results, out: &mut Vec<Figure>) {
                 .filter_map(|x| x.concurrency.map(|c| (c as f64, x.achieved_rps)))
                 .collect(),
             secondary: false,
+            band: Vec::new(),
         })
         .filter(|s| !s.points.is_empty())
         .collect();
@@ -323,11 +352,13 @@ fn timelines(r: &Results, out: &mut Vec<Figure>) {
                         label: format!("{} completed/s", x.target),
                         points: rate(x, false),
                         secondary: false,
+                        band: Vec::new(),
                     },
                     Series {
                         label: format!("{} errors/s", x.target),
                         points: rate(x, true),
                         secondary: true,
+                        band: Vec::new(),
                     },
                 ]
             })
@@ -423,6 +454,7 @@ fn backlog(r: &Results, out: &mut Vec<Figure>) {
             label: format!("{} {}", x.target, x.scenario),
             points: f.backlog.iter().map(|p| (p[0], p[1])).collect(),
             secondary: x.scenario == "overload-unshed",
+            band: Vec::new(),
         })
         .collect();
     out.push(fig(

@@ -20,60 +20,84 @@ pub fn findings(r: &Results) -> Vec<String> {
     f
 }
 
-fn lightest_p50(r: &Results, t: TargetKind) -> Option<f64> {
-    lightest(r, t.label()).map(|x| x.latency_us.p50)
+/// The light-load step's trial medians of `t`, µs.
+fn lightest_trials(r: &Results, t: TargetKind) -> Option<Vec<f64>> {
+    Some(lightest(r, t.label())?.trial_values(|x| x.p50_us))
 }
 
-/// Who has the lower median at light load, and what the HTTP version and the codec each add.
+/// "A x ms vs B y ms: A lower, 1.23× [1.10–1.40], p = 0.008" — or no measurable difference —
+/// for two sets of trial medians (µs), lower is better.
+pub fn contrast(a: (&str, &[f64]), b: (&str, &[f64])) -> String {
+    let (ma, mb) = (crate::stats::median(a.1), crate::stats::median(b.1));
+    let ((win, wv), (lose, lv)) = if ma <= mb { (a, b) } else { (b, a) };
+    let c = crate::stats::compare(lv, wv);
+    let numbers = format!(
+        "{} {} ms vs {} {} ms (medians of {} and {} trials)",
+        a.0,
+        ms(ma),
+        b.0,
+        ms(mb),
+        a.1.len(),
+        b.1.len()
+    );
+    let ratio = format!(
+        "{lose} / {win} = {:.2}× [{:.2}–{:.2}], p = {:.3}",
+        c.ratio.median, c.ratio.lo, c.ratio.hi, c.p
+    );
+    if c.decided {
+        format!("{numbers}: **{win}** lower; {ratio}")
+    } else if c.significant {
+        format!(
+            "{numbers}: a difference under {:.0}%, too small to name a winner; {ratio}",
+            100.0 * crate::stats::PRACTICAL
+        )
+    } else {
+        format!("{numbers}: no measurable difference at this load; {ratio}")
+    }
+}
+
+/// Light-load medians compared pairwise: gRPC vs REST/1.1, then the HTTP version's share and the
+/// codec's.
 fn light_load(r: &Results, f: &mut Vec<String>) {
-    let p50 = |t: TargetKind| lightest_p50(r, t);
-    if let (Some(g), Some(h1)) = (p50(Grpc), p50(RestH1)) {
-        let rate = lightest(r, Grpc.label())
-            .and_then(|x| x.offered_rps)
-            .unwrap_or(0.0);
-        let (winner, loser, a, b) = if g <= h1 {
-            ("gRPC", "REST/HTTP 1.1", g, h1)
-        } else {
-            ("REST/HTTP 1.1", "gRPC", h1, g)
-        };
-        f.push(format!(
-            "At light load ({rate:.0} checkouts/s) **{winner}** has the lower median: {} ms vs {} ms for {loser} ({} slower).",
-            ms(a),
-            ms(b),
-            ratio(b, a)
-        ));
-    }
-    if let (Some(h1), Some(h2)) = (p50(RestH1), p50(RestH2)) {
-        f.push(format!(
-            "REST over HTTP/2 vs HTTP/1.1 at light load: median {} ms vs {} ms ({}). Same JSON, same framework: this is the HTTP version's share.",
-            ms(h2),
-            ms(h1),
-            ratio(h2, h1)
-        ));
-    }
-    if let (Some(g), Some(h2)) = (p50(Grpc), p50(RestH2)) {
-        f.push(format!(
-            "gRPC vs REST over HTTP/2 (same HTTP version; protobuf + tonic vs JSON + actix/reqwest): median {} ms vs {} ms ({}).",
-            ms(g),
-            ms(h2),
-            ratio(h2, g)
-        ));
+    let trials = |t: TargetKind| lightest_trials(r, t);
+    let rate = lightest(r, Grpc.label())
+        .and_then(|x| x.offered_rps)
+        .unwrap_or(0.0);
+    let pairs = [
+        (Grpc, RestH1, format!("At light load ({rate:.0} checkouts/s)")),
+        (RestH2, RestH1, "REST over HTTP/2 vs HTTP/1.1 at light load (same JSON, same framework: the HTTP version's share)".to_string()),
+        (Grpc, RestH2, "gRPC vs REST over HTTP/2 at light load (same HTTP version; protobuf + tonic vs JSON + actix/reqwest)".to_string()),
+    ];
+    for (a, b, what) in pairs {
+        if let (Some(x), Some(y)) = (trials(a), trials(b)) {
+            f.push(format!(
+                "{what}: {}.",
+                contrast((a.label(), &x), (b.label(), &y))
+            ));
+        }
     }
 }
 
 /// Each networked target's light-load median over the in-process one, per hop.
 fn transport_cost(r: &Results, f: &mut Vec<String>) {
-    let Some(base) = lightest_p50(r, InProcess) else {
+    let Some(base) = lightest_trials(r, InProcess) else {
         return;
     };
+    let b = crate::stats::median(&base);
     for t in [Grpc, RestH1, RestH2] {
-        if let Some(p) = lightest_p50(r, t) {
+        if let Some(p) = lightest_trials(r, t) {
+            let c = crate::stats::compare(&p, &base);
+            let m = crate::stats::median(&p);
             f.push(format!(
-                "Transport cost of {t} at light load: {} ms over the in-process baseline ({} ms), about {:.0} µs per hop over 5 hops, against a loopback round trip of {:.0} µs.",
-                ms(p - base),
-                ms(base),
-                (p - base) / 5.0,
-                r.calibration.loopback_rtt_us
+                "Transport cost of {t} at light load: {} ms over the in-process baseline ({} ms), about {:.0} µs per hop over 5 hops, against a loopback round trip of {:.0} µs ({t} / in-process = {:.2}× [{:.2}–{:.2}], p = {:.3}).",
+                ms(m - b),
+                ms(b),
+                (m - b) / 5.0,
+                r.calibration.loopback_rtt_us,
+                c.ratio.median,
+                c.ratio.lo,
+                c.ratio.hi,
+                c.p
             ));
         }
     }
@@ -84,9 +108,17 @@ fn knee_and_peak(r: &Results, f: &mut Vec<String>) {
     let knees: Vec<String> = r
         .targets()
         .iter()
-        .map(|t| match knee(r, t) {
-            Some(k) => format!("{t} {k:.0}/s"),
-            None => format!("{t} below the lightest step"),
+        .map(|t| {
+            let above = r
+                .knees
+                .iter()
+                .find(|k| &k.target == t)
+                .and_then(|k| k.above_rps);
+            match (knee(r, t), above) {
+                (Some(k), Some(a)) => format!("{t} {k:.0}/s (outside it at {a:.0}/s)"),
+                (Some(k), None) => format!("{t} at least {k:.0}/s"),
+                (None, _) => format!("{t} below the lightest step"),
+            }
         })
         .collect();
     if !knees.is_empty() {
@@ -102,8 +134,13 @@ fn knee_and_peak(r: &Results, f: &mut Vec<String>) {
         .filter_map(|t| {
             closed_best(r, t).map(|x| {
                 format!(
-                    "{t} {:.0}/s at {} clients",
-                    x.achieved_rps,
+                    "{t} {} /s at {} clients",
+                    super::analysis::spread_cell(
+                        x.spread.map(|s| s.achieved_rps),
+                        x.achieved_rps,
+                        1.0,
+                        0
+                    ),
                     x.concurrency.unwrap_or(0)
                 )
             })

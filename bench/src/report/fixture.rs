@@ -43,6 +43,8 @@ pub fn run(
         generator_lag_us: (0.0, 0.0),
         p50_floor_ratio: 1.0,
         fault: None,
+        trials: Vec::new(),
+        spread: None,
     }
 }
 
@@ -62,6 +64,9 @@ pub fn results(targets: &[&str], runs: Vec<Run>) -> Results {
             chain_timeout_ms: 5000,
             warmup_s: 0.1,
             step_s: 1.0,
+            trials: 5,
+            trial_warmup_s: 0.1,
+            trial_s: 0.4,
             slo_p99_ms: 50.0,
             grpc_worker_threads: 2,
             rest_workers: 2,
@@ -86,5 +91,7 @@ pub fn results(targets: &[&str], runs: Vec<Run>) -> Results {
         checks: Vec::new(),
         cost: None,
         complexity: None,
+        knees: Vec::new(),
+        crosscheck: None,
     }
 }

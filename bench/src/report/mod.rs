@@ -9,14 +9,16 @@ pub mod complexity;
 pub mod conclusion;
 pub mod cost;
 pub mod coupling;
+pub mod crosscheck;
 pub mod diagrams;
 pub mod document;
 pub mod facts;
 pub mod figures;
 pub mod findings;
 #[cfg(test)]
-mod fixture;
+pub(crate) mod fixture;
 pub mod resilience;
+pub mod verdict;
 
 use std::collections::BTreeMap;
 use std::path::Path;

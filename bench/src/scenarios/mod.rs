@@ -3,7 +3,9 @@
 //! scenarios ([`faults`]), and the progress shown while it runs ([`progress`]).
 
 pub mod calibrate;
+pub mod crosscheck;
 pub mod faults;
+pub mod knee;
 pub mod profile;
 pub mod progress;
 pub mod runner;

@@ -6,6 +6,8 @@ use std::time::Duration;
 use checkout_core::ServiceName;
 use checkout_core::admission::Admission;
 
+use super::knee::KneeSpec;
+
 /// One scenario's load shape.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Shape {
@@ -53,6 +55,9 @@ pub enum Shape {
         /// whose services admit this way (`off`: the comparison without load shedding).
         admission: Option<Admission>,
     },
+    /// Every networked target's catalog listing (and REST/1.1's checkout) driven by wrk or h2load
+    /// and by our engine, at 1 and 16 clients.
+    Crosscheck,
 }
 
 impl Shape {
@@ -62,7 +67,19 @@ impl Shape {
             Shape::Open(r) => r.len(),
             Shape::Closed(c) => c.len(),
             Shape::Kill { .. } | Shape::Slow { .. } | Shape::Overload { .. } => 1,
+            Shape::Crosscheck => 0,
         }
+    }
+}
+
+/// The cross-check against wrk and h2load (in `full`; any profile runs it when it is named with
+/// `--scenarios crosscheck`).
+pub fn crosscheck() -> Scenario {
+    Scenario {
+        name: "crosscheck",
+        request: Request::Catalog,
+        products: 30,
+        shape: Shape::Crosscheck,
     }
 }
 
@@ -93,10 +110,18 @@ pub struct Scenario {
 pub struct Profile {
     /// Its name.
     pub name: &'static str,
-    /// Warm-up discarded at the start of every step.
+    /// Warm-up discarded at the start of every fault step.
     pub warmup: Duration,
-    /// Measured time of every step.
+    /// Measured time of the slow-service step.
     pub step: Duration,
+    /// Interleaved trials of every sweep step.
+    pub trials: usize,
+    /// Warm-up discarded at the start of every trial.
+    pub trial_warmup: Duration,
+    /// Measured time of every trial.
+    pub trial: Duration,
+    /// How each target's knee is searched (none: only the sweep's rates).
+    pub knee: Option<KneeSpec>,
     /// Scenarios in order.
     pub scenarios: Vec<Scenario>,
     /// p99 objective defining the knee.
@@ -203,6 +228,10 @@ impl Profile {
             name: "smoke",
             warmup: Duration::from_millis(300),
             step: Duration::from_millis(1200),
+            trials: 3,
+            trial_warmup: Duration::from_millis(100),
+            trial: Duration::from_millis(300),
+            knee: None,
             scenarios: vec![
                 checkout(&[100.0, 400.0]),
                 closed(&[1, 16]),
@@ -220,8 +249,15 @@ impl Profile {
             name: "default",
             warmup: Duration::from_millis(700),
             step: Duration::from_millis(2500),
+            trials: 5,
+            trial_warmup: Duration::from_millis(100),
+            trial: Duration::from_millis(400),
+            knee: Some(KneeSpec {
+                max_probes: 5,
+                width: 1.10,
+            }),
             scenarios: vec![
-                checkout(&[200.0, 500.0, 1000.0, 1500.0, 2000.0, 3000.0, 4000.0, 6000.0]),
+                checkout(&[200.0, 500.0, 1000.0, 2000.0, 4000.0]),
                 closed(&[1, 4, 16, 64]),
                 catalog("catalog-30", 30, 16),
                 kill(1500, 1500, 3000, 300.0),
@@ -241,6 +277,13 @@ impl Profile {
             name: "full",
             warmup: Duration::from_secs(3),
             step: Duration::from_secs(15),
+            trials: 10,
+            trial_warmup: Duration::from_millis(300),
+            trial: Duration::from_secs(2),
+            knee: Some(KneeSpec {
+                max_probes: 8,
+                width: 1.05,
+            }),
             scenarios: vec![
                 checkout(&[
                     250.0, 500.0, 1000.0, 1500.0, 2000.0, 2500.0, 3000.0, 4000.0, 5000.0, 6000.0,
@@ -253,6 +296,7 @@ impl Profile {
                 overload(10_000, 10_000, false),
                 overload(10_000, 5_000, true),
                 catalog("catalog-1000", 1000, 16),
+                crosscheck(),
             ],
             slo_p99: Duration::from_millis(50),
         }
@@ -308,11 +352,25 @@ mod tests {
                             calm,
                             ..
                         } => (*before + *burst + *calm).as_secs_f64(),
-                        _ => p.step.as_secs_f64(),
+                        Shape::Slow { .. } => p.step.as_secs_f64(),
+                        Shape::Crosscheck => 0.0,
+                        // Trials, each with its warm-up and a pause after it.
+                        Shape::Open(_) | Shape::Closed(_) => {
+                            p.trials as f64
+                                * (p.trial_warmup + p.trial).as_secs_f64()
+                                + p.trials as f64 * 0.05
+                                - p.warmup.as_secs_f64()
+                        }
                     };
                     (s.shape.steps() * 4) as f64 * (p.warmup.as_secs_f64() + each)
                 })
                 .sum::<f64>()
+                // The knee search: every probe of every target.
+                + p.knee.map_or(0.0, |k| {
+                    (k.max_probes * 4) as f64
+                        * p.trials as f64
+                        * ((p.trial_warmup + p.trial).as_secs_f64() + 0.05)
+                })
         };
         assert!(budget(&Profile::named("smoke").unwrap()) < 50.0);
         assert!(budget(&Profile::named("default").unwrap()) < 270.0);

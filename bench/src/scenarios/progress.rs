@@ -35,6 +35,11 @@ impl Progress {
         self.total = total;
     }
 
+    /// More steps than first counted (a search that goes on).
+    pub fn grow(&mut self, more: usize) {
+        self.total += more;
+    }
+
     /// A message of its own line.
     pub fn line(&mut self, msg: &str) {
         let mut e = std::io::stderr();

@@ -13,7 +13,7 @@ use checkout_core::*;
 use hdrhistogram::Histogram;
 
 use super::calibrate::calibrate;
-use super::profile::{Profile, Scenario, Shape};
+use super::profile::{Profile, Request, Scenario, Shape};
 use super::progress::Progress;
 use super::sweep;
 use crate::cluster::supervisor::NodeFlags;
@@ -71,16 +71,17 @@ fn audit_target(key: &str, dir: &Path, audit: &mut Audit) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// The knee of `target` from the open-loop steps run so far (highest offered rate within the
-/// objective); without one, 80% of its closed-loop peak; without that, 500/s.
-pub fn knee_so_far(runs: &[Run], target: &str, profile: &Profile) -> f64 {
-    crate::report::facts::knee_in(runs, target, profile.slo_p99.as_secs_f64() * 1000.0)
+/// The knee of `target` as searched, or from the open-loop steps run so far (highest offered rate
+/// within the objective); without one, 80% of its closed-loop peak; without that, 500/s.
+pub fn knee_so_far(runs: &[Run], knees: &[KneeSearch], target: &str, profile: &Profile) -> f64 {
+    knees
+        .iter()
+        .find(|k| k.target == target)
+        .and_then(|k| k.knee_rps)
         .or_else(|| {
-            runs.iter()
-                .filter(|r| r.scenario == "checkout-closed" && r.target == target)
-                .map(|r| 0.8 * r.achieved_rps)
-                .reduce(f64::max)
+            crate::report::facts::knee_in(runs, target, profile.slo_p99.as_secs_f64() * 1000.0)
         })
+        .or_else(|| crate::report::facts::closed_peak(runs, target).map(|p| 0.8 * p))
         .unwrap_or(500.0)
 }
 
@@ -115,6 +116,10 @@ pub(crate) struct Session {
     pub(crate) runs: Vec<Run>,
     pub(crate) histograms: BTreeMap<String, Histogram<u64>>,
     pub(crate) audit: Audit,
+    /// Each target's knee search.
+    pub(crate) knees: Vec<KneeSearch>,
+    /// The cross-check against outside drivers, if it ran.
+    pub(crate) crosscheck: Option<Crosscheck>,
 }
 
 impl Session {
@@ -206,6 +211,8 @@ async fn open_session(opts: RunOptions, machine: &Machine) -> anyhow::Result<Ses
             settle_limit_s: SETTLE_LIMIT.as_secs_f64(),
             ..Default::default()
         },
+        knees: Vec::new(),
+        crosscheck: None,
     })
 }
 
@@ -215,13 +222,19 @@ fn selection(opts: &RunOptions) -> anyhow::Result<(Vec<TargetKind>, Vec<Scenario
         .into_iter()
         .filter(|k| opts.targets.is_empty() || opts.targets.contains(k))
         .collect();
-    let scenarios: Vec<Scenario> = opts
+    let mut scenarios: Vec<Scenario> = opts
         .profile
         .scenarios
         .iter()
         .filter(|s| opts.scenarios.is_empty() || opts.scenarios.iter().any(|n| n == s.name))
         .cloned()
         .collect();
+    // The cross-check runs in any profile when named.
+    if opts.scenarios.iter().any(|n| n == "crosscheck")
+        && !scenarios.iter().any(|s| s.name == "crosscheck")
+    {
+        scenarios.push(super::profile::crosscheck());
+    }
     anyhow::ensure!(!labels.is_empty(), "no target selected");
     anyhow::ensure!(!scenarios.is_empty(), "no scenario selected");
     Ok((labels, scenarios))
@@ -250,12 +263,39 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
     for products in sizes {
         let seed_db = target::seed_database(&s.work, s.opts.seed, products)?;
         let mut targets = s.start_targets(&labels, &seed_db, products)?;
-        for scenario in scenarios.iter().filter(|x| x.products == products) {
+        let here: Vec<&Scenario> = scenarios
+            .iter()
+            .filter(|x| x.products == products)
+            .collect();
+        let knee_after = here
+            .iter()
+            .rev()
+            .find(|x| {
+                x.request == Request::Checkout
+                    && matches!(x.shape, Shape::Open(_) | Shape::Closed(_))
+            })
+            .map(|x| x.name);
+        for scenario in &here {
             match scenario.shape {
                 Shape::Open(_) | Shape::Closed(_) => {
                     sweep::steps(&mut s, scenario, &targets, products).await
                 }
+                Shape::Crosscheck => {
+                    s.progress.step("crosscheck");
+                    let c = super::crosscheck::run(&mut s, &targets, products).await;
+                    for why in &c.skipped {
+                        s.progress.line(&format!("crosscheck {why}"));
+                    }
+                    s.crosscheck = Some(c);
+                }
                 _ => sweep::faults(&mut s, scenario, &mut targets, &seed_db, products).await?,
+            }
+            // The knee is searched once the checkout sweeps it starts from (open loop for the
+            // bracket, closed loop for the ceiling) have run, before the faults that use it.
+            if Some(scenario.name) == knee_after
+                && let Some(open) = here.iter().find(|x| matches!(x.shape, Shape::Open(_)))
+            {
+                sweep::knees(&mut s, open, &targets, products).await;
             }
         }
         for t in targets {
@@ -282,6 +322,8 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
         checks: Vec::new(),
         cost: None,
         complexity: crate::report::complexity::measure(&crate::report::complexity::workspace_root()),
+        knees: s.knees,
+        crosscheck: s.crosscheck,
     };
     Ok(Measured {
         results,
@@ -301,6 +343,9 @@ fn run_config(opts: &RunOptions, labels: &[TargetKind], scenarios: &[Scenario]) 
         chain_timeout_ms: CHAIN_TIMEOUT_MS,
         warmup_s: opts.profile.warmup.as_secs_f64(),
         step_s: opts.profile.step.as_secs_f64(),
+        trials: opts.profile.trials,
+        trial_warmup_s: opts.profile.trial_warmup.as_secs_f64(),
+        trial_s: opts.profile.trial.as_secs_f64(),
         slo_p99_ms: opts.profile.slo_p99.as_secs_f64() * 1000.0,
         grpc_worker_threads: opts.grpc_workers,
         rest_workers: opts.rest_workers,

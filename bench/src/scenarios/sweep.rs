@@ -1,6 +1,6 @@
 //! The steps of one scenario on every target: a sweep of open-loop rates or closed-loop client
-//! counts (targets alternate within every step, rotating who goes first), or a fault scenario
-//! (a killed service, a slow one, an overload burst).
+//! counts (each step as interleaved trials, rotating who goes first), the search for every
+//! target's knee, or a fault scenario (a killed service, a slow one, an overload burst).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,13 +13,16 @@ use checkout_core::sim::WorkTime;
 use hdrhistogram::Histogram;
 
 use super::faults::{self, FaultCtx};
+use super::knee::Search;
 use super::profile::{Request, Scenario, Shape};
 use super::runner::{Session, knee_so_far};
 use crate::cluster::supervisor::NodeFlags;
 use crate::cluster::target::{self, Target, TargetKind};
 use crate::engine::load::Mode;
 use crate::engine::step::{StepSpec, TargetInfo, measure_step};
+use crate::engine::trials::{Part, pool};
 use crate::engine::workload::{Call, CatalogCall, CheckoutCall, Workload};
+use crate::report::facts::{closed_peak, trials_within_slo};
 use crate::results::Run;
 
 /// How a step is named: in the progress line and in the run id.
@@ -31,18 +34,18 @@ fn step_names(mode: &Mode) -> (String, String) {
     }
 }
 
-/// The request a step of `scenario` sends to `t`.
+/// The request a step of `scenario` sends to `t`, from request sequence `sequence`.
 fn call_for(
     s: &Session,
     scenario: &Scenario,
     t: &Target,
-    step: usize,
+    sequence: usize,
     products: usize,
 ) -> Arc<dyn Call> {
     match scenario.request {
         Request::Checkout => Arc::new(CheckoutCall {
             orders: t.orders.clone(),
-            workload: Workload::new(s.opts.seed, scenario.name, step, 50, products),
+            workload: Workload::new(s.opts.seed, scenario.name, sequence, 50, products),
             deadline: s.deadline,
         }),
         Request::Catalog => Arc::new(CatalogCall {
@@ -60,7 +63,85 @@ fn saturated(s: &Session, mode: &Mode, run: &Run) -> bool {
         || run.latency_us.p99 > 10.0 * s.opts.profile.slo_p99.as_micros() as f64)
 }
 
-/// Runs an open- or closed-loop scenario on every target.
+/// One target's load in a round of trials.
+struct Probe {
+    /// Index into the targets.
+    target: usize,
+    mode: Mode,
+    /// Step index within the scenario (a knee probe's continues after the sweep's).
+    step: usize,
+}
+
+/// Runs every probe as the profile's number of trials, interleaved: trial `j` goes through the
+/// probes starting one further along each time (A B C D, B C D A, ...), so drift hits all alike.
+/// Each probe's trials are pooled into one recorded run; returns the runs' indices in the
+/// session, in probe order.
+async fn round(
+    s: &mut Session,
+    scenario: &Scenario,
+    targets: &[Target],
+    probes: &[Probe],
+    products: usize,
+) -> Vec<usize> {
+    let profile = &s.opts.profile;
+    let (k, warmup, window) = (profile.trials.max(1), profile.trial_warmup, profile.trial);
+    let mut parts: Vec<Vec<Part>> = probes.iter().map(|_| Vec::new()).collect();
+    for j in 0..k {
+        for i in 0..probes.len() {
+            let n = (i + j) % probes.len();
+            let p = &probes[n];
+            let t = &targets[p.target];
+            let (_, label) = step_names(&p.mode);
+            let spec = StepSpec {
+                mode: p.mode.clone(),
+                warmup,
+                window,
+                scenario: scenario.name,
+                step: p.step,
+                label,
+                samples: false,
+            };
+            // Every trial sends its own requests (fresh idempotency keys), the same to every
+            // target.
+            let call = call_for(s, scenario, t, p.step * 1000 + j, products);
+            let info = TargetInfo::of(t);
+            let (run, hist, extras) =
+                measure_step(call, spec, &info, &s.calibration, std::future::ready(())).await;
+            let pause = if saturated(s, &p.mode, &run) { 300 } else { 30 };
+            parts[n].push(Part {
+                run,
+                hist,
+                dispatched: extras.dispatched,
+            });
+            // Let stragglers of an overloaded trial finish before the next one runs.
+            tokio::time::sleep(Duration::from_millis(pause)).await;
+        }
+    }
+    let mut recorded = Vec::new();
+    for (p, trials) in probes.iter().zip(parts) {
+        let (run, hist) = pool(trials, &s.calibration);
+        let t = &targets[p.target];
+        let (what, _) = step_names(&p.mode);
+        s.progress
+            .step(&format!("{} {} {what}", scenario.name, t.kind));
+        let spread = run.spread.unwrap_or_default();
+        s.progress.detail(&format!(
+            "achieved {:.0}/s, p50 {:.2} ms [{:.2}–{:.2}], p99 {:.2} ms, errors {}",
+            spread.achieved_rps.median,
+            spread.p50_us.median / 1000.0,
+            spread.p50_us.lo / 1000.0,
+            spread.p50_us.hi / 1000.0,
+            spread.p99_us.median / 1000.0,
+            run.errors
+        ));
+        recorded.push(s.runs.len());
+        s.record(run, hist);
+    }
+    recorded
+}
+
+/// Runs an open- or closed-loop scenario on every target, each step as interleaved trials; a
+/// target past saturation twice is not driven harder.
 pub(crate) async fn steps(
     s: &mut Session,
     scenario: &Scenario,
@@ -74,45 +155,120 @@ pub(crate) async fn steps(
     };
     let mut past_saturation: BTreeMap<TargetKind, u32> = BTreeMap::new();
     for (step, mode) in modes.into_iter().enumerate() {
+        let mut probes = Vec::new();
         for k in 0..targets.len() {
-            let t = &targets[(k + step) % targets.len()];
-            let (what, label) = step_names(&mode);
+            let i = (k + step) % targets.len();
+            let t = &targets[i];
             if past_saturation.get(&t.kind).copied().unwrap_or(0) >= 2 {
+                let (what, _) = step_names(&mode);
                 s.progress.step(&format!(
                     "{} {} {what}: skipped (past saturation twice)",
                     scenario.name, t.kind
                 ));
                 continue;
             }
-            s.progress
-                .step(&format!("{} {} {what}", scenario.name, t.kind));
-            let spec = StepSpec {
+            probes.push(Probe {
+                target: i,
                 mode: mode.clone(),
-                warmup: s.opts.profile.warmup,
-                window: s.opts.profile.step,
-                scenario: scenario.name,
                 step,
-                label,
-                samples: false,
-            };
-            let call = call_for(s, scenario, t, step, products);
-            let info = TargetInfo::of(t);
-            let (run, hist, _) =
-                measure_step(call, spec, &info, &s.calibration, std::future::ready(())).await;
-            if saturated(s, &mode, &run) {
-                *past_saturation.entry(t.kind).or_default() += 1;
-            }
-            s.progress.detail(&format!(
-                "achieved {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, errors {}",
-                run.achieved_rps,
-                run.latency_us.p50 / 1000.0,
-                run.latency_us.p99 / 1000.0,
-                run.errors
-            ));
-            s.record(run, hist);
-            // Let stragglers of an overloaded step finish before the next target runs.
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            });
         }
+        for (p, at) in probes
+            .iter()
+            .zip(round(s, scenario, targets, &probes, products).await)
+        {
+            if saturated(s, &p.mode, &s.runs[at]) {
+                *past_saturation.entry(targets[p.target].kind).or_default() += 1;
+            }
+        }
+    }
+}
+
+/// Searches every target's knee (see [`knee`]) from the open-loop sweep's rates, each round
+/// probing every unfinished target once, interleaved. Probes are recorded as more steps of the
+/// open-loop scenario.
+pub(crate) async fn knees(
+    s: &mut Session,
+    scenario: &Scenario,
+    targets: &[Target],
+    products: usize,
+) {
+    let Some(spec) = s.opts.profile.knee else {
+        return;
+    };
+    let slo = s.opts.profile.slo_p99.as_secs_f64() * 1000.0;
+    let mut searches: Vec<Search> = targets
+        .iter()
+        .map(|t| {
+            let label = t.kind.label();
+            let mut search = Search::new(spec, closed_peak(&s.runs, label));
+            for r in s
+                .runs
+                .iter()
+                .filter(|r| r.scenario == scenario.name && r.target == label)
+            {
+                let (within, trials) = trials_within_slo(slo, r);
+                search.record(r.offered_rps.unwrap_or(0.0), within, trials, false);
+            }
+            search
+        })
+        .collect();
+    let mut step = s
+        .runs
+        .iter()
+        .filter(|r| r.scenario == scenario.name)
+        .map(|r| r.step + 1)
+        .max()
+        .unwrap_or(0);
+    loop {
+        let probes: Vec<Probe> = searches
+            .iter()
+            .enumerate()
+            .filter_map(|(i, search)| {
+                Some(Probe {
+                    target: i,
+                    mode: Mode::Open {
+                        rate: search.next()?,
+                    },
+                    step,
+                })
+            })
+            .collect();
+        if probes.is_empty() {
+            break;
+        }
+        s.progress.grow(probes.len());
+        s.progress.line(&format!(
+            "knee search: probing {}",
+            probes
+                .iter()
+                .map(|p| format!("{} at {}", targets[p.target].kind, step_names(&p.mode).0))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        for (p, at) in probes
+            .iter()
+            .zip(round(s, scenario, targets, &probes, products).await)
+        {
+            let r = &s.runs[at];
+            let (within, trials) = trials_within_slo(slo, r);
+            searches[p.target].record(r.offered_rps.unwrap_or(0.0), within, trials, true);
+        }
+        step += 1;
+    }
+    for (t, search) in targets.iter().zip(&searches) {
+        let found = search.result(t.kind.label());
+        s.progress.line(&format!(
+            "knee of {}: {}",
+            t.kind,
+            match (found.knee_rps, found.above_rps) {
+                (Some(k), Some(a)) => format!("{k:.0}/s (outside the objective at {a:.0}/s)"),
+                (Some(k), None) => format!("at least {k:.0}/s"),
+                (None, Some(a)) => format!("below {a:.0}/s"),
+                (None, None) => "not measured".into(),
+            }
+        ));
+        s.knees.push(found);
     }
 }
 
@@ -144,7 +300,7 @@ pub(crate) async fn faults(
                 overload(s, scenario, t, *admission, seed_db, products).await?
             }
             Shape::Slow { .. } => slow(s, scenario, t.kind, seed_db, products).await?,
-            Shape::Open(_) | Shape::Closed(_) => None,
+            Shape::Open(_) | Shape::Closed(_) | Shape::Crosscheck => None,
         };
         match measured {
             Some((run, hist)) => {
@@ -200,13 +356,8 @@ async fn overload(
     products: usize,
 ) -> anyhow::Result<Option<(Run, Histogram<u64>)>> {
     let label = t.kind.label();
-    let knee = knee_so_far(&s.runs, label, &s.opts.profile);
-    let peak = s
-        .runs
-        .iter()
-        .filter(|r| r.scenario == "checkout-closed" && r.target == label)
-        .map(|r| r.achieved_rps)
-        .reduce(f64::max);
+    let knee = knee_so_far(&s.runs, &s.knees, label, &s.opts.profile);
+    let peak = closed_peak(&s.runs, label);
     let fctx = fault_ctx(s, products);
     let Some(admit) = admission else {
         let o = faults::OverloadCtx {
