@@ -85,8 +85,14 @@ pub fn compare(a: &Results, b: &Results) -> Vec<String> {
             "metric", "A", "B", "delta", "(p, trials)"
         ),
     ];
+    // Fault steps are named after rates derived from each run's knee: matched by scenario and
+    // target instead.
+    let key = |x: &crate::results::Run| match &x.fault {
+        Some(_) => format!("{}-{}", x.scenario, x.target),
+        None => x.id.clone(),
+    };
     for x in &a.runs {
-        match b.runs.iter().find(|y| y.id == x.id) {
+        match b.runs.iter().find(|y| key(y) == key(x)) {
             Some(y) => {
                 out.push(x.id.clone());
                 out.push(metric_line(
@@ -114,7 +120,7 @@ pub fn compare(a: &Results, b: &Results) -> Vec<String> {
     for y in b
         .runs
         .iter()
-        .filter(|y| !a.runs.iter().any(|x| x.id == y.id))
+        .filter(|y| !a.runs.iter().any(|x| key(x) == key(y)))
     {
         out.push(format!("{:<44} only in B", y.id));
     }

@@ -1,163 +1,99 @@
-//! The report's Conclusion: which transport to pick for what, each claim computed from this
-//! run's numbers and pointing to the table or chart that shows them. One run decides nothing
-//! close: two values within [`TIE`] of each other are called a tie.
+//! The report's Conclusion: which transport to pick for what, each claim one of the verdict
+//! table's rows in words (so it names a winner only where the trials support one), pointing to
+//! the table or chart that shows its numbers.
 
 use super::document::{Block, Document};
-use super::facts::{closed_best, lightest, ms};
+use super::facts::{lightest, ms};
+use super::verdict::{Verdict, verdicts};
 use crate::results::{Results, Run};
 
-/// Relative gap under which two measurements of one run are not told apart.
+/// Relative gap under which two byte counts are not told apart in the closing advice.
 const TIE: f64 = 0.10;
 
-/// The networked targets, by label, with a value each; the best (lowest when `low`) and the
-/// runner-up, or `None` when fewer than two were measured.
-fn rank(values: &[(String, f64)], low: bool) -> Option<((String, f64), (String, f64))> {
-    let mut v: Vec<(String, f64)> = values
-        .iter()
-        .filter(|(_, x)| x.is_finite())
-        .cloned()
-        .collect();
-    if v.len() < 2 {
-        return None;
-    }
-    v.sort_by(|a, b| {
-        if low {
-            a.1.total_cmp(&b.1)
-        } else {
-            b.1.total_cmp(&a.1)
-        }
-    });
-    Some((v[0].clone(), v[1].clone()))
-}
-
-/// "X (a vs b, N% apart)" or a tie, for the claim about `what`.
-fn claim(
-    what: &str,
-    unit: &str,
-    values: &[(String, f64)],
-    low: bool,
-    shown_in: &str,
-) -> Option<String> {
-    let ((best, a), (next, b)) = rank(values, low)?;
-    // How far the best is from the runner-up, relative to the runner-up.
-    let gap = (a - b).abs() / b.abs().max(f64::MIN_POSITIVE);
-    let show = |x: f64| {
-        if x.abs() >= 100.0 {
-            format!("{x:.0}")
-        } else {
-            format!("{x:.2}")
-        }
-    };
-    let all: Vec<String> = values
-        .iter()
-        .map(|(t, x)| format!("{t} {}{unit}", show(*x)))
-        .collect();
-    Some(if gap < TIE {
-        format!(
-            "{what}: no clear winner in this run — {best} and {next} within {:.0}% ({}; {shown_in}).",
-            100.0 * gap,
-            all.join(", ")
-        )
+/// A verdict as a sentence of the Conclusion.
+fn sentence(v: &Verdict, shown_in: &str) -> String {
+    let ratio = if v.ratio.lo == v.ratio.hi {
+        format!("{:.2}×", v.ratio.median)
     } else {
         format!(
-            "{what}: {best}, {:.0}% {} {next} ({}; {shown_in}).",
-            100.0 * gap,
-            if low { "below" } else { "above" },
-            all.join(", ")
+            "{:.2}× [{:.2}–{:.2}]",
+            v.ratio.median, v.ratio.lo, v.ratio.hi
         )
-    })
+    };
+    match &v.winner {
+        Some(w) => format!(
+            "{}: **{w}**, {ratio} better than {} ({}; {shown_in}).",
+            v.question, v.pair.1, v.evidence
+        ),
+        None if v.once => format!(
+            "{}: measured once, so no verdict — {} {ratio} over {} in this run ({shown_in}).",
+            v.question, v.pair.0, v.pair.1
+        ),
+        None => format!(
+            "{}: no measurable difference — {} and {} ({ratio}, {}; {shown_in}).",
+            v.question, v.pair.0, v.pair.1, v.evidence
+        ),
+    }
 }
 
-fn networked(r: &Results) -> Vec<String> {
-    r.targets()
-        .iter()
-        .filter(|t| *t != "inprocess")
-        .cloned()
-        .collect()
-}
-
-fn per_target(r: &Results, pick: impl Fn(&Results, &str) -> Option<f64>) -> Vec<(String, f64)> {
-    networked(r)
-        .into_iter()
-        .filter_map(|t| Some((t.clone(), pick(r, &t)?)))
-        .collect()
+/// Where the report shows each verdict's numbers.
+fn shown_in(question: &str) -> &'static str {
+    match question.split_whitespace().next().unwrap_or("") {
+        "Light-load" | "Tail" => "the open-loop table and the latency-vs-load chart",
+        "Peak" => "Checkout, closed loop",
+        "Knee" => "the open-loop table (knee probes included)",
+        "Overload" => "Resilience: overload",
+        "Large" => "Catalog listing: payload size",
+        "Faults" => "Resilience",
+        _ => "At a common load",
+    }
 }
 
 fn catalog_1000<'a>(r: &'a Results, t: &str) -> Option<&'a Run> {
     r.series("catalog-1000", t).next()
 }
 
-/// Appends the Conclusion section.
+/// Appends the Conclusion section: every verdict as a sentence, then the CPU and bytes each
+/// stack costs, then when each fits.
 pub fn section(r: &Results, d: &mut Document) {
-    let mut claims = Vec::new();
-    claims.extend(claim(
-        "Lowest median at light load",
-        " ms",
-        &per_target(r, |r, t| Some(lightest(r, t)?.latency_us.p50 / 1000.0)),
-        true,
-        "Findings; the latency-vs-load chart",
-    ));
-    claims.extend(claim(
-        "Highest closed-loop throughput",
-        "/s",
-        &per_target(r, |r, t| Some(closed_best(r, t)?.achieved_rps)),
-        false,
-        "Checkout, closed loop",
-    ));
+    let mut claims: Vec<String> = verdicts(r)
+        .iter()
+        .map(|v| sentence(v, shown_in(&v.question)))
+        .collect();
     if let Some(cost) = &r.cost {
-        let cpu: Vec<(String, f64)> = cost
+        let cpu: Vec<String> = cost
             .transports
             .iter()
-            .map(|t| (t.target.clone(), t.service_cpu_us))
+            .map(|t| format!("{} {:.0} µs", t.target, t.service_cpu_us))
             .collect();
-        claims.extend(claim(
-            "Least service CPU per checkout",
-            " µs",
-            &cpu,
-            true,
-            "Where the time goes",
-        ));
+        if !cpu.is_empty() {
+            claims.push(format!(
+                "Service CPU per checkout at the common load: {} (Where the time goes).",
+                cpu.join(", ")
+            ));
+        }
     }
-    claims.extend(claim(
-        "Fewest bytes on the wire for a 1,000-product listing",
-        " KB",
-        &per_target(r, |r, t| {
-            Some(catalog_1000(r, t)?.wire_bytes_per_request? / 1000.0)
-        }),
-        true,
-        "Catalog listing: payload size; the bytes-per-request chart",
-    ));
-    claims.extend(claim(
-        "Fastest 1,000-product listing (median)",
-        " ms",
-        &per_target(r, |r, t| Some(catalog_1000(r, t)?.latency_us.p50 / 1000.0)),
-        true,
-        "Catalog listing: payload size",
-    ));
-    let shed: Vec<(String, f64)> = r
-        .runs
+    let bytes: Vec<String> = r
+        .targets()
         .iter()
-        .filter(|x| x.scenario == "overload" && x.target != "inprocess")
-        .filter_map(|x| {
-            let s = x.fault.as_ref()?.shedding.as_ref()?;
-            Some((x.target.clone(), 100.0 * s.share_of_attainable()?))
+        .filter_map(|t| {
+            let b = catalog_1000(r, t)?.wire_bytes_per_request?;
+            Some(format!("{t} {:.0} KB", b / 1000.0))
         })
         .collect();
-    claims.extend(claim(
-        "Most goodput kept at twice the knee (% of what it could serve)",
-        "%",
-        &shed,
-        false,
-        "Resilience: overload, shedding on and off",
-    ));
+    if !bytes.is_empty() {
+        claims.push(format!(
+            "Bytes on the wire for a 1,000-product listing (all hops, both directions): {} (Catalog listing: payload size).",
+            bytes.join(", ")
+        ));
+    }
     if claims.is_empty() {
         return;
     }
     d.push(Block::Heading(2, "Conclusion".into()));
-    d.push(Block::Paragraph(format!(
-        "What this run supports, question by question (values from this run; a gap under {:.0}% is called a tie, since two runs of the same build differ by about that much — see Findings):",
-        100.0 * TIE
-    )));
+    d.push(Block::Paragraph(
+        "What this run supports, question by question — the verdict table's rows in words (a winner only where the trials support one):".into(),
+    ));
     d.push(Block::Bullets(claims));
     d.push(Block::Paragraph(when_to_pick(r)));
 }
@@ -192,20 +128,38 @@ fn when_to_pick(r: &Results) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::Interval;
 
     #[test]
-    fn a_gap_under_the_tie_margin_names_no_winner() {
-        let close = [("grpc".to_string(), 1.00), ("rest-h1".to_string(), 1.05)];
-        let text = claim("Median", " ms", &close, true, "x").unwrap();
-        assert!(text.contains("no clear winner"), "{text}");
-        let apart = [("grpc".to_string(), 1.0), ("rest-h1".to_string(), 2.0)];
-        let text = claim("Median", " ms", &apart, true, "x").unwrap();
+    fn a_verdict_reads_as_a_winner_or_as_no_measurable_difference() {
+        let mut v = Verdict {
+            question: "Light-load latency (checkout p50 at 200/s)".into(),
+            winner: Some("rest-h1".into()),
+            pair: ("rest-h1".into(), "grpc".into()),
+            ratio: Interval {
+                median: 1.19,
+                lo: 1.13,
+                hi: 1.49,
+                coverage: 0.95,
+            },
+            evidence: "p = 0.002 (6 + 6 trials)".into(),
+            once: false,
+            cause: String::new(),
+        };
+        let text = sentence(&v, "x");
         assert!(
-            text.starts_with("Median: grpc, 50% below rest-h1"),
+            text.starts_with("Light-load latency (checkout p50 at 200/s): **rest-h1**, 1.19× [1.13–1.49] better than grpc (p = 0.002"),
             "{text}"
         );
-        let most = claim("Peak", "/s", &apart, false, "x").unwrap();
-        assert!(most.starts_with("Peak: rest-h1, 100% above grpc"), "{most}");
-        assert!(claim("Alone", "", &apart[..1], true, "x").is_none());
+        v.winner = None;
+        let text = sentence(&v, "x");
+        assert!(
+            text.contains("no measurable difference — rest-h1 and grpc"),
+            "{text}"
+        );
+        assert_eq!(
+            shown_in(&v.question),
+            "the open-loop table and the latency-vs-load chart"
+        );
     }
 }

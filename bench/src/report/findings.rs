@@ -214,8 +214,8 @@ fn past_saturation(r: &Results, f: &mut Vec<String>) {
             "collapses: goodput falls far below what it sustained at lower load, as queued requests time out or wait behind a growing backlog"
         };
         f.push(format!(
-            "Past saturation, {t} {verdict} — at {offered:.0}/s offered it completed {:.0}/s ({:.0}% of its best {peak:.0}/s), median {} ms, {} errors ({refused} refused for overload).",
-            x.achieved_rps,
+            "Past saturation, {t} {verdict} — at {offered:.0}/s offered it completed {}/s ({:.0}% of its best {peak:.0}/s), median {} ms, {} errors ({refused} refused for overload).",
+            super::analysis::spread_cell(x.spread.map(|s| s.achieved_rps), x.achieved_rps, 1.0, 0),
             100.0 * x.achieved_rps / peak.max(1.0),
             ms(x.latency_us.p50),
             x.errors

@@ -1,18 +1,15 @@
 //! The verdict table at the top of the report: one row per question a reader asks, with the
 //! winner among the networked stacks (or a tie), the ratio and its interval, how sure the run is,
 //! and the measured mechanism behind it. A winner is named only when the trials support it
-//! (Mann–Whitney p < 0.05 and at least 5% apart); a question measured once (a fault, the overload
-//! burst, memory) names one only when the two are at least 10% apart, and says it was measured once.
+//! (Mann–Whitney p < 0.05 and at least [`stats::PRACTICAL`] apart) or, for the knee, when the
+//! searched brackets do not overlap; a question measured once per run (a fault, the overload
+//! burst, memory) gets no verdict: one overload burst put gRPC and REST/1.1 level in one run and
+//! 39% apart in the next.
 
 use super::document::{Block, Document, table};
 use super::facts::{closed_best, common_rate, knee, lightest, run_at};
 use crate::results::{Results, Run};
 use crate::stats::{self, Interval};
-
-/// Gap under which two values measured once are called a tie: what one figure of the same build
-/// moved by between default runs (goodput under overload 80–88% of attainable, say), doubled for
-/// a difference of two such figures.
-pub const ONCE_TIE: f64 = 0.20;
 
 /// Gap under which two searched knees are called a tie: the search's own resolution (it stops
 /// when the bracket's ends are 10% apart).
@@ -31,15 +28,18 @@ pub struct Verdict {
     pub ratio: Interval,
     /// How sure: `p = 0.008 (5 + 5 trials)`, or `measured once`.
     pub evidence: String,
+    /// Measured once per run: no verdict is drawn.
+    pub once: bool,
     /// The measured mechanism behind it.
     pub cause: String,
 }
 
 impl Verdict {
-    /// `grpc`, or `tie (grpc, rest-h1)`.
+    /// `grpc`, `tie (grpc, rest-h1)`, or `no verdict (measured once)`.
     pub fn outcome(&self) -> String {
         match &self.winner {
             Some(w) => w.clone(),
+            None if self.once => "no verdict (measured once)".into(),
             None => format!("tie ({}, {})", self.pair.0, self.pair.1),
         }
     }
@@ -91,7 +91,7 @@ fn contest(
             hi: ratio,
             coverage: 0.0,
         };
-        (point, ratio - 1.0 >= ONCE_TIE, "measured once".to_string())
+        (point, false, "measured once".to_string())
     } else {
         let c = stats::compare(num, den);
         (
@@ -111,6 +111,7 @@ fn contest(
         pair: (best.target.clone(), next.target.clone()),
         ratio,
         evidence,
+        once,
         cause: cause(&best.target, &next.target),
     })
 }
@@ -315,12 +316,8 @@ fn knee_verdict(r: &Results) -> Option<Verdict> {
     let (best, next) = (&found[0], &found[1]);
     let searched = !r.knees.is_empty();
     // Searched: the brackets must not overlap and the knees must be further apart than the
-    // search resolves; from the sweep's rates alone, as far apart as a figure measured once.
-    let decided = if searched {
-        best.1 >= next.2 && best.1 / next.1 - 1.0 > KNEE_TIE
-    } else {
-        best.1 / next.1 - 1.0 >= ONCE_TIE
-    };
+    // search resolves; the sweep's coarse rates alone decide nothing.
+    let decided = searched && best.1 >= next.2 && best.1 / next.1 - 1.0 > KNEE_TIE;
     Some(Verdict {
         question: format!(
             "Knee (highest rate with p99 ≤ {:.0} ms)",
@@ -342,6 +339,7 @@ fn knee_verdict(r: &Results) -> Option<Verdict> {
         } else {
             "sweep rates only".into()
         },
+        once: !searched,
         cause: mechanism(
             closed_best(r, &best.0),
             closed_best(r, &next.0),
@@ -386,10 +384,9 @@ pub fn section(r: &Results, d: &mut Document) {
     d.push(Block::Heading(2, "Verdict".into()));
     let k = r.config.trials;
     d.push(Block::Paragraph(format!(
-        "Networked stacks only (in-process is the baseline). Each row compares the best with the runner-up: a winner is named when their trials differ significantly (Mann–Whitney U, p < {}) and by at least {:.0}%; otherwise it is a tie. The ratio is how much better the best is, with a 95% bootstrap interval over the trials. Rows measured once (faults, overload, memory) name a winner only {:.0}% apart (what such a figure moves between runs of the same build, for two of them); knees only when their search brackets do not overlap and they are more than {:.0}% apart (the search's resolution). Sweep steps ran as {k} interleaved trials each{}.",
+        "Networked stacks only (in-process is the baseline). Each row compares the best with the runner-up: a winner is named when their trials differ significantly (Mann–Whitney U, p < {}) and by at least {:.0}%; otherwise it is a tie. The ratio is how much better the best is, with a 95% bootstrap interval over the trials. Rows measured once per run (faults, overload, memory) get no verdict — one overload burst can put two stacks level in one run and far apart in the next — and show the ratio for information; knees are decided only when their search brackets do not overlap and they are more than {:.0}% apart (the search's resolution). Sweep steps ran as {k} interleaved trials each{}.",
         stats::ALPHA,
         100.0 * stats::PRACTICAL,
-        100.0 * ONCE_TIE,
         100.0 * KNEE_TIE,
         if k > 0 && k < stats::trials_needed() {
             format!("; with fewer than {} trials per side no difference can reach p < {}, so this profile names no winner from trials", stats::trials_needed(), stats::ALPHA)
