@@ -40,9 +40,15 @@ struct RunArgs {
     /// Run seed: data, request sequence and simulated outcomes.
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Only this scenario (repeatable): checkout-open, checkout-closed, catalog-30, catalog-1000.
+    /// Only this scenario (repeatable): checkout-open, checkout-closed, catalog-30, catalog-1000,
+    /// kill-payments, slow-inventory, overload, overload-unshed, or one outside the profile
+    /// (crosscheck, scaling).
     #[arg(long)]
     scenario: Vec<String>,
+    /// Also run this scenario outside the profile after its own (repeatable): crosscheck (our
+    /// engine against wrk and h2load), scaling (workers and cores per service process).
+    #[arg(long)]
+    also: Vec<String>,
     /// Only this transport (repeatable): inprocess, grpc, rest (both HTTP versions), rest-h1, rest-h2.
     #[arg(long)]
     transport: Vec<String>,
@@ -112,6 +118,9 @@ enum NodeStack {
         /// tokio worker threads; 0 for a current-thread runtime.
         #[arg(long, default_value_t = DEFAULT_GRPC_WORKERS)]
         workers: usize,
+        /// Run on the first N cores only (0: all).
+        #[arg(long, default_value_t = 0)]
+        cpus: usize,
     },
     Rest {
         #[command(flatten)]
@@ -121,6 +130,9 @@ enum NodeStack {
         /// actix workers.
         #[arg(long, default_value_t = DEFAULT_REST_WORKERS)]
         workers: usize,
+        /// Run on the first N cores only (0: all).
+        #[arg(long, default_value_t = 0)]
+        cpus: usize,
     },
 }
 
@@ -192,6 +204,15 @@ fn datagen(a: DatagenArgs) -> anyhow::Result<()> {
 
 fn node(stack: NodeStack) -> anyhow::Result<()> {
     bench::cluster::supervisor::exit_with_parent();
+    let (NodeStack::Grpc { cpus, .. } | NodeStack::Rest { cpus, .. }) = &stack;
+    if *cpus > 0 {
+        // Before any thread starts: every thread of the process inherits the mask.
+        let mut set = rustix::thread::CpuSet::new();
+        for cpu in 0..*cpus {
+            set.set(cpu);
+        }
+        rustix::thread::sched_setaffinity(None, &set)?;
+    }
     let rt = match &stack {
         NodeStack::Grpc { workers: 0, .. } => tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -215,6 +236,7 @@ fn node(stack: NodeStack) -> anyhow::Result<()> {
                 args,
                 http2,
                 workers,
+                ..
             } => {
                 let opts = args.into_options(8080).map_err(anyhow::Error::msg)?;
                 let options = rest_stack::RestOptions {
@@ -283,6 +305,7 @@ fn benchmark(a: RunArgs) -> anyhow::Result<()> {
         out: a.out.clone(),
         seed: a.seed,
         scenarios: a.scenario,
+        also: a.also,
         targets,
         sync,
         grpc_workers: a.grpc_workers,

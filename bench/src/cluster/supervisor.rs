@@ -45,6 +45,8 @@ pub struct NodeFlags {
     pub admission: checkout_core::admission::Admission,
     /// Extra `--work SERVICE=MS` flags.
     pub work: Vec<String>,
+    /// Cores each service process may run on (the first N; 0: all).
+    pub cpus: usize,
 }
 
 /// Six service processes of one stack.
@@ -143,6 +145,9 @@ impl Cluster {
         });
         for w in &f.work {
             c.args(["--work", w]);
+        }
+        if f.cpus > 0 {
+            c.args(["--cpus", &f.cpus.to_string()]);
         }
         for peer in ServiceName::ALL {
             c.arg(format!("--peer-{peer}"))

@@ -18,6 +18,7 @@ pub mod findings;
 #[cfg(test)]
 pub(crate) mod fixture;
 pub mod resilience;
+pub mod scaling;
 pub mod verdict;
 
 use std::collections::BTreeMap;

@@ -58,6 +58,12 @@ pub enum Shape {
     /// Every networked target's catalog listing (and REST/1.1's checkout) driven by wrk or h2load
     /// and by our engine, at 1 and 16 clients.
     Crosscheck,
+    /// Closed loop of `clients` on fresh copies of every networked target as the run sets it up,
+    /// with one worker per service process, and with one core per service process.
+    Scaling {
+        /// Clients in flight.
+        clients: usize,
+    },
 }
 
 impl Shape {
@@ -68,18 +74,39 @@ impl Shape {
             Shape::Closed(c) => c.len(),
             Shape::Kill { .. } | Shape::Slow { .. } | Shape::Overload { .. } => 1,
             Shape::Crosscheck => 0,
+            Shape::Scaling { .. } => 3,
         }
     }
 }
 
 /// The cross-check against wrk and h2load (in `full`; any profile runs it when it is named with
-/// `--scenarios crosscheck`).
+/// `--scenario crosscheck` or `--also crosscheck`).
 pub fn crosscheck() -> Scenario {
     Scenario {
         name: "crosscheck",
         request: Request::Catalog,
         products: 30,
         shape: Shape::Crosscheck,
+    }
+}
+
+/// Vertical scaling: workers per process and cores allowed (in `full`; elsewhere with
+/// `--scenario scaling` or `--also scaling`).
+pub fn scaling() -> Scenario {
+    Scenario {
+        name: "scaling",
+        request: Request::Checkout,
+        products: 30,
+        shape: Shape::Scaling { clients: 64 },
+    }
+}
+
+/// A scenario outside the default profile, by name.
+pub fn extra(name: &str) -> Option<Scenario> {
+    match name {
+        "crosscheck" => Some(crosscheck()),
+        "scaling" => Some(scaling()),
+        _ => None,
     }
 }
 
@@ -298,6 +325,7 @@ impl Profile {
                 overload(10_000, 10_000, false),
                 overload(10_000, 5_000, true),
                 catalog("catalog-1000", 1000, 16),
+                scaling(),
                 crosscheck(),
             ],
             slo_p99: Duration::from_millis(50),
@@ -355,7 +383,7 @@ mod tests {
                             ..
                         } => (*before + *burst + *calm).as_secs_f64(),
                         Shape::Slow { .. } => p.step.as_secs_f64(),
-                        Shape::Crosscheck => 0.0,
+                        Shape::Crosscheck | Shape::Scaling { .. } => 0.0,
                         // Trials, each with its warm-up and a pause after it.
                         Shape::Open(_) | Shape::Closed(_) => {
                             p.trials as f64

@@ -32,6 +32,8 @@ pub struct RunOptions {
     pub seed: u64,
     /// Only these scenarios (all when empty).
     pub scenarios: Vec<String>,
+    /// Scenarios outside the profile to run after its own.
+    pub also: Vec<String>,
     /// Only these targets (all when empty).
     pub targets: Vec<TargetKind>,
     /// SQLite durability.
@@ -189,6 +191,7 @@ async fn open_session(opts: RunOptions, machine: &Machine) -> anyhow::Result<Ses
         rest_workers: opts.rest_workers,
         admission: opts.admission,
         work: Vec::new(),
+        cpus: 0,
     };
     let mut env = ServiceEnv::new(&work);
     env.store = store;
@@ -229,11 +232,18 @@ fn selection(opts: &RunOptions) -> anyhow::Result<(Vec<TargetKind>, Vec<Scenario
         .filter(|s| opts.scenarios.is_empty() || opts.scenarios.iter().any(|n| n == s.name))
         .cloned()
         .collect();
-    // The cross-check runs in any profile when named.
-    if opts.scenarios.iter().any(|n| n == "crosscheck")
-        && !scenarios.iter().any(|s| s.name == "crosscheck")
-    {
-        scenarios.push(super::profile::crosscheck());
+    // Scenarios outside the profile (the cross-check, scaling) run in any profile when named,
+    // alone with `--scenario` or beside the profile's with `--also`.
+    for name in opts.scenarios.iter().chain(&opts.also) {
+        if !scenarios.iter().any(|s| s.name == name) {
+            match super::profile::extra(name) {
+                Some(x) => scenarios.push(x),
+                None if opts.also.contains(name) => {
+                    anyhow::bail!("unknown scenario {name}: --also takes crosscheck or scaling")
+                }
+                None => {}
+            }
+        }
     }
     anyhow::ensure!(!labels.is_empty(), "no target selected");
     anyhow::ensure!(!scenarios.is_empty(), "no scenario selected");
@@ -279,6 +289,9 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
             match scenario.shape {
                 Shape::Open(_) | Shape::Closed(_) => {
                     sweep::steps(&mut s, scenario, &targets, products).await
+                }
+                Shape::Scaling { .. } => {
+                    sweep::scaling(&mut s, scenario, &targets, &seed_db, products).await?
                 }
                 Shape::Crosscheck => {
                     s.progress.step("crosscheck");

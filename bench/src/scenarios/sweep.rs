@@ -70,6 +70,9 @@ struct Probe {
     mode: Mode,
     /// Step index within the scenario (a knee probe's continues after the sweep's).
     step: usize,
+    /// The scenario it is recorded under (the scaling scenario's configurations each have their
+    /// own).
+    name: &'static str,
 }
 
 /// Runs every probe as the profile's number of trials, interleaved: trial `j` goes through the
@@ -96,7 +99,7 @@ async fn round(
                 mode: p.mode.clone(),
                 warmup,
                 window,
-                scenario: scenario.name,
+                scenario: p.name,
                 step: p.step,
                 label,
                 samples: false,
@@ -122,8 +125,7 @@ async fn round(
         let (run, hist) = pool(trials, &s.calibration);
         let t = &targets[p.target];
         let (what, _) = step_names(&p.mode);
-        s.progress
-            .step(&format!("{} {} {what}", scenario.name, t.kind));
+        s.progress.step(&format!("{} {} {what}", p.name, t.kind));
         let spread = run.spread.unwrap_or_default();
         s.progress.detail(&format!(
             "achieved {:.0}/s, p50 {:.2} ms [{:.2}–{:.2}], p99 {:.2} ms, errors {}",
@@ -171,6 +173,7 @@ pub(crate) async fn steps(
                 target: i,
                 mode: mode.clone(),
                 step,
+                name: scenario.name,
             });
         }
         for (p, at) in probes
@@ -231,6 +234,7 @@ pub(crate) async fn knees(
                         rate: search.next()?,
                     },
                     step,
+                    name: scenario.name,
                 })
             })
             .collect();
@@ -272,6 +276,61 @@ pub(crate) async fn knees(
     }
 }
 
+/// How a scaling configuration differs from the run's: its name in the results, and the
+/// settings of its service processes.
+pub const SCALING: [(&str, Option<usize>, usize); 3] = [
+    // (scenario, workers per process (None: the run's), cores allowed (0: all))
+    ("scaling-base", None, 0),
+    ("scaling-1-worker", Some(1), 0),
+    ("scaling-1-core", None, 1),
+];
+
+/// Vertical scaling: every networked target started afresh three ways — as the run sets it up,
+/// with one worker per service process, and with every service process allowed one core — and
+/// driven closed loop at `clients`, all nine interleaved trial by trial.
+pub(crate) async fn scaling(
+    s: &mut Session,
+    scenario: &Scenario,
+    targets: &[Target],
+    seed_db: &Path,
+    products: usize,
+) -> anyhow::Result<()> {
+    let Shape::Scaling { clients } = scenario.shape else {
+        return Ok(());
+    };
+    let mut copies = Vec::new();
+    let mut probes = Vec::new();
+    for (name, workers, cpus) in SCALING {
+        for kind in targets
+            .iter()
+            .map(|t| t.kind)
+            .filter(|k| *k != TargetKind::InProcess)
+        {
+            s.progress.line(&format!("starting {kind} for {name}"));
+            let (copy, key) = start_copy(s, kind, seed_db, products, name, |_, flags| {
+                if let Some(w) = workers {
+                    flags.grpc_workers = w;
+                    flags.rest_workers = w;
+                }
+                flags.cpus = cpus;
+            })?;
+            probes.push(Probe {
+                target: copies.len(),
+                mode: Mode::Closed { clients },
+                step: 0,
+                name,
+            });
+            copies.push((copy, key));
+        }
+    }
+    let (started, keys): (Vec<Target>, Vec<String>) = copies.into_iter().unzip();
+    round(s, scenario, &started, &probes, products).await;
+    for (t, key) in started.into_iter().zip(keys) {
+        s.settle_and_audit(t, key).await?;
+    }
+    Ok(())
+}
+
 /// What every fault step of this run shares.
 fn fault_ctx(s: &Session, products: usize) -> FaultCtx<'_> {
     FaultCtx {
@@ -300,7 +359,7 @@ pub(crate) async fn faults(
                 overload(s, scenario, t, *admission, seed_db, products).await?
             }
             Shape::Slow { .. } => slow(s, scenario, t.kind, seed_db, products).await?,
-            Shape::Open(_) | Shape::Closed(_) | Shape::Crosscheck => None,
+            Shape::Open(_) | Shape::Closed(_) | Shape::Crosscheck | Shape::Scaling { .. } => None,
         };
         match measured {
             Some((run, hist)) => {

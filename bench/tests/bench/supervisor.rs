@@ -19,6 +19,7 @@ fn flags() -> NodeFlags {
         rest_workers: 1,
         admission: checkout_core::admission::Admission::default(),
         work: Vec::new(),
+        cpus: 0,
     }
 }
 
