@@ -42,6 +42,9 @@ pub struct Results {
     /// Our engine against wrk and h2load on the same endpoints (when the scenario ran).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crosscheck: Option<Crosscheck>,
+    /// Steps run behind a layer-4 balancer: connections it handed each replica, by run id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub balanced: BTreeMap<String, Vec<u64>>,
 }
 
 /// The cross-check against outside load generators.

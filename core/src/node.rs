@@ -10,10 +10,11 @@ use crate::seed_import::{SeedError, SeedSummary, init_data_dir};
 use crate::services::ServiceEnv;
 use crate::topology::ServiceName;
 
-/// Where each of the six services listens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where each of the six services listens: one address per service, or several replicas that
+/// callers take in turn.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Peers {
-    addrs: [SocketAddr; 6],
+    addrs: [Vec<SocketAddr>; 6],
 }
 
 impl Peers {
@@ -28,18 +29,30 @@ impl Peers {
             }
         };
         Self {
-            addrs: std::array::from_fn(|i| SocketAddr::new(host, port(i))),
+            addrs: std::array::from_fn(|i| vec![SocketAddr::new(host, port(i))]),
         }
     }
 
-    /// The address of `service`.
+    /// The address of `service` (its first replica).
     pub fn get(&self, service: ServiceName) -> SocketAddr {
-        self.addrs[service.index()]
+        self.addrs[service.index()][0]
     }
 
-    /// Replaces the address of `service`.
+    /// Every replica of `service`, in the order callers take them.
+    pub fn replicas(&self, service: ServiceName) -> &[SocketAddr] {
+        &self.addrs[service.index()]
+    }
+
+    /// Replaces the address of `service` with one.
     pub fn set(&mut self, service: ServiceName, addr: SocketAddr) {
-        self.addrs[service.index()] = addr;
+        self.addrs[service.index()] = vec![addr];
+    }
+
+    /// Replaces the addresses of `service` with `replicas` (kept as they are when empty).
+    pub fn set_replicas(&mut self, service: ServiceName, replicas: Vec<SocketAddr>) {
+        if !replicas.is_empty() {
+            self.addrs[service.index()] = replicas;
+        }
     }
 }
 

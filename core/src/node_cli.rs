@@ -58,24 +58,30 @@ pub struct ServeArgs {
     /// `adaptive` (a limit that follows latency) or `off` (everything; no load shedding).
     #[arg(long, default_value = "static", value_parser = crate::admission::Admission::parse)]
     pub admission: crate::admission::Admission,
-    /// Address of Orders (when it runs elsewhere).
-    #[arg(long)]
-    pub peer_orders: Option<SocketAddr>,
-    /// Address of Payments.
-    #[arg(long)]
-    pub peer_payments: Option<SocketAddr>,
-    /// Address of Inventory.
-    #[arg(long)]
-    pub peer_inventory: Option<SocketAddr>,
-    /// Address of Fiscal.
-    #[arg(long)]
-    pub peer_fiscal: Option<SocketAddr>,
-    /// Address of Logistics.
-    #[arg(long)]
-    pub peer_logistics: Option<SocketAddr>,
-    /// Address of Catalog.
-    #[arg(long)]
-    pub peer_catalog: Option<SocketAddr>,
+    /// Address of Orders (when it runs elsewhere); several, comma-separated, for replicas called in turn
+    /// (client-side round robin).
+    #[arg(long, value_delimiter = ',')]
+    pub peer_orders: Vec<SocketAddr>,
+    /// Address of Payments; several, comma-separated, for replicas called in turn
+    /// (client-side round robin).
+    #[arg(long, value_delimiter = ',')]
+    pub peer_payments: Vec<SocketAddr>,
+    /// Address of Inventory; several, comma-separated, for replicas called in turn
+    /// (client-side round robin).
+    #[arg(long, value_delimiter = ',')]
+    pub peer_inventory: Vec<SocketAddr>,
+    /// Address of Fiscal; several, comma-separated, for replicas called in turn
+    /// (client-side round robin).
+    #[arg(long, value_delimiter = ',')]
+    pub peer_fiscal: Vec<SocketAddr>,
+    /// Address of Logistics; several, comma-separated, for replicas called in turn
+    /// (client-side round robin).
+    #[arg(long, value_delimiter = ',')]
+    pub peer_logistics: Vec<SocketAddr>,
+    /// Address of Catalog; several, comma-separated, for replicas called in turn
+    /// (client-side round robin).
+    #[arg(long, value_delimiter = ',')]
+    pub peer_catalog: Vec<SocketAddr>,
 }
 
 fn parse_sync(s: &str) -> Result<SyncMode, String> {
@@ -131,9 +137,7 @@ impl ServeArgs {
             (ServiceName::Logistics, self.peer_logistics),
             (ServiceName::Catalog, self.peer_catalog),
         ] {
-            if let Some(a) = addr {
-                peers.set(service, a);
-            }
+            peers.set_replicas(service, addr);
         }
         let mut sim = Simulation::named(&self.sim_profile, self.seed)
             .ok_or_else(|| format!("unknown --sim-profile {:?}", self.sim_profile))?;

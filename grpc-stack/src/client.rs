@@ -6,6 +6,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -60,31 +61,48 @@ async fn call<T>(
 }
 
 /// One peer's clients: forward calls on one channel, compensations on another (their own HTTP/2
-/// connection), each lane bounded on its own ([`Lanes`]).
+/// connection), each lane bounded on its own ([`Lanes`]). A peer with several replicas gets both
+/// channels to each, and calls take the replicas in turn (client-side round robin: balancing per
+/// request, where a balancer in front of one long-lived HTTP/2 connection could only balance per
+/// connection).
 #[derive(Clone)]
 pub struct Link<C> {
-    chain: C,
-    undo: C,
+    chain: Arc<[C]>,
+    undo: Arc<[C]>,
+    next: Arc<AtomicUsize>,
     lanes: Arc<Lanes>,
 }
 
-impl<C> Link<C> {
-    /// Lazily connected channels to `service` at its address in `peers`, wrapped by `client`.
+impl<C: Clone> Link<C> {
+    /// Lazily connected channels to every replica of `service` in `peers`, wrapped by `client`.
     pub fn new(peers: &node::Peers, service: ServiceName, client: impl Fn(Channel) -> C) -> Self {
-        let addr = peers.get(service);
+        let replicas = peers.replicas(service);
         Self {
-            chain: client(channel(addr)),
-            undo: client(channel(addr)),
+            chain: replicas.iter().map(|&a| client(channel(a))).collect(),
+            undo: replicas.iter().map(|&a| client(channel(a))).collect(),
+            next: Arc::new(AtomicUsize::new(0)),
             lanes: Arc::new(Lanes::new(service.as_str())),
         }
     }
 
-    /// The generated client of the forward channel, for a raw call outside the port.
-    pub fn raw(&self) -> C
-    where
-        C: Clone,
-    {
-        self.chain.clone()
+    /// The next replica's entry in `of`.
+    fn pick(&self, of: &[C]) -> C {
+        of[self.next.fetch_add(1, Ordering::Relaxed) % of.len()].clone()
+    }
+
+    /// The forward channel's client of the next replica.
+    fn chain(&self) -> C {
+        self.pick(&self.chain)
+    }
+
+    /// The compensation channel's client of the next replica.
+    fn undo(&self) -> C {
+        self.pick(&self.undo)
+    }
+
+    /// The generated client of a forward channel, for a raw call outside the port.
+    pub fn raw(&self) -> C {
+        self.chain()
     }
 }
 
@@ -107,7 +125,7 @@ impl OrdersPort for GrpcOrders {
                 ctx,
                 "orders",
                 &self.0.lanes.forward,
-                self.0.chain.clone().criar_pedido(msg),
+                self.0.chain().criar_pedido(msg),
             )
             .await?,
         )
@@ -119,7 +137,7 @@ impl OrdersPort for GrpcOrders {
                 ctx,
                 "orders",
                 &self.0.lanes.forward,
-                self.0.chain.clone().consultar_pedido(msg),
+                self.0.chain().consultar_pedido(msg),
             )
             .await?,
         )
@@ -142,7 +160,7 @@ impl PaymentsPort for GrpcPayments {
             ctx,
             "payments",
             &self.0.lanes.forward,
-            self.0.chain.clone().processar_pagamento(request(ctx, msg)),
+            self.0.chain().processar_pagamento(request(ctx, msg)),
         )
         .await?;
         Ok(payment_reply_from_wire(r))
@@ -153,8 +171,7 @@ impl PaymentsPort for GrpcPayments {
             "payments",
             &self.0.lanes.undo,
             self.0
-                .undo
-                .clone()
+                .undo()
                 .estornar_pagamento(request(ctx, order_ref(order_id))),
         )
         .await?;
@@ -175,7 +192,7 @@ impl InventoryPort for GrpcInventory {
                 ctx,
                 "inventory",
                 &self.0.lanes.forward,
-                self.0.chain.clone().separar_estoque(request(ctx, msg)),
+                self.0.chain().separar_estoque(request(ctx, msg)),
             )
             .await?,
         ))
@@ -186,8 +203,7 @@ impl InventoryPort for GrpcInventory {
             "inventory",
             &self.0.lanes.undo,
             self.0
-                .undo
-                .clone()
+                .undo()
                 .liberar_estoque(request(ctx, order_ref(order_id))),
         )
         .await?;
@@ -205,7 +221,7 @@ impl InventoryPort for GrpcInventory {
             ctx,
             "inventory",
             &self.0.lanes.forward,
-            self.0.chain.clone().consultar_estoque(request(ctx, msg)),
+            self.0.chain().consultar_estoque(request(ctx, msg)),
         )
         .await?;
         Ok(r.niveis.into_iter().map(level_from_wire).collect())
@@ -224,7 +240,7 @@ impl InventoryPort for GrpcInventory {
             ctx,
             "inventory",
             &self.0.lanes.forward,
-            self.0.chain.clone().ajustar_estoque(request(ctx, msg)),
+            self.0.chain().ajustar_estoque(request(ctx, msg)),
         )
         .await?;
         Ok(level_from_wire(n))
@@ -244,7 +260,7 @@ impl FiscalPort for GrpcFiscal {
                 ctx,
                 "fiscal",
                 &self.0.lanes.forward,
-                self.0.chain.clone().emitir_nota_fiscal(request(ctx, msg)),
+                self.0.chain().emitir_nota_fiscal(request(ctx, msg)),
             )
             .await?,
         ))
@@ -255,8 +271,7 @@ impl FiscalPort for GrpcFiscal {
             "fiscal",
             &self.0.lanes.undo,
             self.0
-                .undo
-                .clone()
+                .undo()
                 .cancelar_nota_fiscal(request(ctx, order_ref(order_id))),
         )
         .await?;
@@ -280,7 +295,7 @@ impl LogisticsPort for GrpcLogistics {
             ctx,
             "logistics",
             &self.0.lanes.forward,
-            self.0.chain.clone().agendar_envio(request(ctx, msg)),
+            self.0.chain().agendar_envio(request(ctx, msg)),
         )
         .await?;
         Ok(shipment_reply_from_wire(r))
@@ -291,8 +306,7 @@ impl LogisticsPort for GrpcLogistics {
             "logistics",
             &self.0.lanes.undo,
             self.0
-                .undo
-                .clone()
+                .undo()
                 .cancelar_envio(request(ctx, order_ref(order_id))),
         )
         .await?;
@@ -316,7 +330,7 @@ impl CatalogPort for GrpcCatalog {
             ctx,
             "catalog",
             &self.0.lanes.forward,
-            self.0.chain.clone().listar_produtos(request(ctx, msg)),
+            self.0.chain().listar_produtos(request(ctx, msg)),
         )
         .await?;
         Ok(r.produtos.into_iter().map(product_from_wire).collect())
@@ -336,7 +350,7 @@ impl CatalogPort for GrpcCatalog {
                 ctx,
                 "catalog",
                 &self.0.lanes.forward,
-                self.0.chain.clone().atualizar_estoque(request(ctx, msg)),
+                self.0.chain().atualizar_estoque(request(ctx, msg)),
             )
             .await?,
         ))

@@ -340,13 +340,21 @@ impl GrpcNode {
         reporter
             .set_service_status(self.name, tonic_health::ServingStatus::Serving)
             .await;
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .with_service_name(self.name)
-            .with_service_name("grpc.health.v1.Health")
-            .build_v1()?;
-        let routes = self.router.add_service(health).add_service(reflection);
+        // Reflection in both versions: `v1`, and `v1alpha` for the clients that speak only it
+        // (Python's grpcio-reflection, older grpcurl and Postman).
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .with_service_name(self.name)
+                .with_service_name("grpc.health.v1.Health")
+        };
+        let (v1, v1alpha) = (reflection().build_v1()?, reflection().build_v1alpha()?);
+        let routes = self
+            .router
+            .add_service(health)
+            .add_service(v1)
+            .add_service(v1alpha);
         tonic::transport::Server::builder()
             .tcp_nodelay(true)
             // Streams one connection may hold open at once: a client's forward lane fits

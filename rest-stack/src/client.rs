@@ -25,7 +25,9 @@ pub struct Peer {
     client: reqwest::Client,
     undo: reqwest::Client,
     lanes: Arc<Lanes>,
-    base: String,
+    /// `http://ADDR` of every replica, taken in turn (client-side round robin).
+    bases: Arc<[String]>,
+    next: Arc<std::sync::atomic::AtomicUsize>,
     name: &'static str,
 }
 
@@ -48,13 +50,30 @@ pub fn http_client(http2: bool) -> reqwest::Client {
 impl Peer {
     /// A client for `service` at `addr`.
     pub fn new(service: ServiceName, addr: std::net::SocketAddr, http2: bool) -> Self {
+        Self::replicated(service, &[addr], http2)
+    }
+
+    /// A client for `service`'s `replicas` (at least one), each request to the next in turn;
+    /// the pools hold connections to all of them.
+    pub fn replicated(
+        service: ServiceName,
+        replicas: &[std::net::SocketAddr],
+        http2: bool,
+    ) -> Self {
         Self {
             client: http_client(http2),
             undo: http_client(http2),
             lanes: Arc::new(Lanes::new(service.as_str())),
-            base: format!("http://{addr}"),
+            bases: replicas.iter().map(|a| format!("http://{a}")).collect(),
+            next: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             name: service.as_str(),
         }
+    }
+
+    /// The next replica's base URL.
+    fn base(&self) -> &str {
+        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        &self.bases[i % self.bases.len()]
     }
 
     /// Sends `req` once `lane` has a slot for it (refused, with nothing sent, when it has none).
@@ -91,7 +110,10 @@ impl Peer {
         path: &str,
         body: &B,
     ) -> ServiceResult<T> {
-        let req = self.client.post(format!("{}{path}", self.base)).json(body);
+        let req = self
+            .client
+            .post(format!("{}{path}", self.base()))
+            .json(body);
         self.send(ctx, &self.lanes.forward, req).await
     }
 
@@ -102,7 +124,7 @@ impl Peer {
         path: &str,
         body: &B,
     ) -> ServiceResult<T> {
-        let req = self.undo.post(format!("{}{path}", self.base)).json(body);
+        let req = self.undo.post(format!("{}{path}", self.base())).json(body);
         self.send(ctx, &self.lanes.undo, req).await
     }
 
@@ -113,7 +135,10 @@ impl Peer {
         path: &str,
         query: &Q,
     ) -> ServiceResult<T> {
-        let req = self.client.get(format!("{}{path}", self.base)).query(query);
+        let req = self
+            .client
+            .get(format!("{}{path}", self.base()))
+            .query(query);
         self.send(ctx, &self.lanes.forward, req).await
     }
 }
@@ -326,7 +351,7 @@ pub struct RestClients {
 impl RestClients {
     /// Clients for every service in `peers`, over HTTP/2 (prior knowledge) when `http2`.
     pub fn new(peers: &Peers, http2: bool) -> Self {
-        let p = |s: ServiceName| Peer::new(s, peers.get(s), http2);
+        let p = |s: ServiceName| Peer::replicated(s, peers.replicas(s), http2);
         Self {
             orders: RestOrders(p(ServiceName::Orders)),
             payments: RestPayments(p(ServiceName::Payments)),

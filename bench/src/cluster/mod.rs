@@ -2,6 +2,7 @@
 //! targets — in-process or networked — driven through the same ports ([`target`]); and, for a
 //! busy-machine run, a CPU hog beside them ([`hog`]).
 
+pub mod balancer;
 pub mod hog;
 pub mod supervisor;
 pub mod target;

@@ -49,11 +49,26 @@ pub struct NodeFlags {
     pub cpus: usize,
 }
 
-/// Six service processes of one stack.
+/// More than one process of a service, and how its callers reach them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Replicas {
+    /// The service replicated.
+    pub service: ServiceName,
+    /// Processes of it (all on the stack's data directory: SQLite serialises their writes).
+    pub count: usize,
+    /// `None`: callers get every replica's address and take them in turn (client-side round
+    /// robin). `Some(addr)`: callers get this one address, a balancer's in front of them.
+    pub front: Option<SocketAddr>,
+}
+
+/// Six service processes of one stack (more when a service is replicated).
 pub struct Cluster {
-    /// Where each service listens.
+    /// Where each service listens (every replica of a replicated one).
     pub peers: Peers,
-    children: Vec<(ServiceName, Child)>,
+    /// What each service's callers are given: its address, its replicas', or a balancer's.
+    callers: Peers,
+    /// Each process: its service, which replica (0 for the first), the child.
+    children: Vec<(ServiceName, usize, Child)>,
     exe: PathBuf,
     kind: StackKind,
     data_dir: PathBuf,
@@ -61,16 +76,21 @@ pub struct Cluster {
     logs: PathBuf,
 }
 
-fn free_ports() -> anyhow::Result<Peers> {
+/// Six free loopback ports, and `extra` more.
+fn free_ports(extra: usize) -> anyhow::Result<(Peers, Vec<SocketAddr>)> {
     let mut peers = Peers::from_base(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
-    let listeners: Vec<TcpListener> = (0..6)
+    let listeners: Vec<TcpListener> = (0..6 + extra)
         .map(|_| TcpListener::bind("127.0.0.1:0"))
         .collect::<Result<_, _>>()
         .context("finding free ports")?;
     for (s, l) in ServiceName::ALL.into_iter().zip(&listeners) {
         peers.set(s, l.local_addr()?);
     }
-    Ok(peers)
+    let more = listeners[6..]
+        .iter()
+        .map(|l| l.local_addr())
+        .collect::<Result<_, _>>()?;
+    Ok((peers, more))
 }
 
 impl Cluster {
@@ -83,20 +103,34 @@ impl Cluster {
         logs: &Path,
     ) -> anyhow::Result<Self> {
         let exe = std::env::current_exe().context("locating this binary")?;
-        Self::start_with(&exe, kind, data_dir, flags, logs)
+        Self::start_with(&exe, kind, data_dir, flags, logs, None)
     }
 
-    /// [`Cluster::start`] with the `bench` binary at `exe`.
+    /// [`Cluster::start`] with the `bench` binary at `exe`, and one service replicated as
+    /// `replicas` says.
     pub fn start_with(
         exe: &Path,
         kind: StackKind,
         data_dir: &Path,
         flags: &NodeFlags,
         logs: &Path,
+        replicas: Option<Replicas>,
     ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(logs)?;
+        let extra = replicas.map_or(0, |r| r.count.saturating_sub(1));
+        let (mut peers, more) = free_ports(extra)?;
+        let mut callers = peers.clone();
+        if let Some(r) = replicas {
+            let all: Vec<SocketAddr> = std::iter::once(peers.get(r.service)).chain(more).collect();
+            peers.set_replicas(r.service, all.clone());
+            match r.front {
+                Some(balancer) => callers.set(r.service, balancer),
+                None => callers.set_replicas(r.service, all),
+            }
+        }
         let mut cluster = Self {
-            peers: free_ports()?,
+            peers,
+            callers,
             children: Vec::new(),
             exe: exe.to_owned(),
             kind,
@@ -105,12 +139,14 @@ impl Cluster {
             logs: logs.to_owned(),
         };
         for s in ServiceName::ALL {
-            cluster.spawn(s)?;
+            for replica in 0..cluster.peers.replicas(s).len() {
+                cluster.spawn_replica(s, replica)?;
+            }
         }
         Ok(cluster)
     }
 
-    fn command(&self, service: ServiceName) -> anyhow::Result<Command> {
+    fn command(&self, service: ServiceName, replica: usize) -> anyhow::Result<Command> {
         let mut c = Command::new(&self.exe);
         c.arg("node");
         match self.kind {
@@ -150,17 +186,40 @@ impl Cluster {
             c.args(["--cpus", &f.cpus.to_string()]);
         }
         for peer in ServiceName::ALL {
-            c.arg(format!("--peer-{peer}"))
-                .arg(self.peers.get(peer).to_string());
+            // A process listens at its own address; it reaches every other service as callers do.
+            let addrs: Vec<String> = if peer == service {
+                vec![self.peers.replicas(peer)[replica].to_string()]
+            } else {
+                self.callers
+                    .replicas(peer)
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect()
+            };
+            c.arg(format!("--peer-{peer}")).arg(addrs.join(","));
         }
         Ok(c)
     }
 
     /// Starts (or restarts) one service on its port and database; returns once it listens.
     pub fn spawn(&mut self, service: ServiceName) -> anyhow::Result<()> {
-        let log = std::fs::File::create(self.logs.join(format!("{service}.log")))?;
+        self.spawn_replica(service, 0)
+    }
+
+    /// The name of a service's process: the service's, with the replica's number after the first.
+    fn process_name(service: ServiceName, replica: usize) -> String {
+        match replica {
+            0 => service.as_str().to_owned(),
+            n => format!("{service}-{}", n + 1),
+        }
+    }
+
+    /// Starts (or restarts) one replica of a service; returns once it listens.
+    fn spawn_replica(&mut self, service: ServiceName, replica: usize) -> anyhow::Result<()> {
+        let name = Self::process_name(service, replica);
+        let log = std::fs::File::create(self.logs.join(format!("{name}.log")))?;
         let mut child = self
-            .command(service)?
+            .command(service, replica)?
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
@@ -176,7 +235,7 @@ impl Cluster {
                 }
             }
         });
-        self.children.push((service, child));
+        self.children.push((service, replica, child));
         match rx.recv_timeout(Duration::from_secs(15)) {
             Ok(()) => Ok(()),
             Err(_) => bail!(
@@ -186,17 +245,17 @@ impl Cluster {
         }
     }
 
-    /// (name, PID) of every running service.
+    /// (name, PID) of every running service process (`payments`, `payments-2`, ...).
     pub fn pids(&self) -> Vec<(String, u32)> {
         self.children
             .iter()
-            .map(|(s, c)| (s.as_str().to_owned(), c.id()))
+            .map(|(s, r, c)| (Self::process_name(*s, *r), c.id()))
             .collect()
     }
 
-    /// (service, PID) of every running service.
+    /// (service, PID) of every running service process.
     pub fn service_pids(&self) -> Vec<(ServiceName, u32)> {
-        self.children.iter().map(|(s, c)| (*s, c.id())).collect()
+        self.children.iter().map(|(s, _, c)| (*s, c.id())).collect()
     }
 
     /// Address of one service.
@@ -206,8 +265,8 @@ impl Cluster {
 
     /// Kills one service at once (SIGKILL), as a crash would.
     pub fn kill(&mut self, service: ServiceName) {
-        if let Some(i) = self.children.iter().position(|(s, _)| *s == service) {
-            let (_, mut child) = self.children.remove(i);
+        if let Some(i) = self.children.iter().position(|(s, _, _)| *s == service) {
+            let (_, _, mut child) = self.children.remove(i);
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -216,13 +275,13 @@ impl Cluster {
     /// Asks every service to stop (SIGTERM), waits up to `grace` for each to drain and close its
     /// database, then kills what is left.
     pub fn stop(mut self, grace: Duration) {
-        for (_, c) in &self.children {
+        for (_, _, c) in &self.children {
             let _ = Command::new("kill")
                 .args(["-TERM", &c.id().to_string()])
                 .status();
         }
         let until = Instant::now() + grace;
-        for (_, c) in &mut self.children {
+        for (_, _, c) in &mut self.children {
             while Instant::now() < until {
                 match c.try_wait() {
                     Ok(Some(_)) => break,
@@ -234,7 +293,7 @@ impl Cluster {
     }
 
     fn kill_all(&mut self) {
-        for (_, c) in &mut self.children {
+        for (_, _, c) in &mut self.children {
             if matches!(c.try_wait(), Ok(None)) {
                 let _ = c.kill();
             }

@@ -10,7 +10,7 @@ use checkout_core::store::StoreConfig;
 use checkout_core::wiring::InProcess;
 use checkout_core::*;
 
-use crate::cluster::supervisor::{Cluster, NodeFlags, StackKind};
+use crate::cluster::supervisor::{Cluster, NodeFlags, Replicas, StackKind};
 
 /// Units added to every product's stock before a run, so the sweep never sells out.
 pub const STOCK_TOP_UP: i64 = 1_000_000_000;
@@ -126,11 +126,16 @@ impl Target {
         }
     }
 
-    /// Where `service` listens (none in-process).
+    /// Where `service` listens (its first replica; none in-process).
     pub fn addr(&self, service: ServiceName) -> Option<std::net::SocketAddr> {
+        self.replicas(service).first().copied()
+    }
+
+    /// Where every replica of `service` listens (none in-process).
+    pub fn replicas(&self, service: ServiceName) -> Vec<std::net::SocketAddr> {
         match &self.backend {
-            Backend::Cluster(c) => Some(c.addr(service)),
-            Backend::InProcess(_) => None,
+            Backend::Cluster(c) => c.peers.replicas(service).to_vec(),
+            Backend::InProcess(_) => Vec::new(),
         }
     }
 
@@ -191,13 +196,31 @@ pub fn start(
     flags: &NodeFlags,
     logs: &Path,
 ) -> anyhow::Result<Target> {
+    start_replicated(kind, data_dir, env, flags, logs, None)
+}
+
+/// [`start`], with one service run as several processes (networked targets only).
+pub fn start_replicated(
+    kind: TargetKind,
+    data_dir: &Path,
+    env: &ServiceEnv,
+    flags: &NodeFlags,
+    logs: &Path,
+    replicas: Option<Replicas>,
+) -> anyhow::Result<Target> {
     let backend = match kind.stack() {
         None => {
+            anyhow::ensure!(replicas.is_none(), "in-process services have no replicas");
             let mut env = env.clone();
             env.data_dir = data_dir.to_owned();
             Backend::InProcess(InProcess::open(&env)?)
         }
-        Some(stack) => Backend::Cluster(Box::new(Cluster::start(stack, data_dir, flags, logs)?)),
+        Some(stack) => {
+            let exe = std::env::current_exe()?;
+            Backend::Cluster(Box::new(Cluster::start_with(
+                &exe, stack, data_dir, flags, logs, replicas,
+            )?))
+        }
     };
     let (orders, catalog): (Arc<dyn OrdersPort>, Arc<dyn CatalogPort>) = match (&backend, kind) {
         (Backend::InProcess(app), _) => (Arc::new(app.orders.clone()), app.catalog.clone()),

@@ -93,5 +93,6 @@ pub fn results(targets: &[&str], runs: Vec<Run>) -> Results {
         complexity: None,
         knees: Vec::new(),
         crosscheck: None,
+        balanced: Default::default(),
     }
 }

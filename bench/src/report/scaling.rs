@@ -1,6 +1,7 @@
 //! The Scalability section: what one stack gains from a second worker per service process and
-//! from a second core, each measured on fresh copies of the stack driven closed loop, the three
-//! configurations' trials interleaved.
+//! from a second core, and where a second Payments replica's calls go when Orders takes the
+//! replicas in turn or reaches them through a layer-4 balancer — each measured on fresh copies
+//! of the stack driven closed loop, every configuration's trials interleaved.
 
 use super::document::{Block, Document, table};
 use crate::results::{Results, Run};
@@ -27,10 +28,25 @@ fn against(x: &Run, base: &Run) -> String {
     )
 }
 
+/// Each payments process's share of the payments CPU in `x`, in percent: how the calls split
+/// between replicas.
+fn payments_split(x: &Run) -> Vec<f64> {
+    let cpu: Vec<f64> = x
+        .resources
+        .iter()
+        .filter(|u| u.process == "payments" || u.process.starts_with("payments-"))
+        .map(|u| u.cpu_us_per_request)
+        .collect();
+    let total: f64 = cpu.iter().sum();
+    cpu.iter()
+        .map(|c| 100.0 * c / total.max(f64::MIN_POSITIVE))
+        .collect()
+}
+
 /// Appends the section when the scaling scenario ran.
 pub fn section(r: &Results, d: &mut Document) {
-    let [(base, _, _), (one_worker, _, _), (one_core, _, _)] = SCALING;
-    let rows: Vec<Vec<String>> = r
+    let [base, one_worker, one_core, in_turn, balancer] = SCALING.map(|c| c.name);
+    let vertical: Vec<Vec<String>> = r
         .targets()
         .iter()
         .filter_map(|t| {
@@ -48,8 +64,8 @@ pub fn section(r: &Results, d: &mut Document) {
         })
         .collect();
     d.push(Block::Heading(2, "Scalability".into()));
-    if rows.is_empty() {
-        d.push(Block::Paragraph("Not measured in this run: `--also scaling` (or the `full` profile) drives fresh copies of every networked stack with one worker per service process and with one core per service process, against the run's own setting.".into()));
+    if vertical.is_empty() {
+        d.push(Block::Paragraph("Not measured in this run: `--also scaling` (or the `full` profile) drives fresh copies of every networked stack with one worker per service process, with one core per service process, and with Payments as two processes — reached in turn by Orders, or through a layer-4 balancer — against the run's own setting.".into()));
         return;
     }
     let clients = r
@@ -59,7 +75,7 @@ pub fn section(r: &Results, d: &mut Document) {
         .and_then(|x| x.concurrency)
         .unwrap_or(0);
     d.push(Block::Paragraph(format!(
-        "Vertical: each networked stack started afresh three ways and driven closed loop at {clients} clients, the nine copies' trials interleaved — as the run sets it up ({} gRPC worker threads, {} actix workers per process, both cores), with one worker per service process, and with every service process allowed one core (the load generator keeps both). Checkouts per second, median of the trials [interval]; each ratio is against the run's setting, with its bootstrap interval and Mann–Whitney p.",
+        "Each networked stack started afresh in every configuration below and driven closed loop at {clients} clients, all copies' trials interleaved. Vertical: as the run sets it up ({} gRPC worker threads, {} actix workers per process, both cores), with one worker per service process, and with every service process allowed one core (the load generator keeps both). Checkouts per second, median of the trials [interval]; each ratio is against the run's setting, with its bootstrap interval and Mann–Whitney p.",
         r.config.grpc_worker_threads, r.config.rest_workers
     )));
     d.push(table(
@@ -71,9 +87,54 @@ pub fn section(r: &Results, d: &mut Document) {
             "1 core per process, /s",
             "1 core / as run",
         ],
-        rows,
+        vertical,
     ));
-    d.push(Block::Paragraph("Horizontal scaling — two replicas of the bottleneck service behind client-side round robin, and how gRPC's one long-lived HTTP/2 connection splits requests against REST/1.1's pool — is not built yet: every service has one address per peer.".into()));
+    let horizontal: Vec<Vec<String>> = r
+        .targets()
+        .iter()
+        .flat_map(|t| {
+            let b = run(r, base, t);
+            [
+                (in_turn, "Orders calls them in turn"),
+                (balancer, "behind a layer-4 balancer"),
+            ]
+            .into_iter()
+            .filter_map(move |(name, how)| {
+                let (x, b) = (run(r, name, t)?, b?);
+                let split = payments_split(x)
+                    .iter()
+                    .map(|p| format!("{p:.0}%"))
+                    .collect::<Vec<_>>()
+                    .join(" / ");
+                let conns = r.balanced.get(&x.id).map_or("–".into(), |c| {
+                    c.iter().map(u64::to_string).collect::<Vec<_>>().join(" / ")
+                });
+                Some(vec![
+                    t.clone(),
+                    how.into(),
+                    rate(x),
+                    against(x, b),
+                    split,
+                    conns,
+                ])
+            })
+            .collect::<Vec<_>>()
+        })
+        .collect();
+    if !horizontal.is_empty() {
+        d.push(Block::Paragraph("Horizontal: Payments as two processes on the same database (SQLite serialises their writes), reached two ways. In turn: Orders is given both addresses and takes them request by request (`--peer-payments a,b`: client-side round robin, what the stacks do). Behind a balancer: Orders is given one address, a layer-4 balancer's (in the bench's process), which hands each new connection to the next replica — so it balances connections, not requests. The split is each replica's share of the payments CPU; the balancer's column counts the connections it handed each. On two cores a second replica adds no capacity (every process already shares them); what the table shows is where the calls go.".into()));
+        d.push(table(
+            &[
+                "target",
+                "two Payments replicas",
+                "checkouts/s",
+                "against one process",
+                "payments CPU split",
+                "connections per replica",
+            ],
+            horizontal,
+        ));
+    }
 }
 
 #[cfg(test)]
@@ -110,8 +171,25 @@ mod tests {
                     "scaling-1-core",
                     &[1500., 1550., 1450., 1520., 1480., 1510.],
                 ),
+                {
+                    let mut x = step("scaling-2-payments-balancer", &[3000.; 6]);
+                    x.resources = ["payments", "payments-2"]
+                        .iter()
+                        .zip([300.0, 0.0])
+                        .map(|(p, cpu)| crate::results::ProcessUsage {
+                            process: p.to_string(),
+                            cpu_pct: 0.0,
+                            cpu_us_per_request: cpu,
+                            rss_mib_max: 0.0,
+                        })
+                        .collect();
+                    x
+                },
             ],
         );
+        let mut r = r;
+        let id = r.runs[3].id.clone();
+        r.balanced.insert(id, vec![1, 1]);
         let mut d = Document::new();
         section(&r, &mut d);
         let text = super::super::document::markdown(&d);
@@ -119,6 +197,11 @@ mod tests {
         assert!(text.contains("0.67× ["), "{text}");
         assert!(text.contains("p = 0.002"), "{text}");
         assert!(text.contains("0.50× ["), "{text}");
+        assert!(
+            text.contains("| grpc | behind a layer-4 balancer | 3000 [3000–3000] | 1.00×"),
+            "{text}"
+        );
+        assert!(text.contains("| 100% / 0% | 1 / 1 |"), "{text}");
         let mut empty = Document::new();
         section(&fixture::results(&["grpc"], Vec::new()), &mut empty);
         assert!(super::super::document::markdown(&empty).contains("Not measured in this run"));

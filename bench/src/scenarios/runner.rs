@@ -122,6 +122,8 @@ pub(crate) struct Session {
     pub(crate) knees: Vec<KneeSearch>,
     /// The cross-check against outside drivers, if it ran.
     pub(crate) crosscheck: Option<Crosscheck>,
+    /// Connections a balancer handed each replica, by run id.
+    pub(crate) balanced: BTreeMap<String, Vec<u64>>,
 }
 
 impl Session {
@@ -216,6 +218,7 @@ async fn open_session(opts: RunOptions, machine: &Machine) -> anyhow::Result<Ses
         },
         knees: Vec::new(),
         crosscheck: None,
+        balanced: BTreeMap::new(),
     })
 }
 
@@ -337,6 +340,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
         complexity: crate::report::complexity::measure(&crate::report::complexity::workspace_root()),
         knees: s.knees,
         crosscheck: s.crosscheck,
+        balanced: s.balanced,
     };
     Ok(Measured {
         results,

@@ -7,16 +7,17 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use checkout_core::ServiceEnv;
 use checkout_core::admission::Admission;
 use checkout_core::sim::WorkTime;
+use checkout_core::{ServiceEnv, ServiceName};
 use hdrhistogram::Histogram;
 
 use super::faults::{self, FaultCtx};
 use super::knee::Search;
 use super::profile::{Request, Scenario, Shape};
 use super::runner::{Session, knee_so_far};
-use crate::cluster::supervisor::NodeFlags;
+use crate::cluster::balancer::Balancer;
+use crate::cluster::supervisor::{NodeFlags, Replicas};
 use crate::cluster::target::{self, Target, TargetKind};
 use crate::engine::load::Mode;
 use crate::engine::step::{StepSpec, TargetInfo, measure_step};
@@ -276,18 +277,66 @@ pub(crate) async fn knees(
     }
 }
 
-/// How a scaling configuration differs from the run's: its name in the results, and the
-/// settings of its service processes.
-pub const SCALING: [(&str, Option<usize>, usize); 3] = [
-    // (scenario, workers per process (None: the run's), cores allowed (0: all))
-    ("scaling-base", None, 0),
-    ("scaling-1-worker", Some(1), 0),
-    ("scaling-1-core", None, 1),
+/// How a scaling configuration reaches a replicated Payments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Front {
+    /// Orders gets both replicas' addresses and calls them in turn (client-side round robin).
+    InTurn,
+    /// Orders gets one address, a layer-4 balancer's, which hands each connection to the next
+    /// replica.
+    Balancer,
+}
+
+/// One configuration of the scaling scenario.
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    /// Scenario name its runs are recorded under.
+    pub name: &'static str,
+    /// Workers per service process (None: the run's).
+    pub workers: Option<usize>,
+    /// Cores each service process may use (0: all).
+    pub cpus: usize,
+    /// Payments as two processes, reached this way (None: one process).
+    pub payments: Option<Front>,
+}
+
+/// The scaling scenario's configurations: as the run sets the stack up, then one change each.
+pub const SCALING: [Config; 5] = [
+    Config {
+        name: "scaling-base",
+        workers: None,
+        cpus: 0,
+        payments: None,
+    },
+    Config {
+        name: "scaling-1-worker",
+        workers: Some(1),
+        cpus: 0,
+        payments: None,
+    },
+    Config {
+        name: "scaling-1-core",
+        workers: None,
+        cpus: 1,
+        payments: None,
+    },
+    Config {
+        name: "scaling-2-payments-in-turn",
+        workers: None,
+        cpus: 0,
+        payments: Some(Front::InTurn),
+    },
+    Config {
+        name: "scaling-2-payments-balancer",
+        workers: None,
+        cpus: 0,
+        payments: Some(Front::Balancer),
+    },
 ];
 
-/// Vertical scaling: every networked target started afresh three ways — as the run sets it up,
-/// with one worker per service process, and with every service process allowed one core — and
-/// driven closed loop at `clients`, all nine interleaved trial by trial.
+/// Scaling: every networked target started afresh in each [`SCALING`] configuration and driven
+/// closed loop at `clients`, all copies interleaved trial by trial. Behind a balancer, the
+/// connections it handed each replica are kept with the run.
 pub(crate) async fn scaling(
     s: &mut Session,
     scenario: &Scenario,
@@ -299,32 +348,58 @@ pub(crate) async fn scaling(
         return Ok(());
     };
     let mut copies = Vec::new();
+    let mut balancers = Vec::new();
     let mut probes = Vec::new();
-    for (name, workers, cpus) in SCALING {
+    for config in SCALING {
         for kind in targets
             .iter()
             .map(|t| t.kind)
             .filter(|k| *k != TargetKind::InProcess)
         {
-            s.progress.line(&format!("starting {kind} for {name}"));
-            let (copy, key) = start_copy(s, kind, seed_db, products, name, |_, flags| {
-                if let Some(w) = workers {
-                    flags.grpc_workers = w;
-                    flags.rest_workers = w;
-                }
-                flags.cpus = cpus;
-            })?;
+            s.progress
+                .line(&format!("starting {kind} for {}", config.name));
+            let front = match config.payments {
+                Some(Front::Balancer) => Some(tokio::net::TcpListener::bind("127.0.0.1:0").await?),
+                _ => None,
+            };
+            let replicas = config.payments.map(|_| Replicas {
+                service: ServiceName::Payments,
+                count: 2,
+                front: front.as_ref().and_then(|l| l.local_addr().ok()),
+            });
+            let (copy, key) = start_copy(
+                s,
+                kind,
+                seed_db,
+                products,
+                config.name,
+                replicas,
+                |_, flags| {
+                    if let Some(w) = config.workers {
+                        flags.grpc_workers = w;
+                        flags.rest_workers = w;
+                    }
+                    flags.cpus = config.cpus;
+                },
+            )?;
+            balancers.push(front.map(|l| Balancer::start(l, copy.replicas(ServiceName::Payments))));
             probes.push(Probe {
                 target: copies.len(),
                 mode: Mode::Closed { clients },
                 step: 0,
-                name,
+                name: config.name,
             });
             copies.push((copy, key));
         }
     }
     let (started, keys): (Vec<Target>, Vec<String>) = copies.into_iter().unzip();
-    round(s, scenario, &started, &probes, products).await;
+    let recorded = round(s, scenario, &started, &probes, products).await;
+    for (at, balancer) in recorded.into_iter().zip(&balancers) {
+        if let Some(b) = balancer {
+            s.balanced.insert(s.runs[at].id.clone(), b.connections());
+        }
+    }
+    drop(balancers);
     for (t, key) in started.into_iter().zip(keys) {
         s.settle_and_audit(t, key).await?;
     }
@@ -393,6 +468,7 @@ fn start_copy(
     seed_db: &Path,
     products: usize,
     suffix: &str,
+    replicas: Option<Replicas>,
     adjust: impl FnOnce(&mut ServiceEnv, &mut NodeFlags),
 ) -> anyhow::Result<(Target, String)> {
     let key = format!("{kind}-{products}-{suffix}");
@@ -400,7 +476,8 @@ fn start_copy(
     target::prepare_data(seed_db, &dir, s.store)?;
     let (mut env, mut flags) = (s.env.clone(), s.flags.clone());
     adjust(&mut env, &mut flags);
-    let copy = target::start(kind, &dir, &env, &flags, &s.work.join("logs").join(&key))?;
+    let logs = s.work.join("logs").join(&key);
+    let copy = target::start_replicated(kind, &dir, &env, &flags, &logs, replicas)?;
     Ok((copy, key))
 }
 
@@ -433,6 +510,7 @@ async fn overload(
         seed_db,
         products,
         &admit.to_string(),
+        None,
         |env, flags| {
             env.admission = admit;
             flags.admission = admit;
@@ -476,7 +554,7 @@ async fn slow(
         })
         .map(|r| r.achieved_rps);
     let (service, extra) = (*service, *extra);
-    let (slow_target, key) = start_copy(s, kind, seed_db, products, "slow", |env, flags| {
+    let (slow_target, key) = start_copy(s, kind, seed_db, products, "slow", None, |env, flags| {
         env.sim = Arc::new(
             (*env.sim)
                 .clone()

@@ -32,8 +32,15 @@ async fn exercise(kind: StackKind) {
     let dir = TempDir::new().unwrap();
     let env = init_env(dir.path(), PRODUCTS, approving());
     let exe = Path::new(env!("CARGO_BIN_EXE_bench"));
-    let mut cluster =
-        Cluster::start_with(exe, kind, &env.data_dir, &flags(), &dir.path().join("logs")).unwrap();
+    let mut cluster = Cluster::start_with(
+        exe,
+        kind,
+        &env.data_dir,
+        &flags(),
+        &dir.path().join("logs"),
+        None,
+    )
+    .unwrap();
     let pids: Vec<u32> = cluster.pids().into_iter().map(|(_, p)| p).collect();
     assert_eq!(pids.len(), 6);
     let orders: Box<dyn OrdersPort> = match kind {
@@ -123,6 +130,7 @@ async fn dropping_a_cluster_kills_its_processes() {
         &env.data_dir,
         &flags(),
         &dir.path().join("logs"),
+        None,
     )
     .unwrap();
     let pids: Vec<u32> = cluster.pids().into_iter().map(|(_, p)| p).collect();
@@ -130,4 +138,84 @@ async fn dropping_a_cluster_kills_its_processes() {
     for pid in pids {
         assert!(!alive(pid), "process {pid} survived the drop");
     }
+}
+
+/// Places 20 checkouts through a stack whose Payments runs as two processes, reached in turn
+/// (`balanced`: false) or through a layer-4 balancer; returns the payments each replica wrote.
+async fn payments_split(kind: StackKind, balanced: bool) -> Vec<u64> {
+    use bench::cluster::balancer::Balancer;
+    use bench::cluster::supervisor::Replicas;
+
+    let dir = TempDir::new().unwrap();
+    let env = init_env(dir.path(), PRODUCTS, approving());
+    let exe = Path::new(env!("CARGO_BIN_EXE_bench"));
+    let front = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let replicas = Replicas {
+        service: ServiceName::Payments,
+        count: 2,
+        front: balanced.then(|| front.local_addr().unwrap()),
+    };
+    let cluster = Cluster::start_with(
+        exe,
+        kind,
+        &env.data_dir,
+        &flags(),
+        &dir.path().join("logs"),
+        Some(replicas),
+    )
+    .unwrap();
+    let _balancer = balanced.then(|| {
+        Balancer::start(
+            front,
+            cluster.peers.replicas(ServiceName::Payments).to_vec(),
+        )
+    });
+    let orders: Box<dyn OrdersPort> = match kind {
+        StackKind::Grpc => Box::new(grpc_stack::GrpcClients::new(&cluster.peers).orders),
+        StackKind::Rest { http2 } => {
+            Box::new(rest_stack::RestClients::new(&cluster.peers, http2).orders)
+        }
+    };
+    for i in 0..20 {
+        let o = orders
+            .place_order(
+                CallCtx::with_timeout(Duration::from_secs(5)),
+                request(&format!("r-{i}"), 1, &[(1 + i % 2, 1)]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(o.status, OrderStatus::Enviado);
+    }
+    let mut writes = Vec::new();
+    for (name, pid) in cluster.pids() {
+        if name.starts_with("payments") {
+            let meter = bench::engine::meter::MeterSource::Processes {
+                data_dir: env.data_dir.clone(),
+                pids: vec![(ServiceName::Payments, pid)],
+            };
+            writes.push(meter.read().await[&ServiceName::Payments].writes);
+        }
+    }
+    drop(orders);
+    cluster.stop(Duration::from_secs(6));
+    // Both replicas wrote to the one payments database: the chain's records still agree.
+    let report = Probe(env.data_dir.clone()).audit();
+    assert!(report.is_clean(), "{kind:?}: {:?}", report.violations);
+    assert_eq!(report.orders, 20);
+    writes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_taken_in_turn_share_the_calls_and_a_balancer_pins_one_connection_to_one() {
+    for kind in [StackKind::Grpc, StackKind::Rest { http2: false }] {
+        let split = payments_split(kind, false).await;
+        assert_eq!(split.len(), 2, "{kind:?}");
+        assert!(split.iter().all(|&w| w >= 8), "{kind:?} in turn: {split:?}");
+    }
+    // gRPC's forward calls share one HTTP/2 connection: the balancer hands it to one replica.
+    let split = payments_split(StackKind::Grpc, true).await;
+    assert!(
+        split.iter().any(|&w| w >= 20) && split.contains(&0),
+        "behind the balancer: {split:?}"
+    );
 }

@@ -42,7 +42,7 @@ async fn spawn() -> Stack {
 
 impl Stack {
     fn peers(&self) -> Peers {
-        self.stack.as_ref().unwrap().peers
+        self.stack.as_ref().unwrap().peers.clone()
     }
     async fn stop(mut self) {
         self.stack.take().unwrap().stop_all().await.unwrap();
@@ -157,7 +157,7 @@ async fn a_message_that_is_not_protobuf_is_invalid_argument_and_persists_nothing
 }
 
 #[tokio::test]
-async fn every_server_reports_serving_and_lists_its_service_by_reflection() {
+async fn every_server_reports_serving_and_lists_its_service_by_reflection_v1_and_v1alpha() {
     let s = spawn().await;
     let names = [
         (ServiceName::Orders, "pedidos.Pedidos"),
@@ -186,6 +186,12 @@ async fn every_server_reports_serving_and_lists_its_service_by_reflection() {
             "{service}: {listed:?}"
         );
         assert!(listed.contains(&"grpc.health.v1.Health".to_string()));
+        // A client that speaks only reflection v1alpha lists the same services.
+        let mut alpha = raw::reflection_services_v1alpha(endpoint(&s, service)).await;
+        let mut v1 = listed.clone();
+        alpha.sort();
+        v1.sort();
+        assert_eq!(alpha, v1, "{service}");
     }
     s.stop().await;
 }
