@@ -2,9 +2,12 @@
 //! the comparison report. A library so each of its parts can be tested. Grouped by capability:
 //! [`engine`] (the load generator and what it samples during a step), [`cluster`] (the service
 //! processes and the targets they make), [`scenarios`] (profiles, calibration, the run and its
-//! faults), [`report`] (everything derived from the results: facts, checks, charts, documents,
-//! comparison) and [`results`] (the one report model).
+//! faults, the knee search, scaling, the cross-check), [`stats`] (intervals and significance over
+//! trials), [`report`] (everything derived from the results: facts, verdicts, checks, charts,
+//! documents, comparison), [`results`] (the one report model) and [`client`] (the shop's client
+//! a person uses).
 
+pub mod client;
 pub mod cluster;
 pub mod engine;
 pub mod report;

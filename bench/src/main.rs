@@ -89,6 +89,9 @@ enum Command {
         /// The later results.json.
         b: PathBuf,
     },
+    /// The shop's client: list, search and filter products, update stock, place and look up
+    /// orders, over gRPC or REST. Without an action: a menu read from standard input.
+    Client(ClientArgs),
     /// Redraw a run's report and charts from its results.json (after a change to the report).
     Report {
         /// The run's folder (holding results.json).
@@ -137,6 +140,58 @@ enum NodeStack {
 }
 
 #[derive(Args, Debug)]
+struct ClientArgs {
+    /// grpc, rest (HTTP/1.1) or rest-h2.
+    #[arg(long, default_value = "grpc", value_parser = bench::client::Transport::parse)]
+    transport: bench::client::Transport,
+    /// Orders' address (the stack's base port; default: `serve`'s, 127.0.0.1:50051 for gRPC,
+    /// 127.0.0.1:8080 for REST).
+    #[arg(long)]
+    addr: Option<std::net::SocketAddr>,
+    /// Catalog's address (default: Orders' port + 5, as `serve` lays the ports out).
+    #[arg(long)]
+    catalog: Option<std::net::SocketAddr>,
+    /// Answer in JSON (one-shot actions).
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    action: Option<ClientAction>,
+}
+
+#[derive(Subcommand, Debug)]
+enum ClientAction {
+    /// List products (optionally by name and maximum price).
+    Produtos {
+        /// Part of the name (case-insensitive).
+        #[arg(long)]
+        nome: Option<String>,
+        /// Highest price in reais (e.g. 19,90).
+        #[arg(long, value_parser = bench::client::parse_reais)]
+        preco_max: Option<i64>,
+    },
+    /// Change a product's stock by DELTA units (negative to remove).
+    Estoque {
+        produto: i64,
+        #[arg(allow_hyphen_values = true)]
+        delta: i64,
+    },
+    /// Place an order and see it go through payment, invoice and shipment (or why not).
+    Pedido {
+        /// Customer id.
+        #[arg(long)]
+        cliente: i64,
+        /// A line PRODUTO:QUANTIDADE (repeatable).
+        #[arg(long = "item", required = true, value_parser = bench::client::parse_item)]
+        itens: Vec<(i64, i64)>,
+        /// Idempotency key (default: a fresh one); the same key again returns the first outcome.
+        #[arg(long)]
+        chave: Option<String>,
+    },
+    /// Look an order up.
+    Consultar { pedido: i64 },
+}
+
+#[derive(Args, Debug)]
 struct DatagenArgs {
     /// Output file (replaced if it exists).
     #[arg(long, default_value = "ecommerce.db")]
@@ -167,6 +222,7 @@ fn main() -> anyhow::Result<()> {
             bench::cluster::hog::spin(threads, std::time::Duration::from_secs(seconds));
             Ok(())
         }
+        Some(Command::Client(a)) => client(a),
         Some(Command::Report { dir }) => {
             let text = std::fs::read_to_string(dir.join("results.json"))
                 .context("reading results.json")?;
@@ -178,6 +234,57 @@ fn main() -> anyhow::Result<()> {
         }
         None => benchmark(cli.run),
     }
+}
+
+fn client(a: ClientArgs) -> anyhow::Result<()> {
+    use bench::client::{Action, Client, interactive, new_key};
+    let orders = a.addr.unwrap_or_else(|| a.transport.default_orders());
+    let catalog = a
+        .catalog
+        .unwrap_or_else(|| std::net::SocketAddr::new(orders.ip(), orders.port().saturating_add(5)));
+    let action = a.action.map(|x| match x {
+        ClientAction::Produtos { nome, preco_max } => Action::Produtos {
+            nome,
+            preco_max_centavos: preco_max,
+        },
+        ClientAction::Estoque { produto, delta } => Action::Estoque { produto, delta },
+        ClientAction::Pedido {
+            cliente,
+            itens,
+            chave,
+        } => Action::Pedido {
+            cliente,
+            itens,
+            chave: chave.unwrap_or_else(new_key),
+        },
+        ClientAction::Consultar { pedido } => Action::Consultar { pedido },
+    });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let c = Client::connect(a.transport, orders, catalog);
+        match action {
+            Some(action) => match c.run(&action, a.json).await {
+                Ok(text) => {
+                    print!("{text}");
+                    Ok(())
+                }
+                Err(text) => {
+                    eprint!("{text}");
+                    std::process::exit(1);
+                }
+            },
+            None => {
+                println!(
+                    "loja ({:?}) — pedidos em {orders}, catálogo em {catalog}",
+                    a.transport
+                );
+                interactive(&c, std::io::stdin().lock(), std::io::stdout()).await;
+                Ok(())
+            }
+        }
+    })
 }
 
 fn datagen(a: DatagenArgs) -> anyhow::Result<()> {

@@ -338,6 +338,9 @@ pub struct Run {
     /// Sweep steps: median and interval of the trials' figures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spread: Option<Spread>,
+    /// A rate the knee search probed for this target alone (not one of the sweep's shared rates).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub probe: bool,
 }
 
 /// One trial of a step: a short measured window of its own, interleaved with the other

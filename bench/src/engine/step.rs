@@ -266,6 +266,7 @@ fn to_run(m: &StepResult, mode: &Mode, calibration: &Calibration) -> Run {
         fault: None,
         trials: Vec::new(),
         spread: None,
+        probe: false,
         p50_floor_ratio: floor_ratio(latency.p50, calibration),
     }
 }

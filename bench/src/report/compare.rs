@@ -127,8 +127,10 @@ pub fn compare(a: &Results, b: &Results) -> Vec<String> {
     let (va, vb) = (super::verdict::verdicts(a), super::verdict::verdicts(b));
     out.push("verdicts:".into());
     let mut agree = 0;
+    // Matched by the question, not the rate it was asked at (each run finds its own).
+    let topic = |q: &str| q.split(" (").next().unwrap_or(q).to_owned();
     for v in &va {
-        let other = vb.iter().find(|w| w.question == v.question);
+        let other = vb.iter().find(|w| topic(&w.question) == topic(&v.question));
         let same = other.is_some_and(|w| w.winner == v.winner);
         agree += usize::from(same);
         out.push(format!(

@@ -68,12 +68,13 @@ pub fn knee(r: &Results, target: &str) -> Option<f64> {
     }
 }
 
-/// The highest offered rate every target sustained (achieved ≥ 90% of offered); else the lightest.
+/// The highest of the sweep's shared rates every target sustained (achieved ≥ 90% of offered);
+/// else the lightest. Knee probes, each at a rate of its target's own, are left out.
 pub fn common_rate(r: &Results) -> Option<f64> {
     let rates: Vec<f64> = r
         .runs
         .iter()
-        .filter(|x| x.scenario == "checkout-open")
+        .filter(|x| x.scenario == "checkout-open" && !x.probe)
         .filter_map(|x| x.offered_rps)
         .collect();
     let lightest = rates.iter().copied().reduce(f64::min)?;

@@ -45,6 +45,7 @@ pub fn run(
         fault: None,
         trials: Vec::new(),
         spread: None,
+        probe: false,
     }
 }
 

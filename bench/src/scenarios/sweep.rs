@@ -255,6 +255,7 @@ pub(crate) async fn knees(
             .iter()
             .zip(round(s, scenario, targets, &probes, products).await)
         {
+            s.runs[at].probe = true;
             let r = &s.runs[at];
             let (within, trials) = trials_within_slo(slo, r);
             searches[p.target].record(r.offered_rps.unwrap_or(0.0), within, trials, true);

@@ -2,7 +2,7 @@
 //! gRPC, REST over HTTP/1.1 and REST over HTTP/2. A behaviour that differs between them fails here.
 
 mod cases;
-mod harness;
+pub mod harness;
 
 pub use harness::Wiring;
 
