@@ -225,7 +225,8 @@ pub struct Comparison {
     pub p: f64,
     /// Significant at [`ALPHA`].
     pub significant: bool,
-    /// Significant and at least [`PRACTICAL`] apart: a winner may be named.
+    /// Significant, at least [`PRACTICAL`] apart, and with the ratio's interval on that side of
+    /// 1: a winner may be named.
     pub decided: bool,
 }
 
@@ -238,7 +239,11 @@ pub fn compare(a: &[f64], b: &[f64]) -> Comparison {
         ratio,
         p,
         significant,
-        decided: significant && (ratio.median - 1.0).abs() >= PRACTICAL,
+        // The rank test and the interval must agree: a significant p whose interval still
+        // holds 1 (a wide tail, say) names no winner.
+        decided: significant
+            && (ratio.median - 1.0).abs() >= PRACTICAL
+            && ((ratio.lo > 1.0 && ratio.median > 1.0) || (ratio.hi < 1.0 && ratio.median < 1.0)),
     }
 }
 
