@@ -181,11 +181,16 @@ pub const OWING: [ServiceName; 4] = [
 pub fn compensation_backlog(data_dir: &Path) -> rusqlite::Result<[i64; 4]> {
     let mut owed = [0; 4];
     for (n, s) in owed.iter_mut().zip(OWING) {
-        let conn = Connection::open_with_flags(
-            data_dir.join(s.db_file()),
-            OpenFlags::SQLITE_OPEN_READ_WRITE,
-        )?;
-        *n = conn.query_row("SELECT count(*) FROM compensacoes", [], |r| r.get(0))?;
+        *n = owed_by(data_dir, s)?;
     }
     Ok(owed)
+}
+
+/// Compensations `service` still owes its next hop (its outbox's rows), read while it runs.
+pub fn owed_by(data_dir: &Path, service: ServiceName) -> rusqlite::Result<i64> {
+    let conn = Connection::open_with_flags(
+        data_dir.join(service.db_file()),
+        OpenFlags::SQLITE_OPEN_READ_WRITE,
+    )?;
+    conn.query_row("SELECT count(*) FROM compensacoes", [], |r| r.get(0))
 }

@@ -116,6 +116,8 @@ pub struct NodeOptions {
     pub seed: u64,
     /// Initialise the data directory before serving (false when a supervisor already did).
     pub init: bool,
+    /// Record Prometheus metrics (served at `/metrics` either way).
+    pub metrics: bool,
 }
 
 /// A server that has opened its database and is ready to run.
@@ -241,6 +243,7 @@ where
     if opts.init {
         prepare_data_dir(&opts.env, opts.from.as_deref(), opts.seed)?;
     }
+    crate::metrics::set_enabled(opts.metrics);
     // The handler is in place before any service says it listens: a SIGUSR1 that came first
     // would otherwise end the process (its default action).
     let meter = MeterOnSignal::install(meter_file(&opts.env.data_dir, std::process::id()));

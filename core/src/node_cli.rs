@@ -58,6 +58,10 @@ pub struct ServeArgs {
     /// `adaptive` (a limit that follows latency) or `off` (everything; no load shedding).
     #[arg(long, default_value = "static", value_parser = crate::admission::Admission::parse)]
     pub admission: crate::admission::Admission,
+    /// Record Prometheus metrics (`on`, the default) or not (`off`: to measure what they
+    /// cost); `/metrics` is served either way.
+    #[arg(long, default_value = "on", value_parser = ["on", "off"])]
+    pub metrics: String,
     /// Address of Orders (when it runs elsewhere); several, comma-separated, for replicas called in turn
     /// (client-side round robin).
     #[arg(long, value_delimiter = ',')]
@@ -160,6 +164,7 @@ impl ServeArgs {
             from: self.from,
             seed: self.seed,
             init: !self.no_init,
+            metrics: self.metrics != "off",
         })
     }
 }

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use checkout_core::metrics;
 use checkout_core::node::Peers;
 use checkout_core::services::catalog::CatalogService;
 use checkout_core::services::fiscal::FiscalService;
@@ -255,6 +256,8 @@ pub struct GrpcNode {
     db: Db,
     router: tonic::service::Routes,
     name: &'static str,
+    /// Where its database (and its outbox) is, for `/metrics`.
+    data_dir: std::path::PathBuf,
 }
 
 impl GrpcNode {
@@ -316,6 +319,7 @@ impl GrpcNode {
             db,
             router: routes,
             name,
+            data_dir: env.data_dir.clone(),
         })
     }
 
@@ -350,17 +354,40 @@ impl GrpcNode {
                 .with_service_name("grpc.health.v1.Health")
         };
         let (v1, v1alpha) = (reflection().build_v1()?, reflection().build_v1alpha()?);
-        let routes = self
+        let (service, dir) = (self.service, self.data_dir.clone());
+        // `GET /metrics` on the same port (HTTP/1.1 accepted beside HTTP/2, so plain curl and
+        // a Prometheus scraper reach it), and every call counted by gRPC code and timed.
+        let router = self
             .router
             .add_service(health)
             .add_service(v1)
-            .add_service(v1alpha);
+            .add_service(v1alpha)
+            .into_axum_router()
+            .route(
+                "/metrics",
+                axum::routing::get(move || {
+                    let dir = dir.clone();
+                    async move {
+                        let text = tokio::task::spawn_blocking(move || {
+                            metrics::render(&[service], |s| metrics::outbox_backlog(&dir, s))
+                        })
+                        .await
+                        .unwrap_or_default();
+                        (
+                            [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
+                            text,
+                        )
+                    }
+                }),
+            )
+            .layer(axum::middleware::from_fn_with_state(service, count_call));
         tonic::transport::Server::builder()
+            .accept_http1(true)
             .tcp_nodelay(true)
             // Streams one connection may hold open at once: a client's forward lane fits
             // (`PEER_IN_FLIGHT`); admission refuses what the service cannot finish in time.
             .max_concurrent_streams(Some(checkout_core::admission::PEER_IN_FLIGHT as u32))
-            .add_routes(routes)
+            .add_routes(tonic::service::Routes::from(router))
             // Socket options given to the builder do not apply to a provided listener: set them here.
             .serve_with_incoming_shutdown(
                 TcpIncoming::from(listener).with_nodelay(Some(true)),
@@ -370,6 +397,27 @@ impl GrpcNode {
         self.db.close();
         Ok(())
     }
+}
+
+/// Counts and times one call by its gRPC code: an error is answered trailers-only, with
+/// `grpc-status` in the headers; a reply without it went on to `OK` in its trailers.
+async fn count_call(
+    axum::extract::State(service): axum::extract::State<ServiceName>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if req.uri().path() == "/metrics" {
+        return next.run(req).await;
+    }
+    let m = metrics::start(service);
+    let res = next.run(req).await;
+    let code = res
+        .headers()
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok()?.parse::<i32>().ok())
+        .map_or(tonic::Code::Ok, tonic::Code::from_i32);
+    m.finish(&format!("{code:?}"));
+    res
 }
 
 fn name_of<S: NamedService>() -> &'static str {

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
+use checkout_core::metrics;
 use checkout_core::node::{BoxError, Peers, Serving, Shutdown};
 use checkout_core::services::catalog::CatalogService;
 use checkout_core::services::fiscal::FiscalService;
@@ -96,6 +97,8 @@ pub struct RestNode {
     db: Db,
     routes: Routes,
     options: RestOptions,
+    /// Where its database (and its outbox) is, for `/metrics`.
+    data_dir: std::path::PathBuf,
 }
 
 impl RestNode {
@@ -138,6 +141,7 @@ impl RestNode {
             db,
             routes,
             options,
+            data_dir: env.data_dir.clone(),
         })
     }
 
@@ -150,16 +154,35 @@ impl RestNode {
     ) -> Result<(), BoxError> {
         let (service, routes) = (self.service, self.routes.clone());
         let openapi = web::Data::new(openapi_of(service));
+        let data_dir = web::Data::new(self.data_dir.clone());
         let server = HttpServer::new(move || {
             let routes = routes.clone();
             App::new()
+                // Every request but the scrape itself is counted, by status, and timed.
+                .wrap_fn(move |req, srv| {
+                    use actix_web::dev::Service as _;
+                    let counted = (req.path() != "/metrics").then(|| metrics::start(service));
+                    let answer = srv.call(req);
+                    async move {
+                        let res = answer.await;
+                        if let Some(m) = counted {
+                            match &res {
+                                Ok(r) => m.finish(r.status().as_str()),
+                                Err(e) => m.finish(e.as_response_error().status_code().as_str()),
+                            }
+                        }
+                        res
+                    }
+                })
                 .app_data(json_config())
                 .app_data(path_config())
                 .app_data(query_config())
                 .app_data(web::Data::new(service))
                 .app_data(openapi.clone())
+                .app_data(data_dir.clone())
                 .configure(move |cfg| routes.configure(cfg))
                 .route("/health", web::get().to(health))
+                .route("/metrics", web::get().to(prometheus))
                 .route("/openapi.json", web::get().to(openapi_json))
                 .default_service(web::to(no_route))
         })
@@ -193,6 +216,21 @@ pub(crate) async fn run_until(
     let out = server.await;
     stopper.abort();
     out
+}
+
+/// `GET /metrics`: the service's Prometheus metrics (text exposition format 0.0.4).
+async fn prometheus(
+    service: web::Data<ServiceName>,
+    data_dir: web::Data<std::path::PathBuf>,
+) -> HttpResponse {
+    let (service, dir) = (**service, data_dir.get_ref().clone());
+    let text =
+        web::block(move || metrics::render(&[service], |s| metrics::outbox_backlog(&dir, s)))
+            .await
+            .unwrap_or_default();
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(text)
 }
 
 async fn openapi_json(doc: web::Data<utoipa::openapi::OpenApi>) -> HttpResponse {

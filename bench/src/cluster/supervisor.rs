@@ -47,6 +47,8 @@ pub struct NodeFlags {
     pub work: Vec<String>,
     /// Cores each service process may run on (the first N; 0: all).
     pub cpus: usize,
+    /// Services record Prometheus metrics.
+    pub metrics: bool,
 }
 
 /// More than one process of a service, and how its callers reach them.
@@ -184,6 +186,9 @@ impl Cluster {
         }
         if f.cpus > 0 {
             c.args(["--cpus", &f.cpus.to_string()]);
+        }
+        if !f.metrics {
+            c.args(["--metrics", "off"]);
         }
         for peer in ServiceName::ALL {
             // A process listens at its own address; it reaches every other service as callers do.

@@ -17,6 +17,7 @@ pub mod figures;
 pub mod findings;
 #[cfg(test)]
 pub(crate) mod fixture;
+pub mod observability;
 pub mod resilience;
 pub mod scaling;
 pub mod verdict;

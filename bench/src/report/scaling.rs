@@ -45,7 +45,7 @@ fn payments_split(x: &Run) -> Vec<f64> {
 
 /// Appends the section when the scaling scenario ran.
 pub fn section(r: &Results, d: &mut Document) {
-    let [base, one_worker, one_core, in_turn, balancer] = SCALING.map(|c| c.name);
+    let [base, one_worker, one_core, in_turn, balancer, _] = SCALING.map(|c| c.name);
     let vertical: Vec<Vec<String>> = r
         .targets()
         .iter()

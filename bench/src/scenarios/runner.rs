@@ -194,6 +194,7 @@ async fn open_session(opts: RunOptions, machine: &Machine) -> anyhow::Result<Ses
         admission: opts.admission,
         work: Vec::new(),
         cpus: 0,
+        metrics: true,
     };
     let mut env = ServiceEnv::new(&work);
     env.store = store;

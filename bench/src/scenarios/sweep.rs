@@ -299,39 +299,54 @@ pub struct Config {
     pub cpus: usize,
     /// Payments as two processes, reached this way (None: one process).
     pub payments: Option<Front>,
+    /// Services record Prometheus metrics.
+    pub metrics: bool,
 }
 
 /// The scaling scenario's configurations: as the run sets the stack up, then one change each.
-pub const SCALING: [Config; 5] = [
+pub const SCALING: [Config; 6] = [
     Config {
         name: "scaling-base",
         workers: None,
         cpus: 0,
         payments: None,
+        metrics: true,
     },
     Config {
         name: "scaling-1-worker",
         workers: Some(1),
         cpus: 0,
         payments: None,
+        metrics: true,
     },
     Config {
         name: "scaling-1-core",
         workers: None,
         cpus: 1,
         payments: None,
+        metrics: true,
     },
     Config {
         name: "scaling-2-payments-in-turn",
         workers: None,
         cpus: 0,
         payments: Some(Front::InTurn),
+        metrics: true,
     },
     Config {
         name: "scaling-2-payments-balancer",
         workers: None,
         cpus: 0,
         payments: Some(Front::Balancer),
+        metrics: true,
+    },
+    // What observability costs: the same stack recording no metrics.
+    Config {
+        name: "scaling-no-metrics",
+        workers: None,
+        cpus: 0,
+        payments: None,
+        metrics: false,
     },
 ];
 
@@ -381,6 +396,7 @@ pub(crate) async fn scaling(
                         flags.rest_workers = w;
                     }
                     flags.cpus = config.cpus;
+                    flags.metrics = config.metrics;
                 },
             )?;
             balancers.push(front.map(|l| Balancer::start(l, copy.replicas(ServiceName::Payments))));

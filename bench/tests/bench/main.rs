@@ -5,4 +5,5 @@
 mod calibration;
 mod client;
 mod conformance;
+mod observability;
 mod supervisor;

@@ -20,6 +20,7 @@ fn flags() -> NodeFlags {
         admission: checkout_core::admission::Admission::default(),
         work: Vec::new(),
         cpus: 0,
+        metrics: true,
     }
 }
 

@@ -145,6 +145,11 @@ impl App {
             .await
     }
 
+    /// Where each service listens (networked wirings only).
+    pub fn peers(&self) -> Option<&Peers> {
+        self.stack.as_ref().map(|s| &s.peers)
+    }
+
     /// Takes Fiscal down: its server stops (or, in-process, its port refuses).
     pub async fn stop_fiscal(&mut self) {
         match self.stack.as_mut() {
