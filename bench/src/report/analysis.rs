@@ -374,17 +374,87 @@ fn checks(r: &Results, d: &mut Vec<Block>) {
 }
 
 /// How to run it again.
-fn reproduce(r: &Results, d: &mut Vec<Block>) {
+/// The command line that runs what this run ran: profile and seed, the settings that differ from
+/// the defaults, and the scenarios (`--scenario` when the run chose some of the profile's,
+/// `--also` for those outside it).
+pub fn command_line(r: &Results) -> String {
     let c = &r.config;
+    let mut cmd = format!(
+        "cargo run -p bench -- --profile {} --seed {}",
+        c.profile, c.seed
+    );
+    let ran = |name: &str| c.scenarios.iter().any(|x| x == name);
+    if let Some(p) = crate::scenarios::profile::Profile::named(&c.profile) {
+        let own: Vec<&str> = p.scenarios.iter().map(|x| x.name).collect();
+        if !own.iter().all(|n| ran(n) || n.starts_with("kill-")) {
+            for n in own.iter().filter(|n| ran(n)) {
+                cmd.push_str(&format!(" --scenario {n}"));
+            }
+        }
+        for extra in c
+            .scenarios
+            .iter()
+            .filter(|x| crate::scenarios::profile::extra(x).is_some())
+        {
+            if !own.contains(&extra.as_str()) {
+                cmd.push_str(&format!(" --also {extra}"));
+            }
+        }
+    }
+    if !c.sqlite_synchronous.eq_ignore_ascii_case("normal") {
+        cmd.push_str(&format!(
+            " --sync {}",
+            c.sqlite_synchronous.to_ascii_lowercase()
+        ));
+    }
+    if !c.admission.is_empty() && c.admission != "static:64" {
+        cmd.push_str(&format!(" --admission {}", c.admission));
+    }
+    if c.busy {
+        cmd.push_str(" --busy");
+    }
+    cmd
+}
+
+fn reproduce(r: &Results, d: &mut Vec<Block>) {
     d.push(Block::Heading(2, "Reproduce".into()));
     d.push(Block::Pre(format!(
-        "cargo run -p bench -- --profile {} --seed {}\n# versions: {}",
-        c.profile,
-        c.seed,
+        "{}\n# versions: {}",
+        command_line(r),
         r.versions
             .iter()
             .map(|(k, v)| format!("{k} {v}"))
             .collect::<Vec<_>>()
             .join(", ")
     )));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture;
+
+    #[test]
+    fn the_command_line_runs_what_the_run_ran() {
+        let mut r = fixture::results(&["grpc"], Vec::new());
+        // The smoke fixture ran only the open-loop sweep.
+        assert_eq!(
+            command_line(&r),
+            "cargo run -p bench -- --profile smoke --seed 1 --scenario checkout-open"
+        );
+        r.config.profile = "default".into();
+        r.config.scenarios = crate::scenarios::profile::Profile::named("default")
+            .unwrap()
+            .scenarios
+            .iter()
+            .map(|s| s.name.to_string())
+            .chain(["scaling".to_string(), "crosscheck".to_string()])
+            .collect();
+        r.config.sqlite_synchronous = "FULL".into();
+        r.config.busy = true;
+        assert_eq!(
+            command_line(&r),
+            "cargo run -p bench -- --profile default --seed 1 --also scaling --also crosscheck --sync full --busy"
+        );
+    }
 }

@@ -29,6 +29,14 @@ fn sentence(v: &Verdict, shown_in: &str) -> String {
             "{}: measured once, so no verdict — {} {ratio} over {} in this run ({shown_in}).",
             v.question, v.pair.0, v.pair.1
         ),
+        None if v.significant => format!(
+            "{}: a tie — {} ahead of {} by {ratio}, too little to name a winner ({}; {shown_in}).",
+            v.question, v.pair.0, v.pair.1, v.evidence
+        ),
+        None if v.evidence.starts_with("brackets") => format!(
+            "{}: a tie within the search's resolution — {} and {} ({ratio}, {}; {shown_in}).",
+            v.question, v.pair.0, v.pair.1, v.evidence
+        ),
         None => format!(
             "{}: no measurable difference — {} and {} ({ratio}, {}; {shown_in}).",
             v.question, v.pair.0, v.pair.1, v.evidence
@@ -144,6 +152,7 @@ mod tests {
             },
             evidence: "p = 0.002 (6 + 6 trials)".into(),
             once: false,
+            significant: true,
             cause: String::new(),
         };
         let text = sentence(&v, "x");
@@ -154,9 +163,17 @@ mod tests {
         v.winner = None;
         let text = sentence(&v, "x");
         assert!(
+            text.contains("a tie — rest-h1 ahead of grpc by 1.19×"),
+            "{text}"
+        );
+        v.significant = false;
+        let text = sentence(&v, "x");
+        assert!(
             text.contains("no measurable difference — rest-h1 and grpc"),
             "{text}"
         );
+        v.evidence = "brackets 2830–3080 vs 2600–2830/s".into();
+        assert!(sentence(&v, "x").contains("a tie within the search's resolution"));
         assert_eq!(
             shown_in(&v.question),
             "the open-loop table and the latency-vs-load chart"

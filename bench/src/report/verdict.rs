@@ -30,6 +30,9 @@ pub struct Verdict {
     pub evidence: String,
     /// Measured once per run: no verdict is drawn.
     pub once: bool,
+    /// The trials differ significantly (a tie may still be called: the gap is too small, or
+    /// the interval holds 1).
+    pub significant: bool,
     /// The measured mechanism behind it.
     pub cause: String,
 }
@@ -82,7 +85,7 @@ fn contest(
         (&best.values, &next.values)
     };
     let once = best.values.len() < 2 || next.values.len() < 2;
-    let (ratio, decided, evidence) = if once {
+    let (ratio, decided, significant, evidence) = if once {
         let (a, b) = (stats::median(num), stats::median(den));
         let ratio = a / b.max(f64::MIN_POSITIVE);
         let point = Interval {
@@ -91,12 +94,13 @@ fn contest(
             hi: ratio,
             coverage: 0.0,
         };
-        (point, false, "measured once".to_string())
+        (point, false, false, "measured once".to_string())
     } else {
         let c = stats::compare(num, den);
         (
             c.ratio,
             c.decided,
+            c.significant,
             format!(
                 "p = {:.3} ({} + {} trials)",
                 c.p,
@@ -112,6 +116,7 @@ fn contest(
         ratio,
         evidence,
         once,
+        significant,
         cause: cause(&best.target, &next.target),
     })
 }
@@ -340,6 +345,7 @@ fn knee_verdict(r: &Results) -> Option<Verdict> {
             "sweep rates only".into()
         },
         once: !searched,
+        significant: false,
         cause: mechanism(
             closed_best(r, &best.0),
             closed_best(r, &next.0),
