@@ -10,11 +10,99 @@ use async_trait::async_trait;
 use crate::error::{ServiceError, ServiceResult};
 use crate::model::*;
 
-/// Per-call context: the deadline by which the caller stops waiting.
+/// A call's W3C trace context (`traceparent`): the trace it belongs to and the span that made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trace {
+    /// The trace every hop of one request shares (never zero).
+    pub trace_id: u128,
+    /// The calling span (never zero).
+    pub parent_id: u64,
+}
+
+/// A fresh non-zero random number of 64 bits (time, a counter and the process id, mixed).
+fn random_u64() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mixed =
+        crate::sim::splitmix(now ^ crate::sim::splitmix(n ^ ((std::process::id() as u64) << 32)));
+    mixed.max(1)
+}
+
+impl Trace {
+    /// A new trace, started here.
+    pub fn new() -> Self {
+        Self {
+            trace_id: ((random_u64() as u128) << 64) | random_u64() as u128,
+            parent_id: random_u64(),
+        }
+    }
+
+    /// The same trace, as a call made from a new span of this hop.
+    pub fn child(self) -> Self {
+        Self {
+            parent_id: random_u64(),
+            ..self
+        }
+    }
+
+    /// The trace id as 32 lowercase hex digits.
+    pub fn trace_hex(&self) -> String {
+        format!("{:032x}", self.trace_id)
+    }
+
+    /// The `traceparent` header value (version 00, sampled).
+    pub fn header(&self) -> String {
+        format!("00-{:032x}-{:016x}-01", self.trace_id, self.parent_id)
+    }
+
+    /// Reads a `traceparent` value; `None` when it is not one (wrong shape, zero ids, version ff).
+    pub fn parse(v: &str) -> Option<Self> {
+        let mut parts = v.trim().split('-');
+        let (version, trace, parent, flags) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        let hex = |s: &str, len: usize| {
+            s.len() == len
+                && s.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        };
+        if !hex(version, 2)
+            || version == "ff"
+            || !hex(trace, 32)
+            || !hex(parent, 16)
+            || !hex(flags, 2)
+        {
+            return None;
+        }
+        if version == "00" && parts.next().is_some() {
+            return None;
+        }
+        let trace_id = u128::from_str_radix(trace, 16).ok()?;
+        let parent_id = u64::from_str_radix(parent, 16).ok()?;
+        (trace_id != 0 && parent_id != 0).then_some(Self {
+            trace_id,
+            parent_id,
+        })
+    }
+}
+
+impl Default for Trace {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Per-call context: the deadline by which the caller stops waiting, and the trace the call
+/// belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CallCtx {
     /// Instant after which the caller gives up; `None` means no deadline.
     pub deadline: Option<Instant>,
+    /// The W3C trace context it carries to the next hop, if any.
+    pub trace: Option<Trace>,
 }
 
 impl CallCtx {
@@ -22,12 +110,24 @@ impl CallCtx {
     pub fn with_timeout(budget: Duration) -> Self {
         Self {
             deadline: Some(Instant::now() + budget),
+            trace: None,
         }
     }
 
     /// A context with no deadline.
     pub fn unbounded() -> Self {
-        Self { deadline: None }
+        Self {
+            deadline: None,
+            trace: None,
+        }
+    }
+
+    /// The same context, part of `trace`.
+    pub fn traced(self, trace: Trace) -> Self {
+        Self {
+            trace: Some(trace),
+            ..self
+        }
     }
 
     /// Time left before the deadline (zero once passed); `None` without a deadline.
@@ -42,6 +142,7 @@ impl CallCtx {
         let own = Instant::now() + budget;
         Self {
             deadline: Some(self.deadline.map_or(own, |d| d.min(own))),
+            ..*self
         }
     }
 }
@@ -143,5 +244,36 @@ pub async fn within<T>(
         Some(d) => tokio::time::timeout_at(d.into(), call)
             .await
             .unwrap_or(Err(ServiceError::DeadlineExceeded { service })),
+    }
+}
+
+#[cfg(test)]
+mod trace_tests {
+    use super::*;
+
+    #[test]
+    fn traceparent_round_trips_and_malformed_values_are_refused() {
+        let t = Trace::new();
+        assert_eq!(Trace::parse(&t.header()), Some(t));
+        let w3c = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let p = Trace::parse(w3c).unwrap();
+        assert_eq!(p.trace_hex(), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(p.header(), w3c);
+        let c = p.child();
+        assert_eq!(c.trace_id, p.trace_id);
+        assert_ne!(c.parent_id, p.parent_id);
+        for bad in [
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "garbage",
+        ] {
+            assert_eq!(Trace::parse(bad), None, "{bad}");
+        }
+        let ctx = CallCtx::with_timeout(Duration::from_secs(1)).traced(p);
+        assert_eq!(ctx.capped(Duration::from_millis(10)).trace, Some(p));
     }
 }

@@ -53,8 +53,14 @@ fn ctx_of<T>(r: &Request<T>) -> CallCtx {
         .get("grpc-timeout")
         .and_then(|v| v.to_str().ok())
         .and_then(parse_grpc_timeout);
+    let trace = r
+        .metadata()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(Trace::parse);
     CallCtx {
         deadline: timeout.map(|t| Instant::now() + t),
+        trace,
     }
 }
 
@@ -410,7 +416,8 @@ async fn count_call(
         return next.run(req).await;
     }
     let m = metrics::start(service);
-    let res = next.run(req).await;
+    let (req, span) = traced(service, req);
+    let res = tracing::Instrument::instrument(next.run(req), span).await;
     let code = res
         .headers()
         .get("grpc-status")
@@ -418,6 +425,33 @@ async fn count_call(
         .map_or(tonic::Code::Ok, tonic::Code::from_i32);
     m.finish(&format!("{code:?}"));
     res
+}
+
+/// The call's trace (from its `traceparent`, or a new one started here, written back into the
+/// request so the handler carries it on) and the span it is served in.
+fn traced(
+    service: ServiceName,
+    mut req: axum::extract::Request,
+) -> (axum::extract::Request, tracing::Span) {
+    let trace = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(Trace::parse)
+        .unwrap_or_else(|| {
+            let t = Trace::new();
+            if let Ok(v) = t.header().parse() {
+                req.headers_mut().insert("traceparent", v);
+            }
+            t
+        });
+    let span = tracing::info_span!(
+        "request",
+        service = service.as_str(),
+        trace_id = %trace.trace_hex(),
+        path = req.uri().path()
+    );
+    (req, span)
 }
 
 fn name_of<S: NamedService>() -> &'static str {

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::errors::{from_response, from_transport};
-use crate::handlers::TIMEOUT_HEADER;
+use crate::handlers::{TIMEOUT_HEADER, TRACE_HEADER};
 use crate::wire::*;
 
 /// One peer: its base URL and two pooled clients that reach it — forward calls on one,
@@ -86,6 +86,10 @@ impl Peer {
         let _slot = lane.acquire(ctx).await?;
         let req = match ctx.remaining() {
             Some(left) => req.header(TIMEOUT_HEADER, left.as_millis().max(1).to_string()),
+            None => req,
+        };
+        let req = match ctx.trace {
+            Some(t) => req.header(TRACE_HEADER, t.child().header()),
             None => req,
         };
         let name = self.name;

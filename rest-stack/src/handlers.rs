@@ -15,6 +15,8 @@ use crate::wire::*;
 
 /// Header carrying the caller's remaining budget in milliseconds.
 pub const TIMEOUT_HEADER: &str = "x-timeout-ms";
+/// The W3C trace context header every hop carries on.
+pub const TRACE_HEADER: &str = "traceparent";
 
 type Reply = Result<HttpResponse, ApiError>;
 
@@ -24,8 +26,14 @@ fn ctx_of(r: &HttpRequest) -> CallCtx {
         .get(TIMEOUT_HEADER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    let trace = r
+        .headers()
+        .get(TRACE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Trace::parse);
     CallCtx {
         deadline: ms.map(|ms| Instant::now() + Duration::from_millis(ms)),
+        trace,
     }
 }
 

@@ -159,10 +159,11 @@ impl RestNode {
             let routes = routes.clone();
             App::new()
                 // Every request but the scrape itself is counted, by status, and timed.
-                .wrap_fn(move |req, srv| {
+                .wrap_fn(move |mut req, srv| {
                     use actix_web::dev::Service as _;
                     let counted = (req.path() != "/metrics").then(|| metrics::start(service));
-                    let answer = srv.call(req);
+                    let span = traced(service, &mut req);
+                    let answer = tracing::Instrument::instrument(srv.call(req), span);
                     async move {
                         let res = answer.await;
                         if let Some(m) = counted {
@@ -216,6 +217,31 @@ pub(crate) async fn run_until(
     let out = server.await;
     stopper.abort();
     out
+}
+
+/// The request's trace (from its `traceparent`, or a new one started here, written back into
+/// the request so the handler carries it on) and the span it is served in.
+fn traced(service: ServiceName, req: &mut actix_web::dev::ServiceRequest) -> tracing::Span {
+    let header = crate::handlers::TRACE_HEADER;
+    let trace = req
+        .headers()
+        .get(header)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Trace::parse)
+        .unwrap_or_else(|| {
+            let t = Trace::new();
+            if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&t.header()) {
+                req.headers_mut()
+                    .insert(actix_web::http::header::HeaderName::from_static(header), v);
+            }
+            t
+        });
+    tracing::info_span!(
+        "request",
+        service = service.as_str(),
+        trace_id = %trace.trace_hex(),
+        path = req.path()
+    )
 }
 
 /// `GET /metrics`: the service's Prometheus metrics (text exposition format 0.0.4).

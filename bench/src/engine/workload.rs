@@ -74,6 +74,7 @@ pub trait Call: Send + Sync + 'static {
 fn deadline_from(intended: Instant, budget: Duration) -> CallCtx {
     CallCtx {
         deadline: Some(intended + budget),
+        trace: None,
     }
 }
 

@@ -23,6 +23,7 @@ pub fn section(r: &Results, d: &mut Document) {
             vec!["reading a payload".into(), "binary protobuf: needs the `.proto` or reflection (grpcurl, the bench's client)".into(), "JSON, readable as it travels".into()],
             vec!["calling it by hand".into(), "grpcurl or `bench client`".into(), "curl, or `bench client --transport rest`".into()],
             vec!["metrics".into(), "`GET /metrics` on the service's port".into(), "`GET /metrics` on the service's port".into()],
+            vec!["tracing a request".into(), "W3C `traceparent` in the call's metadata; a `request` span per hop".into(), "W3C `traceparent` header; a `request` span per hop".into()],
         ],
     ));
     let [base, .., off] = SCALING.map(|c| c.name);

@@ -118,3 +118,95 @@ async fn every_grpc_service_serves_metrics_counted_by_grpc_code() {
 async fn every_rest_service_serves_metrics_counted_by_http_status() {
     exercise(Wiring::Rest { http2: false }, "200", "404").await;
 }
+
+/// Every `request` span the services open, as (service, trace id), from a subscriber installed
+/// once for this test binary.
+fn spans() -> &'static std::sync::Mutex<Vec<(String, String)>> {
+    use tracing_subscriber::layer::SubscriberExt;
+
+    struct Spans;
+    #[derive(Default)]
+    struct Fields {
+        service: String,
+        trace: String,
+    }
+    impl tracing::field::Visit for Fields {
+        fn record_str(&mut self, f: &tracing::field::Field, v: &str) {
+            if f.name() == "service" {
+                self.service = v.to_owned();
+            }
+        }
+        fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+            if f.name() == "trace_id" {
+                self.trace = format!("{v:?}");
+            }
+        }
+    }
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Spans {
+        fn on_new_span(
+            &self,
+            attrs: &tracing::span::Attributes<'_>,
+            _: &tracing::span::Id,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            if attrs.metadata().name() == "request" {
+                let mut f = Fields::default();
+                attrs.record(&mut f);
+                SEEN.lock().unwrap().push((f.service, f.trace));
+            }
+        }
+    }
+    static SEEN: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Spans));
+    });
+    &SEEN
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trace_id_sent_by_the_client_is_in_all_five_services_spans() {
+    let seen = spans();
+    for w in [
+        Wiring::Grpc,
+        Wiring::Rest { http2: false },
+        Wiring::Rest { http2: true },
+    ] {
+        let app = spawn(w, PRODUCTS, approving()).await;
+        let trace = Trace::new();
+        let ctx = CallCtx::with_timeout(Duration::from_secs(5)).traced(trace);
+        let o = app
+            .orders
+            .place_order(
+                ctx,
+                checkout_core::testkit::request(&format!("t-{w:?}"), 1, &[(1, 1)]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(o.status, OrderStatus::Enviado);
+        let services: std::collections::BTreeSet<String> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, t)| *t == trace.trace_hex())
+            .map(|(s, _)| s.clone())
+            .collect();
+        let chain: std::collections::BTreeSet<String> = [
+            ServiceName::Orders,
+            ServiceName::Payments,
+            ServiceName::Inventory,
+            ServiceName::Fiscal,
+            ServiceName::Logistics,
+        ]
+        .iter()
+        .map(|s| s.as_str().to_owned())
+        .collect();
+        assert_eq!(
+            services,
+            chain,
+            "{w:?}: spans of trace {}",
+            trace.trace_hex()
+        );
+        app.shutdown().await;
+    }
+}
