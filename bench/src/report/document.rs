@@ -87,7 +87,7 @@ pub fn html(doc: &Document, figures: &[Figure]) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Checkout transport harness — report</title>\n<style>\
          body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}\
          table{border-collapse:collapse;margin:1em 0;font-size:.9em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}\
-         th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}code{background:#f3f3f3;padding:0 .2em}\
+         th{background:#f3f3f3}td:first-child,th:first-child,td.text{text-align:left}code{background:#f3f3f3;padding:0 .2em}\
          pre{background:#f7f7f7;padding:1em;overflow-x:auto;font-size:.85em}figure{margin:1em 0}svg{max-width:100%;height:auto}\
          </style></head><body>\n",
     );
@@ -111,7 +111,12 @@ pub fn html(doc: &Document, figures: &[Figure]) -> String {
                 for r in rows {
                     out.push_str("<tr>");
                     for c in r {
-                        out.push_str(&format!("<td>{}</td>", inline(c)));
+                        // Numbers align right; words read from the left.
+                        let numeric = c
+                            .trim_start_matches(['*', '-', '+', '~'])
+                            .starts_with(|ch: char| ch.is_ascii_digit() || ch == '–');
+                        let class = if numeric { "" } else { " class=\"text\"" };
+                        out.push_str(&format!("<td{class}>{}</td>", inline(c)));
                     }
                     out.push_str("</tr>");
                 }
