@@ -82,7 +82,13 @@ impl Request {
         s.sum_ns.fetch_add((secs * 1e9) as u64, Ordering::Relaxed);
         s.count.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut m) = s.by_code.lock() {
-            *m.entry(code.to_owned()).or_default() += 1;
+            // The code is almost always one already seen: count it without allocating.
+            match m.get_mut(code) {
+                Some(n) => *n += 1,
+                None => {
+                    m.insert(code.to_owned(), 1);
+                }
+            }
         }
         s.in_flight.fetch_sub(1, Ordering::Relaxed);
     }

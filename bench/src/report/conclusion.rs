@@ -58,7 +58,7 @@ fn shown_in(question: &str) -> &'static str {
 }
 
 fn catalog_1000<'a>(r: &'a Results, t: &str) -> Option<&'a Run> {
-    r.series("catalog-1000", t).next()
+    super::facts::step_of(r, "catalog-1000", t)
 }
 
 /// Appends the Conclusion section: every verdict as a sentence, then the CPU and bytes each

@@ -3,6 +3,11 @@
 
 use crate::results::{Results, Run, Trial};
 
+/// The first step of `target` in `scenario` (the one step of a single-step scenario).
+pub fn step_of<'a>(r: &'a Results, scenario: &str, target: &str) -> Option<&'a Run> {
+    r.series(scenario, target).next()
+}
+
 /// The open-loop run of `target` in `scenario` at `rate`.
 pub fn run_at<'a>(r: &'a Results, scenario: &str, target: &str, rate: f64) -> Option<&'a Run> {
     r.series(scenario, target)

@@ -13,6 +13,7 @@ pub mod crosscheck;
 pub mod diagrams;
 pub mod document;
 pub mod facts;
+pub mod fault_figures;
 pub mod figures;
 pub mod findings;
 #[cfg(test)]

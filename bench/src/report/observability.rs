@@ -3,12 +3,10 @@
 //! the scaling scenario's copies with metrics on (as run) and off, trials interleaved.
 
 use super::document::{Block, Document, table};
-use crate::results::{Results, Run};
-use crate::scenarios::sweep::SCALING;
+use crate::results::Results;
+use crate::scenarios::scaling::SCALING;
 
-fn run<'a>(r: &'a Results, scenario: &str, target: &str) -> Option<&'a Run> {
-    r.series(scenario, target).next()
-}
+use super::facts::step_of as run;
 
 /// Appends the section.
 pub fn section(r: &Results, d: &mut Document) {

@@ -5,11 +5,9 @@
 
 use super::document::{Block, Document, table};
 use crate::results::{Results, Run};
-use crate::scenarios::sweep::SCALING;
+use crate::scenarios::scaling::SCALING;
 
-fn run<'a>(r: &'a Results, scenario: &str, target: &str) -> Option<&'a Run> {
-    r.series(scenario, target).next()
-}
+use super::facts::step_of as run;
 
 /// `median [lo–hi]` of a step's throughput.
 fn rate(x: &Run) -> String {

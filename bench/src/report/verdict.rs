@@ -251,7 +251,7 @@ pub fn verdicts(r: &Results) -> Vec<Verdict> {
         },
     ));
     // Large payloads.
-    let listing = |t: &str| r.series("catalog-1000", t).next();
+    let listing = |t: &str| super::facts::step_of(r, "catalog-1000", t);
     out.extend(contest(
         "Large payload (listing of 1,000 products, /s)".into(),
         entries(r, |t| Some(listing(t)?.trial_values(|x| x.achieved_rps))),

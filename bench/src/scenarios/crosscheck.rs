@@ -238,18 +238,13 @@ async fn ours(
         std::future::ready(()),
     )
     .await;
-    let cpu = |loadgen: bool| -> f64 {
-        run.resources
-            .iter()
-            .filter(|u| u.process.starts_with("loadgen") == loadgen)
-            .map(|u| u.cpu_us_per_request)
-            .sum()
-    };
+    let services = crate::report::verdict::service_cpu(&run);
+    let all: f64 = run.resources.iter().map(|u| u.cpu_us_per_request).sum();
     Measured {
         rps: run.achieved_rps,
         p50_us: run.latency_us.p50,
-        server_cpu_us: cpu(false),
-        driver_cpu_us: cpu(true),
+        server_cpu_us: services,
+        driver_cpu_us: all - services,
     }
 }
 

@@ -1,6 +1,8 @@
 //! What a run does: its profiles ([`profile`]), the calibration of this machine's floor
-//! ([`calibrate`]), the run ([`runner`]), the steps of every scenario on every target ([`sweep`]), the fault
-//! scenarios ([`faults`]), and the progress shown while it runs ([`progress`]).
+//! ([`calibrate`]), the run ([`runner`]), the steps of every scenario on every target as
+//! interleaved trials ([`sweep`]), the knee search ([`knee`]), the fault scenarios ([`faults`]),
+//! scaling ([`scaling`]), the cross-check against outside drivers ([`crosscheck`]), and the
+//! progress shown while it runs ([`progress`]).
 
 pub mod calibrate;
 pub mod crosscheck;
@@ -9,4 +11,5 @@ pub mod knee;
 pub mod profile;
 pub mod progress;
 pub mod runner;
+pub mod scaling;
 pub mod sweep;

@@ -74,7 +74,7 @@ impl Shape {
             Shape::Closed(c) => c.len(),
             Shape::Kill { .. } | Shape::Slow { .. } | Shape::Overload { .. } => 1,
             Shape::Crosscheck => 0,
-            Shape::Scaling { .. } => super::sweep::SCALING.len(),
+            Shape::Scaling { .. } => super::scaling::SCALING.len(),
         }
     }
 }

@@ -295,7 +295,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
                     sweep::steps(&mut s, scenario, &targets, products).await
                 }
                 Shape::Scaling { .. } => {
-                    sweep::scaling(&mut s, scenario, &targets, &seed_db, products).await?
+                    super::scaling::scaling(&mut s, scenario, &targets, &seed_db, products).await?
                 }
                 Shape::Crosscheck => {
                     s.progress.step("crosscheck");

@@ -7,16 +7,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use checkout_core::ServiceEnv;
 use checkout_core::admission::Admission;
 use checkout_core::sim::WorkTime;
-use checkout_core::{ServiceEnv, ServiceName};
 use hdrhistogram::Histogram;
 
 use super::faults::{self, FaultCtx};
 use super::knee::Search;
 use super::profile::{Request, Scenario, Shape};
 use super::runner::{Session, knee_so_far};
-use crate::cluster::balancer::Balancer;
 use crate::cluster::supervisor::{NodeFlags, Replicas};
 use crate::cluster::target::{self, Target, TargetKind};
 use crate::engine::load::Mode;
@@ -65,22 +64,22 @@ fn saturated(s: &Session, mode: &Mode, run: &Run) -> bool {
 }
 
 /// One target's load in a round of trials.
-struct Probe {
+pub(super) struct Probe {
     /// Index into the targets.
-    target: usize,
-    mode: Mode,
+    pub(super) target: usize,
+    pub(super) mode: Mode,
     /// Step index within the scenario (a knee probe's continues after the sweep's).
-    step: usize,
+    pub(super) step: usize,
     /// The scenario it is recorded under (the scaling scenario's configurations each have their
     /// own).
-    name: &'static str,
+    pub(super) name: &'static str,
 }
 
 /// Runs every probe as the profile's number of trials, interleaved: trial `j` goes through the
 /// probes starting one further along each time (A B C D, B C D A, ...), so drift hits all alike.
 /// Each probe's trials are pooled into one recorded run; returns the runs' indices in the
 /// session, in probe order.
-async fn round(
+pub(super) async fn round(
     s: &mut Session,
     scenario: &Scenario,
     targets: &[Target],
@@ -278,151 +277,6 @@ pub(crate) async fn knees(
     }
 }
 
-/// How a scaling configuration reaches a replicated Payments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Front {
-    /// Orders gets both replicas' addresses and calls them in turn (client-side round robin).
-    InTurn,
-    /// Orders gets one address, a layer-4 balancer's, which hands each connection to the next
-    /// replica.
-    Balancer,
-}
-
-/// One configuration of the scaling scenario.
-#[derive(Debug, Clone, Copy)]
-pub struct Config {
-    /// Scenario name its runs are recorded under.
-    pub name: &'static str,
-    /// Workers per service process (None: the run's).
-    pub workers: Option<usize>,
-    /// Cores each service process may use (0: all).
-    pub cpus: usize,
-    /// Payments as two processes, reached this way (None: one process).
-    pub payments: Option<Front>,
-    /// Services record Prometheus metrics.
-    pub metrics: bool,
-}
-
-/// The scaling scenario's configurations: as the run sets the stack up, then one change each.
-pub const SCALING: [Config; 6] = [
-    Config {
-        name: "scaling-base",
-        workers: None,
-        cpus: 0,
-        payments: None,
-        metrics: true,
-    },
-    Config {
-        name: "scaling-1-worker",
-        workers: Some(1),
-        cpus: 0,
-        payments: None,
-        metrics: true,
-    },
-    Config {
-        name: "scaling-1-core",
-        workers: None,
-        cpus: 1,
-        payments: None,
-        metrics: true,
-    },
-    Config {
-        name: "scaling-2-payments-in-turn",
-        workers: None,
-        cpus: 0,
-        payments: Some(Front::InTurn),
-        metrics: true,
-    },
-    Config {
-        name: "scaling-2-payments-balancer",
-        workers: None,
-        cpus: 0,
-        payments: Some(Front::Balancer),
-        metrics: true,
-    },
-    // What observability costs: the same stack recording no metrics.
-    Config {
-        name: "scaling-no-metrics",
-        workers: None,
-        cpus: 0,
-        payments: None,
-        metrics: false,
-    },
-];
-
-/// Scaling: every networked target started afresh in each [`SCALING`] configuration and driven
-/// closed loop at `clients`, all copies interleaved trial by trial. Behind a balancer, the
-/// connections it handed each replica are kept with the run.
-pub(crate) async fn scaling(
-    s: &mut Session,
-    scenario: &Scenario,
-    targets: &[Target],
-    seed_db: &Path,
-    products: usize,
-) -> anyhow::Result<()> {
-    let Shape::Scaling { clients } = scenario.shape else {
-        return Ok(());
-    };
-    let mut copies = Vec::new();
-    let mut balancers = Vec::new();
-    let mut probes = Vec::new();
-    for config in SCALING {
-        for kind in targets
-            .iter()
-            .map(|t| t.kind)
-            .filter(|k| *k != TargetKind::InProcess)
-        {
-            s.progress
-                .line(&format!("starting {kind} for {}", config.name));
-            let front = match config.payments {
-                Some(Front::Balancer) => Some(tokio::net::TcpListener::bind("127.0.0.1:0").await?),
-                _ => None,
-            };
-            let replicas = config.payments.map(|_| Replicas {
-                service: ServiceName::Payments,
-                count: 2,
-                front: front.as_ref().and_then(|l| l.local_addr().ok()),
-            });
-            let (copy, key) = start_copy(
-                s,
-                kind,
-                seed_db,
-                products,
-                config.name,
-                replicas,
-                |_, flags| {
-                    if let Some(w) = config.workers {
-                        flags.grpc_workers = w;
-                        flags.rest_workers = w;
-                    }
-                    flags.cpus = config.cpus;
-                    flags.metrics = config.metrics;
-                },
-            )?;
-            balancers.push(front.map(|l| Balancer::start(l, copy.replicas(ServiceName::Payments))));
-            probes.push(Probe {
-                target: copies.len(),
-                mode: Mode::Closed { clients },
-                step: 0,
-                name: config.name,
-            });
-            copies.push((copy, key));
-        }
-    }
-    let (started, keys): (Vec<Target>, Vec<String>) = copies.into_iter().unzip();
-    let recorded = round(s, scenario, &started, &probes, products).await;
-    for (at, balancer) in recorded.into_iter().zip(&balancers) {
-        if let Some(b) = balancer {
-            s.balanced.insert(s.runs[at].id.clone(), b.connections());
-        }
-    }
-    drop(balancers);
-    for (t, key) in started.into_iter().zip(keys) {
-        s.settle_and_audit(t, key).await?;
-    }
-    Ok(())
-}
-
 /// What every fault step of this run shares.
 fn fault_ctx(s: &Session, products: usize) -> FaultCtx<'_> {
     FaultCtx {
@@ -479,7 +333,7 @@ pub(crate) async fn faults(
 
 /// A separate copy of `kind` on its own data directory (`KIND-PRODUCTS-SUFFIX`), its services
 /// started with the run's settings as `adjust` changes them; audited on its own once stopped.
-fn start_copy(
+pub(super) fn start_copy(
     s: &Session,
     kind: TargetKind,
     seed_db: &Path,

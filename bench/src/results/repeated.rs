@@ -1,0 +1,77 @@
+//! What repeated measurement adds to the report model: each sweep step's trials and their
+//! spread, each target's knee search, and the cross-check against outside load generators.
+
+use serde::{Deserialize, Serialize};
+
+/// One trial of a step: a short measured window of its own, interleaved with the other
+/// targets' trials of the same step.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Trial {
+    /// Median latency of its successful requests, µs.
+    pub p50_us: f64,
+    /// 99th percentile, µs.
+    pub p99_us: f64,
+    /// Successful completions per second.
+    pub achieved_rps: f64,
+    /// Requests meant to start in its window.
+    pub requests: u64,
+    /// Of which errors.
+    pub errors: u64,
+}
+
+/// Median and interval over a step's trials.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    /// Trials.
+    pub trials: usize,
+    /// Of the trials' medians.
+    pub p50_us: crate::stats::Interval,
+    /// Of the trials' p99s.
+    pub p99_us: crate::stats::Interval,
+    /// Of the trials' throughputs.
+    pub achieved_rps: crate::stats::Interval,
+}
+
+/// The search for one target's knee: the highest offered rate within the objective, bracketed
+/// by the lowest rate above it that was not.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KneeSearch {
+    /// Target label.
+    pub target: String,
+    /// Highest rate found within the objective (none: not even the lowest probed).
+    pub knee_rps: Option<f64>,
+    /// Lowest rate above it found outside the objective (none: the search never got past it).
+    pub above_rps: Option<f64>,
+    /// Every rate probed, in order: `[rate, trials within the objective, trials]`.
+    pub probes: Vec<[f64; 3]>,
+}
+
+/// The cross-check against outside load generators.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Crosscheck {
+    /// What could not run, and why (a tool not installed, a driver that failed).
+    pub skipped: Vec<String>,
+    /// Every measurement, ours beside each outside driver's.
+    pub rows: Vec<CrossRow>,
+}
+
+/// One driver on one endpoint at one concurrency.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CrossRow {
+    /// Target label.
+    pub target: String,
+    /// `catalog listing` or `checkout`.
+    pub endpoint: String,
+    /// Connections (wrk), streams on one connection (h2load), or clients (ours).
+    pub clients: usize,
+    /// `wrk`, `h2load` or `ours`.
+    pub driver: String,
+    /// Successful requests per second.
+    pub rps: f64,
+    /// Median latency, µs.
+    pub p50_us: f64,
+    /// CPU of the target's service processes per request, µs.
+    pub server_cpu_us: f64,
+    /// The driver's own CPU per request, µs.
+    pub driver_cpu_us: f64,
+}
