@@ -1,33 +1,38 @@
-//! Generates the gRPC code from `../proto` with protox (pure Rust, no `protoc` needed) and keeps
-//! the encoded descriptor set for server reflection.
+//! Generates the gRPC services (servers and clients) from `../proto` with protox (pure Rust, no
+//! `protoc` needed); the messages they carry are `checkout-proto`'s, shared with the raw-TCP stack.
 
 use std::path::PathBuf;
 
-const PROTOS: [&str; 8] = [
-    "comum.proto",
-    "pedidos.proto",
-    "pagamento.proto",
-    "estoque.proto",
-    "fiscal.proto",
-    "logistica.proto",
-    "catalogo.proto",
-    "calibracao.proto",
+/// Every contract package; `checkout-proto` generates the messages of all but `calibracao`
+/// (a service only).
+const PACKAGES: [&str; 8] = [
+    "comum",
+    "pedidos",
+    "pagamento",
+    "estoque",
+    "fiscal",
+    "logistica",
+    "catalogo",
+    "calibracao",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let proto_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../proto");
-    println!("cargo:rerun-if-changed={}", proto_dir.display());
-    let files: Vec<PathBuf> = PROTOS.iter().map(|p| proto_dir.join(p)).collect();
+    let files: Vec<PathBuf> = PACKAGES
+        .iter()
+        .map(|p| proto_dir.join(format!("{p}.proto")))
+        .collect();
+    for f in &files {
+        println!("cargo:rerun-if-changed={}", f.display());
+    }
     let fds = protox::compile(&files, [&proto_dir])?;
-    let out = PathBuf::from(std::env::var("OUT_DIR")?);
-    std::fs::write(
-        out.join("checkout_descriptor.bin"),
-        prost::Message::encode_to_vec(&fds),
-    )?;
-    tonic_prost_build::configure()
+    let mut config = tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
-        .codec_path("crate::codec::CheckoutCodec")
-        .compile_fds(fds)?;
+        .codec_path("crate::codec::CheckoutCodec");
+    for p in &PACKAGES[..7] {
+        config = config.extern_path(format!(".{p}"), format!("::checkout_proto::pb::{p}"));
+    }
+    config.compile_fds(fds)?;
     Ok(())
 }

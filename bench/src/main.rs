@@ -49,13 +49,15 @@ struct RunArgs {
     /// engine against wrk and h2load), scaling (workers and cores per service process).
     #[arg(long)]
     also: Vec<String>,
-    /// Only this transport (repeatable): inprocess, grpc, rest (both HTTP versions), rest-h1, rest-h2.
+    /// Only this transport (repeatable): inprocess, grpc, rest (both HTTP versions), rest-h1,
+    /// rest-h2, tcp.
     #[arg(long)]
     transport: Vec<String>,
     /// SQLite `synchronous` of every service: off, normal or full.
     #[arg(long, default_value = "normal")]
     sync: String,
-    /// tokio worker threads of each gRPC service process; 0 runs each on a current-thread runtime.
+    /// tokio worker threads of each gRPC (and TCP) service process; 0 runs each on a
+    /// current-thread runtime.
     #[arg(long, default_value_t = DEFAULT_GRPC_WORKERS)]
     grpc_workers: usize,
     /// actix workers (threads) of each REST service process.
@@ -125,6 +127,16 @@ enum NodeStack {
         #[arg(long, default_value_t = 0)]
         cpus: usize,
     },
+    Tcp {
+        #[command(flatten)]
+        args: ServeArgs,
+        /// tokio worker threads; 0 for a current-thread runtime.
+        #[arg(long, default_value_t = DEFAULT_GRPC_WORKERS)]
+        workers: usize,
+        /// Run on the first N cores only (0: all).
+        #[arg(long, default_value_t = 0)]
+        cpus: usize,
+    },
     Rest {
         #[command(flatten)]
         args: ServeArgs,
@@ -141,11 +153,11 @@ enum NodeStack {
 
 #[derive(Args, Debug)]
 struct ClientArgs {
-    /// grpc, rest (HTTP/1.1) or rest-h2.
+    /// grpc, rest (HTTP/1.1), rest-h2 or tcp.
     #[arg(long, default_value = "grpc", value_parser = bench::client::Transport::parse)]
     transport: bench::client::Transport,
     /// Orders' address (the stack's base port; default: `serve`'s, 127.0.0.1:50051 for gRPC,
-    /// 127.0.0.1:8080 for REST).
+    /// 127.0.0.1:8080 for REST, 127.0.0.1:7070 for TCP).
     #[arg(long)]
     addr: Option<std::net::SocketAddr>,
     /// Catalog's address (default: Orders' port + 5, as `serve` lays the ports out).
@@ -311,7 +323,8 @@ fn datagen(a: DatagenArgs) -> anyhow::Result<()> {
 
 fn node(stack: NodeStack) -> anyhow::Result<()> {
     bench::cluster::supervisor::exit_with_parent();
-    let (NodeStack::Grpc { cpus, .. } | NodeStack::Rest { cpus, .. }) = &stack;
+    let (NodeStack::Grpc { cpus, .. } | NodeStack::Tcp { cpus, .. } | NodeStack::Rest { cpus, .. }) =
+        &stack;
     if *cpus > 0 {
         // Before any thread starts: every thread of the process inherits the mask.
         let mut set = rustix::thread::CpuSet::new();
@@ -321,23 +334,29 @@ fn node(stack: NodeStack) -> anyhow::Result<()> {
         rustix::thread::sched_setaffinity(None, &set)?;
     }
     let rt = match &stack {
-        NodeStack::Grpc { workers: 0, .. } => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?,
-        // REST requests run on actix's own workers; this runtime holds the servers' handles,
-        // outboxes and sweeps.
-        NodeStack::Grpc { workers, .. } | NodeStack::Rest { workers, .. } => {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(*workers)
+        NodeStack::Grpc { workers: 0, .. } | NodeStack::Tcp { workers: 0, .. } => {
+            tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?
         }
+        // REST requests run on actix's own workers; this runtime holds the servers' handles,
+        // outboxes and sweeps.
+        NodeStack::Grpc { workers, .. }
+        | NodeStack::Tcp { workers, .. }
+        | NodeStack::Rest { workers, .. } => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(*workers)
+            .enable_all()
+            .build()?,
     };
     rt.block_on(async move {
         let result = match stack {
             NodeStack::Grpc { args, .. } => {
                 let opts = args.into_options(50051).map_err(anyhow::Error::msg)?;
                 run_services(opts, std::future::pending(), grpc_stack::start).await
+            }
+            NodeStack::Tcp { args, .. } => {
+                let opts = args.into_options(7070).map_err(anyhow::Error::msg)?;
+                run_services(opts, std::future::pending(), tcp_stack::start).await
             }
             NodeStack::Rest {
                 args,
@@ -403,7 +422,9 @@ fn benchmark(a: RunArgs) -> anyhow::Result<()> {
             ("rest", _) => targets.extend([TargetKind::RestH1, TargetKind::RestH2]),
             (_, Some(kind)) => targets.push(kind),
             (other, None) => {
-                anyhow::bail!("--transport {other:?}: inprocess, grpc, rest, rest-h1 or rest-h2")
+                anyhow::bail!(
+                    "--transport {other:?}: inprocess, grpc, rest, rest-h1, rest-h2 or tcp"
+                )
             }
         }
     }

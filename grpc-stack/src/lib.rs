@@ -4,50 +4,51 @@
 
 pub mod client;
 pub mod codec;
-pub mod convert;
 pub mod echo;
 pub mod server;
 pub mod status;
 
-/// Code generated from `proto/` by `build.rs`.
+/// The wire messages (`checkout-proto`'s) with the gRPC services `build.rs` generated for them.
 #[allow(missing_docs, clippy::all)]
 pub mod pb {
-    /// Shared messages.
-    pub mod comum {
-        tonic::include_proto!("comum");
-    }
+    pub use checkout_proto::pb::{FILE_DESCRIPTOR_SET, comum};
     /// Orders.
     pub mod pedidos {
+        pub use checkout_proto::pb::pedidos::*;
         tonic::include_proto!("pedidos");
     }
     /// Payments.
     pub mod pagamento {
+        pub use checkout_proto::pb::pagamento::*;
         tonic::include_proto!("pagamento");
     }
     /// Inventory.
     pub mod estoque {
+        pub use checkout_proto::pb::estoque::*;
         tonic::include_proto!("estoque");
     }
     /// Fiscal.
     pub mod fiscal {
+        pub use checkout_proto::pb::fiscal::*;
         tonic::include_proto!("fiscal");
     }
     /// Logistics.
     pub mod logistica {
+        pub use checkout_proto::pb::logistica::*;
         tonic::include_proto!("logistica");
     }
     /// Catalog.
     pub mod catalogo {
+        pub use checkout_proto::pb::catalogo::*;
         tonic::include_proto!("catalogo");
     }
     /// The calibration echo.
     pub mod calibracao {
         tonic::include_proto!("calibracao");
     }
-    /// The Rust that prost and tonic generated from each `.proto` (by package), as compiled
-    /// into this crate: what the contracts cost in code nobody writes by hand.
-    pub const GENERATED: [(&str, &str); 8] = [
-        ("comum", include_str!(concat!(env!("OUT_DIR"), "/comum.rs"))),
+    /// The Rust tonic generated for the services of each `.proto` (by package; the messages are
+    /// `checkout_proto::pb::GENERATED`).
+    pub const GENERATED: [(&str, &str); 7] = [
         (
             "pedidos",
             include_str!(concat!(env!("OUT_DIR"), "/pedidos.rs")),
@@ -77,10 +78,8 @@ pub mod pb {
             include_str!(concat!(env!("OUT_DIR"), "/calibracao.rs")),
         ),
     ];
-    /// Encoded descriptor set of every `.proto`, served by reflection.
-    pub const FILE_DESCRIPTOR_SET: &[u8] =
-        include_bytes!(concat!(env!("OUT_DIR"), "/checkout_descriptor.bin"));
 }
 
+pub use checkout_proto::convert;
 pub use client::GrpcClients;
 pub use server::{GrpcNode, start};

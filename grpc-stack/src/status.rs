@@ -2,7 +2,7 @@
 //! (`comum.Erro`) travel in the status details so the caller rebuilds the exact error.
 
 use checkout_core::ServiceError;
-use checkout_core::error::ErrorDetails;
+use checkout_proto::erro::{erro_of, error_of};
 use prost::Message;
 use tonic::{Code, Status};
 
@@ -25,41 +25,19 @@ pub fn code_of(e: &ServiceError) -> Code {
 
 /// Turns a domain error into a status whose details carry the structured error.
 pub fn to_status(e: &ServiceError) -> Status {
-    let d = ErrorDetails::from(e);
-    let wire = Erro {
-        erro: d.erro,
-        mensagem: d.mensagem.clone(),
-        campo: d.campo,
-        entidade: d.entidade,
-        id: d.id,
-        produto_id: d.produto_id,
-        solicitado: d.solicitado,
-        disponivel: d.disponivel,
-        servico: d.servico,
-        tentar_apos_ms: d.tentar_apos_ms,
-    };
-    Status::with_details(code_of(e), d.mensagem, wire.encode_to_vec().into())
+    let wire = erro_of(e);
+    let message = wire.mensagem.clone();
+    Status::with_details(code_of(e), message, wire.encode_to_vec().into())
 }
 
 /// Rebuilds the domain error from a status returned by `peer`. Statuses without our details
 /// (transport failures, a peer that is down) map by code.
 pub fn from_status(s: &Status, peer: &'static str) -> ServiceError {
-    if let Ok(e) = Erro::decode(s.details())
-        && !e.erro.is_empty()
+    if let Some(e) = Erro::decode(s.details())
+        .ok()
+        .and_then(|e| error_of(e, peer))
     {
-        let d = ErrorDetails {
-            erro: e.erro,
-            mensagem: e.mensagem,
-            campo: e.campo,
-            entidade: e.entidade,
-            id: e.id,
-            produto_id: e.produto_id,
-            solicitado: e.solicitado,
-            disponivel: e.disponivel,
-            servico: e.servico,
-            tentar_apos_ms: e.tentar_apos_ms,
-        };
-        return d.into_error(peer);
+        return e;
     }
     match s.code() {
         Code::Unavailable | Code::Cancelled | Code::Unknown => ServiceError::Unavailable {

@@ -23,16 +23,19 @@ pub enum Transport {
     Rest,
     /// REST over HTTP/2 (prior knowledge).
     RestH2,
+    /// Protobuf frames over plain TCP.
+    Tcp,
 }
 
 impl Transport {
-    /// `grpc`, `rest` or `rest-h2`.
+    /// `grpc`, `rest`, `rest-h2` or `tcp`.
     pub fn parse(s: &str) -> Result<Self, String> {
         match s {
             "grpc" => Ok(Self::Grpc),
             "rest" | "rest-h1" => Ok(Self::Rest),
             "rest-h2" => Ok(Self::RestH2),
-            other => Err(format!("{other:?}: expected grpc, rest or rest-h2")),
+            "tcp" => Ok(Self::Tcp),
+            other => Err(format!("{other:?}: expected grpc, rest, rest-h2 or tcp")),
         }
     }
 
@@ -41,6 +44,7 @@ impl Transport {
         let port = match self {
             Self::Grpc => 50051,
             Self::Rest | Self::RestH2 => 8080,
+            Self::Tcp => 7070,
         };
         SocketAddr::from(([127, 0, 0, 1], port))
     }
@@ -190,6 +194,10 @@ impl Client {
             }
             Transport::Rest | Transport::RestH2 => {
                 let c = rest_stack::RestClients::new(&peers, transport == Transport::RestH2);
+                (Arc::new(c.orders), Arc::new(c.catalog))
+            }
+            Transport::Tcp => {
+                let c = tcp_stack::TcpClients::new(&peers);
                 (Arc::new(c.orders), Arc::new(c.catalog))
             }
         };
@@ -391,6 +399,7 @@ mod tests {
         assert_eq!(parse_item("7"), Ok((7, 1)));
         assert!(parse_item("a:b").is_err());
         assert_eq!(Transport::parse("rest-h2"), Ok(Transport::RestH2));
+        assert_eq!(Transport::parse("tcp"), Ok(Transport::Tcp));
         assert!(Transport::parse("soap").is_err());
     }
 }

@@ -24,6 +24,8 @@ pub enum StackKind {
         /// HTTP/2 prior knowledge between services.
         http2: bool,
     },
+    /// Length-prefixed protobuf over plain TCP.
+    Tcp,
 }
 
 /// Settings every service process of a run gets.
@@ -37,7 +39,7 @@ pub struct NodeFlags {
     pub approval_rate: f64,
     /// Chain deadline, ms.
     pub chain_timeout_ms: u64,
-    /// tokio workers of each gRPC service process (0: current-thread runtime).
+    /// tokio workers of each gRPC and TCP service process (0: current-thread runtime).
     pub grpc_workers: usize,
     /// actix workers of each REST service process.
     pub rest_workers: usize,
@@ -161,6 +163,9 @@ impl Cluster {
                     c.arg("--http2");
                 }
             }
+            StackKind::Tcp => {
+                c.arg("tcp");
+            }
         }
         let f = &self.flags;
         c.args([
@@ -178,7 +183,8 @@ impl Cluster {
         .args(["--admission", &f.admission.to_string()])
         .arg("--workers")
         .arg(match self.kind {
-            StackKind::Grpc => f.grpc_workers.to_string(),
+            // The TCP stack's runtime is sized as gRPC's: both are tokio servers.
+            StackKind::Grpc | StackKind::Tcp => f.grpc_workers.to_string(),
             StackKind::Rest { .. } => f.rest_workers.to_string(),
         });
         for w in &f.work {

@@ -26,11 +26,19 @@ pub enum TargetKind {
     RestH1,
     /// actix-web + reqwest, JSON over HTTP/2 (prior knowledge).
     RestH2,
+    /// Length-prefixed protobuf frames over plain TCP: the RPC without HTTP or a framework.
+    Tcp,
 }
 
 impl TargetKind {
     /// Every target, in the order they alternate.
-    pub const ALL: [TargetKind; 4] = [Self::InProcess, Self::Grpc, Self::RestH1, Self::RestH2];
+    pub const ALL: [TargetKind; 5] = [
+        Self::InProcess,
+        Self::Grpc,
+        Self::RestH1,
+        Self::RestH2,
+        Self::Tcp,
+    ];
 
     /// The label used on the command line, in `results.json` and in the report.
     pub fn label(self) -> &'static str {
@@ -39,6 +47,7 @@ impl TargetKind {
             Self::Grpc => "grpc",
             Self::RestH1 => "rest-h1",
             Self::RestH2 => "rest-h2",
+            Self::Tcp => "tcp",
         }
     }
 
@@ -47,19 +56,27 @@ impl TargetKind {
         Self::ALL.into_iter().find(|k| k.label() == s)
     }
 
-    /// `inprocess`, `grpc` or `rest`.
+    /// `inprocess`, `grpc`, `rest` or `tcp`.
     pub fn transport(self) -> &'static str {
         match self {
             Self::InProcess => "inprocess",
             Self::Grpc => "grpc",
             Self::RestH1 | Self::RestH2 => "rest",
+            Self::Tcp => "tcp",
         }
     }
 
-    /// HTTP version between client and services and between services (none in-process).
+    /// A measuring stick rather than a candidate: in-process (no transport) and raw TCP (the RPC
+    /// with no HTTP and no framework). Verdicts choose among the others.
+    pub fn baseline(self) -> bool {
+        matches!(self, Self::InProcess | Self::Tcp)
+    }
+
+    /// HTTP version between client and services and between services (none in-process or on
+    /// plain TCP).
     pub fn http_version(self) -> Option<&'static str> {
         match self {
-            Self::InProcess => None,
+            Self::InProcess | Self::Tcp => None,
             Self::Grpc | Self::RestH2 => Some("2"),
             Self::RestH1 => Some("1.1"),
         }
@@ -72,6 +89,7 @@ impl TargetKind {
             Self::Grpc => Some(StackKind::Grpc),
             Self::RestH1 => Some(StackKind::Rest { http2: false }),
             Self::RestH2 => Some(StackKind::Rest { http2: true }),
+            Self::Tcp => Some(StackKind::Tcp),
         }
     }
 }
@@ -226,6 +244,10 @@ pub fn start_replicated(
         (Backend::InProcess(app), _) => (Arc::new(app.orders.clone()), app.catalog.clone()),
         (Backend::Cluster(c), TargetKind::Grpc) => {
             let clients = grpc_stack::GrpcClients::new(&c.peers);
+            (Arc::new(clients.orders), Arc::new(clients.catalog))
+        }
+        (Backend::Cluster(c), TargetKind::Tcp) => {
+            let clients = tcp_stack::TcpClients::new(&c.peers);
             (Arc::new(clients.orders), Arc::new(clients.catalog))
         }
         (Backend::Cluster(c), _) => {

@@ -137,7 +137,7 @@ fn method(r: &Results, d: &mut Vec<Block>) {
         Block::Heading(2, "Method".into()),
         Block::Bullets(vec![
             format!(
-                "Targets: {}. Each networked stack runs its six services as six OS processes on loopback; gRPC services run {} each, REST services {} actix workers each (the default sizing was chosen by measurement; see the README).",
+                "Targets: {}. Each networked stack runs its six services as six OS processes on loopback; gRPC services (and raw-TCP ones, where measured) run {} each, REST services {} actix workers each (the default sizing was chosen by measurement; see the README).",
                 c.targets.join(", "),
                 match c.grpc_worker_threads {
                     0 => "a current-thread tokio runtime".to_string(),

@@ -14,6 +14,7 @@ pub fn colour(target: &str) -> RGBColor {
         Some(TargetKind::Grpc) => RGBColor(31, 119, 180),
         Some(TargetKind::RestH1) => RGBColor(230, 120, 20),
         Some(TargetKind::RestH2) => RGBColor(44, 160, 44),
+        Some(TargetKind::Tcp) => RGBColor(140, 86, 75),
         None => RGBColor(148, 103, 189),
     }
 }

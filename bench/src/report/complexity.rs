@@ -14,16 +14,18 @@ use crate::results::Results;
 /// One stack's measured complexity.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct StackComplexity {
-    /// `grpc` or `rest`.
+    /// `grpc`, `rest` or `tcp`.
     pub stack: String,
-    /// Rust files of the adapter (`src/`, tests excluded).
+    /// Rust files of the adapter (`src/` of the stack's crate, and of the shared wire crate
+    /// `proto/` for the protobuf stacks; tests excluded).
     pub files: usize,
     /// Their code lines (neither blank nor only a comment).
     pub code_lines: usize,
     /// Code lines of the contract written by hand outside the adapter (`.proto` files; REST's
     /// contract is its own types and routes, counted above).
     pub contract_lines: usize,
-    /// Lines generated from the contract at build time (prost + tonic), none for REST.
+    /// Lines generated from the contract at build time (prost messages, and tonic services for
+    /// gRPC), none for REST.
     pub generated_lines: usize,
     /// Direct dependencies (the core excluded).
     pub direct_deps: usize,
@@ -96,8 +98,12 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-/// Direct `[dependencies]` of a crate's manifest, the workspace's core excluded.
-fn direct_deps(manifest: &str) -> usize {
+/// The workspace's own crates that stacks share: not dependencies a stack adds.
+const SHARED: [&str; 2] = ["checkout-core", "checkout-proto"];
+
+/// Names of the direct `[dependencies]` of a crate's manifest, the workspace's shared crates
+/// excluded.
+fn direct_deps(manifest: &str) -> BTreeSet<String> {
     let mut inside = false;
     manifest
         .lines()
@@ -107,9 +113,13 @@ fn direct_deps(manifest: &str) -> usize {
                 inside = *l == "[dependencies]";
                 return false;
             }
-            inside && l.contains('=') && !l.starts_with("checkout-core")
+            inside && l.contains('=')
         })
-        .count()
+        .filter_map(|l| {
+            let name = l.split(['=', '.']).next()?.trim();
+            (!SHARED.contains(&name)).then(|| name.to_string())
+        })
+        .collect()
 }
 
 /// Whether `text` names the stock-update endpoint (`AtualizarEstoque`, `atualizar_estoque`).
@@ -119,7 +129,7 @@ fn names_endpoint(text: &str) -> bool {
         .contains("atualizarestoque")
 }
 
-/// Measures both stacks in the workspace at `root`; `None` when the tree is not there (a bench
+/// Measures every stack in the workspace at `root`; `None` when the tree is not there (a bench
 /// binary moved away from its sources).
 pub fn measure(root: &Path) -> Option<Vec<StackComplexity>> {
     let lock = std::fs::read_to_string(root.join("Cargo.lock")).ok()?;
@@ -135,9 +145,19 @@ pub fn measure(root: &Path) -> Option<Vec<StackComplexity>> {
         })
         .collect();
     let mut out = Vec::new();
-    for (stack, krate) in [("grpc", "grpc-stack"), ("rest", "rest-stack")] {
+    // Each stack's adapter: its own crate, and the shared wire crate for the two protobuf
+    // stacks (the messages and their mapping to the core's types are theirs).
+    let stacks: [(&str, &[&str]); 3] = [
+        ("grpc", &["grpc-stack", "proto"]),
+        ("rest", &["rest-stack"]),
+        ("tcp", &["tcp-stack", "proto"]),
+    ];
+    let generated = |texts: &[(&str, &str)]| texts.iter().map(|(_, t)| code_lines(t)).sum();
+    for (stack, crates) in stacks {
         let mut files = Vec::new();
-        rust_files(&root.join(krate).join("src"), &mut files);
+        for krate in crates {
+            rust_files(&root.join(krate).join("src"), &mut files);
+        }
         files.sort();
         let sources: Vec<(String, String)> = files
             .iter()
@@ -146,7 +166,8 @@ pub fn measure(root: &Path) -> Option<Vec<StackComplexity>> {
                 Some((rel, std::fs::read_to_string(p).ok()?))
             })
             .collect();
-        let contract: &[(String, String)] = if stack == "grpc" { &proto } else { &[] };
+        let protobuf = stack != "rest";
+        let contract: &[(String, String)] = if protobuf { &proto } else { &[] };
         let mut endpoint_files: Vec<String> = sources
             .iter()
             .chain(contract)
@@ -154,25 +175,35 @@ pub fn measure(root: &Path) -> Option<Vec<StackComplexity>> {
             .map(|(name, _)| name.clone())
             .collect();
         endpoint_files.sort();
+        let mut direct = BTreeSet::new();
+        let mut beyond = BTreeSet::new();
+        for krate in crates {
+            if let Ok(m) = std::fs::read_to_string(root.join(krate).join("Cargo.toml")) {
+                direct.extend(direct_deps(&m));
+            }
+            let package = if *krate == "proto" {
+                "checkout-proto"
+            } else {
+                krate
+            };
+            beyond.extend(closure(&graph, package).difference(&core).cloned());
+        }
+        beyond.retain(|c| !SHARED.contains(&c.as_str()));
         out.push(StackComplexity {
             stack: stack.into(),
             files: sources.len(),
             code_lines: sources.iter().map(|(_, t)| code_lines(t)).sum(),
             contract_lines: contract.iter().map(|(_, t)| code_lines(t)).sum(),
-            generated_lines: if stack == "grpc" {
-                grpc_stack::pb::GENERATED
-                    .iter()
-                    .map(|(_, t)| code_lines(t))
-                    .sum()
-            } else {
-                0
+            generated_lines: match stack {
+                "grpc" => {
+                    generated(&checkout_proto::pb::GENERATED)
+                        + generated(&grpc_stack::pb::GENERATED)
+                }
+                "tcp" => generated(&checkout_proto::pb::GENERATED),
+                _ => 0,
             },
-            direct_deps: std::fs::read_to_string(root.join(krate).join("Cargo.toml"))
-                .map_or(0, |m| direct_deps(&m)),
-            crates_beyond_core: closure(&graph, krate)
-                .difference(&core)
-                .filter(|c| *c != "checkout-core")
-                .count(),
+            direct_deps: direct.len(),
+            crates_beyond_core: beyond.len(),
             endpoint_files,
         });
     }
@@ -276,16 +307,16 @@ version = "1.0.0"
         assert_eq!(beyond, ["core", "http", "web"]);
         assert_eq!(
             direct_deps(
-                "[package]\nname = \"x\"\n[dependencies]\na = \"1\"\ncheckout-core = { path = \"c\" }\nb.workspace = true\n[dev-dependencies]\nc = \"1\"\n"
+                "[package]\nname = \"x\"\n[dependencies]\na = \"1\"\ncheckout-core = { path = \"c\" }\ncheckout-proto.workspace = true\nb.workspace = true\n[dev-dependencies]\nc = \"1\"\n"
             ),
-            2
+            BTreeSet::from(["a".to_string(), "b".to_string()])
         );
     }
 
     #[test]
     fn this_tree_is_measured() {
         let stacks = measure(&workspace_root()).expect("the bench is built from its tree");
-        assert_eq!(stacks.len(), 2);
+        assert_eq!(stacks.len(), 3);
         for s in &stacks {
             assert!(s.files > 3 && s.code_lines > 300, "{s:?}");
             assert!(s.direct_deps >= 5 && s.crates_beyond_core > 5, "{s:?}");
@@ -305,5 +336,12 @@ version = "1.0.0"
                 .any(|f| f == "proto/catalogo.proto")
         );
         assert_eq!(stacks[1].generated_lines, 0);
+        // The TCP stack carries the same messages without gRPC's services, or HTTP crates.
+        let tcp = &stacks[2];
+        assert!(tcp.generated_lines > 0 && tcp.generated_lines < grpc.generated_lines);
+        assert!(
+            tcp.crates_beyond_core < grpc.crates_beyond_core,
+            "{tcp:?} {grpc:?}"
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! where the CPU goes, saturation, Little's law, the audit).
 
 use super::facts::*;
-use crate::cluster::target::TargetKind::{self, Grpc, InProcess, RestH1, RestH2};
+use crate::cluster::target::TargetKind::{self, Grpc, InProcess, RestH1, RestH2, Tcp};
 use crate::results::{Results, Run};
 
 /// Every finding of the run, in reading order.
@@ -11,6 +11,7 @@ pub fn findings(r: &Results) -> Vec<String> {
     let mut f = Vec::new();
     light_load(r, &mut f);
     transport_cost(r, &mut f);
+    framework_over_tcp(r, &mut f);
     knee_and_peak(r, &mut f);
     against_the_floor(r, &mut f);
     where_the_cpu_goes(r, &mut f);
@@ -84,7 +85,7 @@ fn transport_cost(r: &Results, f: &mut Vec<String>) {
         return;
     };
     let b = crate::stats::median(&base);
-    for t in [Grpc, RestH1, RestH2] {
+    for t in [Grpc, RestH1, RestH2, Tcp] {
         if let Some(p) = lightest_trials(r, t) {
             let c = crate::stats::compare(&p, &base);
             let m = crate::stats::median(&p);
@@ -100,6 +101,37 @@ fn transport_cost(r: &Results, f: &mut Vec<String>) {
                 c.p
             ));
         }
+    }
+}
+
+/// What each framework adds per hop over the same calls as bare protobuf frames on TCP: the RPC
+/// itself costs what `tcp` costs; the rest is HTTP, the framework and (for REST) JSON.
+fn framework_over_tcp(r: &Results, f: &mut Vec<String>) {
+    let Some(tcp) = lightest_trials(r, Tcp) else {
+        return;
+    };
+    let parts: Vec<String> = [Grpc, RestH1, RestH2]
+        .into_iter()
+        .filter_map(|t| {
+            let p = lightest_trials(r, t)?;
+            let d = crate::stats::difference(&p, &tcp);
+            let c = crate::stats::compare(&p, &tcp);
+            Some(format!(
+                "{t} {:.0} µs [{:.0}–{:.0}] per hop ({t} / tcp = {:.2}×, p = {:.3})",
+                d.median / 5.0,
+                d.lo / 5.0,
+                d.hi / 5.0,
+                c.ratio.median,
+                c.p
+            ))
+        })
+        .collect();
+    if !parts.is_empty() {
+        f.push(format!(
+            "Framework cost over raw TCP at light load (the same protobuf calls as length-prefixed frames on one multiplexed connection, {} ms): {}. What remains is HTTP framing, the framework's machinery and, for REST, JSON; the interval is a bootstrap over trials of the difference in medians, over 5 hops.",
+            ms(crate::stats::median(&tcp)),
+            parts.join("; ")
+        ));
     }
 }
 

@@ -8,6 +8,7 @@
 
 use super::document::{Block, Document, table};
 use super::facts::{closed_best, common_rate, knee, lightest, run_at};
+use crate::cluster::target::TargetKind;
 use crate::results::{Results, Run};
 use crate::stats::{self, Interval};
 
@@ -54,8 +55,12 @@ struct Entry {
     values: Vec<f64>,
 }
 
+/// The stacks a verdict chooses among: gRPC and REST (the in-process and raw-TCP baselines are
+/// measuring sticks, not candidates).
 fn networked(r: &Results) -> impl Iterator<Item = &String> {
-    r.targets().iter().filter(|t| *t != "inprocess")
+    r.targets()
+        .iter()
+        .filter(|t| TargetKind::parse(t).is_none_or(|k| !k.baseline()))
 }
 
 /// Decides among `entries` (lower is better when `low`).

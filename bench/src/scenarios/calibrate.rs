@@ -143,8 +143,8 @@ fn echo_cost(kind: TargetKind, (p50, per_s, cpu): (f64, f64, f64)) -> EchoCost {
     }
 }
 
-/// A bare echo of each framework (tonic; actix-web + reqwest over HTTP/1.1 and HTTP/2), client
-/// and server in this process, one call at a time.
+/// A bare echo of each framework (tonic; actix-web + reqwest over HTTP/1.1 and HTTP/2; the TCP
+/// stack's frames), client and server in this process, one call at a time.
 pub async fn framework_echo(calls: usize) -> anyhow::Result<Vec<EchoCost>> {
     let mut out = Vec::new();
     {
@@ -190,6 +190,34 @@ pub async fn framework_echo(calls: usize) -> anyhow::Result<Vec<EchoCost>> {
         drop(client);
         let _ = stop.send(());
         server.await??;
+    }
+    {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(tcp_stack::serve_echo(listener, async {
+            let _ = stopped.await;
+        }));
+        let client = std::sync::Arc::new(tcp_stack::client::Conn::new("echo", addr));
+        let msg = std::sync::Arc::new(grpc_stack::convert::payment_to_wire(&hop_order()));
+        let timed = time_calls(calls, || {
+            let (c, m) = (client.clone(), msg.clone());
+            async move {
+                let ctx = checkout_core::CallCtx::unbounded();
+                c.call::<grpc_stack::pb::pagamento::PagamentoRequest>(
+                    tcp_stack::frame::Method::Ecoar,
+                    ctx,
+                    &*m,
+                )
+                .await?;
+                Ok(())
+            }
+        })
+        .await?;
+        out.push(echo_cost(TargetKind::Tcp, timed));
+        drop(client);
+        let _ = stop.send(());
+        server.await?;
     }
     Ok(out)
 }

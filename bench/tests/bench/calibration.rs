@@ -8,7 +8,7 @@ use checkout_core::store::SyncMode;
 async fn every_framework_echo_answers_and_is_costed() {
     let echo = framework_echo(50).await.unwrap();
     let labels: Vec<&str> = echo.iter().map(|e| e.target.as_str()).collect();
-    assert_eq!(labels, ["grpc", "rest-h1", "rest-h2"]);
+    assert_eq!(labels, ["grpc", "rest-h1", "rest-h2", "tcp"]);
     for e in &echo {
         assert!(
             e.p50_us > 0.0 && e.calls_per_s > 0.0 && e.cpu_us_per_call > 0.0,

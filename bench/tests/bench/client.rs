@@ -116,3 +116,8 @@ async fn the_client_works_over_grpc() {
 async fn the_client_works_over_rest() {
     exercise(Wiring::Rest { http2: false }).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_works_over_tcp() {
+    exercise(Wiring::Tcp).await;
+}

@@ -1,6 +1,7 @@
-//! Every service of both stacks serves Prometheus metrics at `GET /metrics` — over plain
-//! HTTP/1.1, on the gRPC ports too — in a text exposition a strict parser accepts, with requests
-//! counted by the transport's own code, timed, and the outbox backlog where a service owes one.
+//! Every service of every stack serves Prometheus metrics — at `GET /metrics` over plain
+//! HTTP/1.1 on the REST and gRPC ports, as the `Metrics` call on the TCP stack's — in a text
+//! exposition a strict parser accepts, with requests counted by the transport's own code, timed,
+//! and the outbox backlog where a service owes one.
 
 use std::time::Duration;
 
@@ -67,7 +68,13 @@ async fn exercise(w: Wiring, ok: &str, not_found: &str) {
     assert_eq!(missing.kind(), "not_found");
     let peers = app.peers().unwrap().clone();
     for s in ServiceName::ALL {
-        let text = scrape(peers.get(s)).await;
+        let text = match w {
+            Wiring::Tcp => tcp_stack::client::Link::new(&peers, s)
+                .metrics(CallCtx::with_timeout(Duration::from_secs(5)))
+                .await
+                .unwrap(),
+            _ => scrape(peers.get(s)).await,
+        };
         let samples = parse_prometheus(&text).unwrap_or_else(|e| panic!("{w:?} {s}: {e}\n{text}"));
         let of = |name: &str, code: Option<&str>| {
             samples
@@ -117,6 +124,11 @@ async fn every_grpc_service_serves_metrics_counted_by_grpc_code() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_rest_service_serves_metrics_counted_by_http_status() {
     exercise(Wiring::Rest { http2: false }, "200", "404").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_tcp_service_serves_metrics_counted_by_error_kind() {
+    exercise(Wiring::Tcp, "ok", "not_found").await;
 }
 
 /// Every `request` span the services open, as (service, trace id), from a subscriber installed
@@ -171,6 +183,7 @@ async fn a_trace_id_sent_by_the_client_is_in_all_five_services_spans() {
         Wiring::Grpc,
         Wiring::Rest { http2: false },
         Wiring::Rest { http2: true },
+        Wiring::Tcp,
     ] {
         let app = spawn(w, PRODUCTS, approving()).await;
         let trace = Trace::new();

@@ -44,12 +44,7 @@ async fn exercise(kind: StackKind) {
     .unwrap();
     let pids: Vec<u32> = cluster.pids().into_iter().map(|(_, p)| p).collect();
     assert_eq!(pids.len(), 6);
-    let orders: Box<dyn OrdersPort> = match kind {
-        StackKind::Grpc => Box::new(grpc_stack::GrpcClients::new(&cluster.peers).orders),
-        StackKind::Rest { http2 } => {
-            Box::new(rest_stack::RestClients::new(&cluster.peers, http2).orders)
-        }
-    };
+    let orders = orders_of(kind, &cluster.peers);
     let ctx = || CallCtx::with_timeout(Duration::from_secs(5));
     let first = orders
         .place_order(ctx(), request("p-1", 1, &[(1, 1)]))
@@ -110,6 +105,15 @@ async fn exercise(kind: StackKind) {
     assert_eq!((report.orders, report.shipped), (3, 2));
 }
 
+/// A client of the cluster's Orders over its stack's transport.
+fn orders_of(kind: StackKind, peers: &checkout_core::node::Peers) -> Box<dyn OrdersPort> {
+    match kind {
+        StackKind::Grpc => Box::new(grpc_stack::GrpcClients::new(peers).orders),
+        StackKind::Rest { http2 } => Box::new(rest_stack::RestClients::new(peers, http2).orders),
+        StackKind::Tcp => Box::new(tcp_stack::TcpClients::new(peers).orders),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_grpc_cluster_runs_as_six_processes_survives_a_restart_and_leaves_none_behind() {
     exercise(StackKind::Grpc).await;
@@ -118,6 +122,11 @@ async fn a_grpc_cluster_runs_as_six_processes_survives_a_restart_and_leaves_none
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rest_cluster_runs_as_six_processes_survives_a_restart_and_leaves_none_behind() {
     exercise(StackKind::Rest { http2: false }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tcp_cluster_runs_as_six_processes_survives_a_restart_and_leaves_none_behind() {
+    exercise(StackKind::Tcp).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -171,12 +180,7 @@ async fn payments_split(kind: StackKind, balanced: bool) -> Vec<u64> {
             cluster.peers.replicas(ServiceName::Payments).to_vec(),
         )
     });
-    let orders: Box<dyn OrdersPort> = match kind {
-        StackKind::Grpc => Box::new(grpc_stack::GrpcClients::new(&cluster.peers).orders),
-        StackKind::Rest { http2 } => {
-            Box::new(rest_stack::RestClients::new(&cluster.peers, http2).orders)
-        }
-    };
+    let orders = orders_of(kind, &cluster.peers);
     for i in 0..20 {
         let o = orders
             .place_order(

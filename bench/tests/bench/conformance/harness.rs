@@ -24,6 +24,7 @@ pub enum Wiring {
     InProcess,
     Grpc,
     Rest { http2: bool },
+    Tcp,
 }
 
 /// Fiscal reached in-process through a switch: off, it answers as a stopped server would.
@@ -103,6 +104,13 @@ pub async fn spawn_admitting(
                     .await
                     .unwrap();
             let c = grpc_stack::GrpcClients::new(&stack.peers);
+            (Arc::new(c.orders), Arc::new(c.catalog), Some(stack))
+        }
+        Wiring::Tcp => {
+            let stack = spawn_services(&ServiceName::ALL, peers, &env, tcp_stack::start, |_, _| {})
+                .await
+                .unwrap();
+            let c = tcp_stack::TcpClients::new(&stack.peers);
             (Arc::new(c.orders), Arc::new(c.catalog), Some(stack))
         }
         Wiring::Rest { http2 } => {

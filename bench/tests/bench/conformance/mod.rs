@@ -1,5 +1,6 @@
 //! One conformance suite, written once, run against every wiring: in-process (no transport),
-//! gRPC, REST over HTTP/1.1 and REST over HTTP/2. A behaviour that differs between them fails here.
+//! gRPC, REST over HTTP/1.1, REST over HTTP/2 and protobuf frames over plain TCP. A behaviour
+//! that differs between them fails here.
 
 mod cases;
 pub mod harness;
@@ -26,6 +27,11 @@ macro_rules! for_every_wiring {
         mod rest_http2 {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() { crate::conformance::cases::$case(crate::conformance::Wiring::Rest { http2: true }).await }
+            )*
+        }
+        mod tcp {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() { crate::conformance::cases::$case(crate::conformance::Wiring::Tcp).await }
             )*
         }
     };

@@ -1,0 +1,483 @@
+//! The core's port traits over raw TCP: per peer replica, one connection for forward calls and
+//! one for compensations (each lane bounded by the core's [`Lanes`]), every call on it multiplexed
+//! by request id, the caller's deadline sent in the frame and enforced locally too, and error
+//! frames turned back into domain errors. A broken connection fails its calls as `Unavailable`
+//! and the next call connects again.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use checkout_core::admission::{Lanes, PEER_IN_FLIGHT, PeerLimit};
+use checkout_core::node;
+use checkout_core::ports::within;
+use checkout_core::*;
+use checkout_proto::convert::*;
+use checkout_proto::erro::error_of;
+use checkout_proto::pb::{catalogo, comum, estoque};
+use prost::Message;
+use tokio::io::BufReader;
+use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedReadHalf;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::frame::{self, Answer, Method};
+
+/// An answer's whole frame body, or why none came.
+type Reply = Result<Vec<u8>, ServiceError>;
+
+/// The calls waiting on one connection, shared by its callers and its reader.
+struct Pending {
+    calls: Mutex<HashMap<u64, oneshot::Sender<Reply>>>,
+    open: AtomicBool,
+}
+
+impl Pending {
+    /// Marks the connection broken and fails every call still waiting on it.
+    fn close(&self, why: ServiceError) {
+        self.open.store(false, Ordering::SeqCst);
+        let waiting: Vec<_> = self
+            .calls
+            .lock()
+            .expect("pending calls")
+            .drain()
+            .map(|(_, tx)| tx)
+            .collect();
+        for tx in waiting {
+            let _ = tx.send(Err(why.clone()));
+        }
+    }
+}
+
+/// One open connection: frames go out through its writer task; its reader task hands answers
+/// to the calls waiting on them.
+struct Live {
+    frames: mpsc::Sender<Vec<u8>>,
+    pending: Arc<Pending>,
+    next_id: AtomicU64,
+}
+
+fn unavailable(peer: &'static str, why: impl std::fmt::Display) -> ServiceError {
+    ServiceError::Unavailable {
+        service: peer,
+        detail: format!("{peer} unavailable: {why}"),
+    }
+}
+
+impl Live {
+    fn start(stream: TcpStream, peer: &'static str) -> Arc<Self> {
+        let _ = stream.set_nodelay(true);
+        let (r, w) = stream.into_split();
+        let (frames, rx) = mpsc::channel(PEER_IN_FLIGHT);
+        let pending = Arc::new(Pending {
+            calls: Mutex::new(HashMap::new()),
+            open: AtomicBool::new(true),
+        });
+        let p = pending.clone();
+        tokio::spawn(async move {
+            if let Err(e) = frame::write_all(w, rx).await {
+                p.close(unavailable(peer, e));
+            }
+        });
+        tokio::spawn(read_answers(r, pending.clone(), peer));
+        Arc::new(Self {
+            frames,
+            pending,
+            next_id: AtomicU64::new(1),
+        })
+    }
+}
+
+/// Hands every answer on `r` to its call, until the connection ends; then fails what waits.
+async fn read_answers(r: OwnedReadHalf, pending: Arc<Pending>, peer: &'static str) {
+    let mut r = BufReader::with_capacity(64 * 1024, r);
+    let why = loop {
+        match frame::read(&mut r).await {
+            Ok(Some(body)) => {
+                let Ok((id, _)) = frame::parse_answer(&body) else {
+                    break unavailable(peer, "answer frame malformed");
+                };
+                let waiting = pending.calls.lock().expect("pending calls").remove(&id);
+                // A call that gave up (its deadline passed) is no longer waiting: drop its answer.
+                if let Some(tx) = waiting {
+                    let _ = tx.send(Ok(body));
+                }
+            }
+            Ok(None) => break unavailable(peer, "connection closed"),
+            Err(e) => break unavailable(peer, e),
+        }
+    };
+    pending.close(why);
+}
+
+/// Removes a call from the pending table when it stops waiting (answered, failed or given up).
+struct Waiting<'a>(&'a Pending, u64);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut calls) = self.0.calls.lock() {
+            calls.remove(&self.1);
+        }
+    }
+}
+
+/// A lazily opened connection to one address; reopened on the next call after it breaks.
+pub struct Conn {
+    addr: SocketAddr,
+    peer: &'static str,
+    live: Mutex<Option<Arc<Live>>>,
+    connecting: tokio::sync::Mutex<()>,
+}
+
+impl Conn {
+    /// A connection to `peer` at `addr`, not opened until the first call.
+    pub fn new(peer: &'static str, addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            peer,
+            live: Mutex::new(None),
+            connecting: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn current(&self) -> Option<Arc<Live>> {
+        self.live
+            .lock()
+            .expect("connection slot")
+            .as_ref()
+            .filter(|l| l.pending.open.load(Ordering::SeqCst))
+            .cloned()
+    }
+
+    async fn open(&self) -> ServiceResult<Arc<Live>> {
+        if let Some(l) = self.current() {
+            return Ok(l);
+        }
+        let _one = self.connecting.lock().await;
+        if let Some(l) = self.current() {
+            return Ok(l);
+        }
+        let stream = tokio::time::timeout(Duration::from_secs(1), TcpStream::connect(self.addr))
+            .await
+            .map_err(|_| unavailable(self.peer, "connect timed out"))?
+            .map_err(|e| unavailable(self.peer, e))?;
+        let live = Live::start(stream, self.peer);
+        *self.live.lock().expect("connection slot") = Some(live.clone());
+        Ok(live)
+    }
+
+    /// Sends `msg` to `method` and waits for its answer (bound it with [`within`]).
+    pub async fn call<M: Message + Default>(
+        &self,
+        method: Method,
+        ctx: CallCtx,
+        msg: &impl Message,
+    ) -> ServiceResult<M> {
+        let body = self.call_raw(method, ctx, msg).await?;
+        let Ok((_, answer)) = frame::parse_answer(&body) else {
+            unreachable!("the reader passes on well-formed answers only")
+        };
+        let bytes = match answer {
+            Answer::Ok(b) => b,
+            Answer::Error(b) => {
+                return Err(comum::Erro::decode(b)
+                    .ok()
+                    .and_then(|e| error_of(e, self.peer))
+                    .unwrap_or_else(|| {
+                        ServiceError::Internal(format!("{}: error frame malformed", self.peer))
+                    }));
+            }
+        };
+        M::decode(bytes).map_err(|e| {
+            ServiceError::Internal(format!("{}: reply not valid protobuf: {e}", self.peer))
+        })
+    }
+
+    /// [`Conn::call`], answering the whole answer frame's body.
+    pub async fn call_raw(
+        &self,
+        method: Method,
+        ctx: CallCtx,
+        msg: &impl Message,
+    ) -> ServiceResult<Vec<u8>> {
+        let live = self.open().await?;
+        let id = live.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        live.pending
+            .calls
+            .lock()
+            .expect("pending calls")
+            .insert(id, tx);
+        let _waiting = Waiting(&live.pending, id);
+        if !live.pending.open.load(Ordering::SeqCst) {
+            return Err(unavailable(self.peer, "connection closed"));
+        }
+        let trace = ctx.trace.map(|t| t.child().header());
+        let f = frame::call(id, method, ctx.remaining(), trace.as_deref(), msg);
+        live.frames
+            .send(f)
+            .await
+            .map_err(|_| unavailable(self.peer, "connection closed"))?;
+        rx.await
+            .map_err(|_| unavailable(self.peer, "connection closed"))?
+    }
+}
+
+/// One peer's connections: forward calls and compensations on separate connections, each lane
+/// bounded on its own; a peer with several replicas gets both to each, and calls take the
+/// replicas in turn (client-side round robin).
+pub struct Link {
+    peer: &'static str,
+    chain: Vec<Conn>,
+    undo: Vec<Conn>,
+    next: AtomicUsize,
+    lanes: Lanes,
+}
+
+impl Link {
+    /// Lazy connections to every replica of `service` in `peers`.
+    pub fn new(peers: &node::Peers, service: ServiceName) -> Arc<Self> {
+        let peer = service.as_str();
+        let replicas = peers.replicas(service);
+        Arc::new(Self {
+            peer,
+            chain: replicas.iter().map(|&a| Conn::new(peer, a)).collect(),
+            undo: replicas.iter().map(|&a| Conn::new(peer, a)).collect(),
+            next: AtomicUsize::new(0),
+            lanes: Lanes::new(peer),
+        })
+    }
+
+    async fn send<M: Message + Default>(
+        &self,
+        lane: &PeerLimit,
+        conns: &[Conn],
+        method: Method,
+        ctx: CallCtx,
+        msg: &impl Message,
+    ) -> ServiceResult<M> {
+        let _slot = lane.acquire(ctx).await?;
+        let conn = &conns[self.next.fetch_add(1, Ordering::Relaxed) % conns.len()];
+        within(ctx, self.peer, conn.call(method, ctx, msg)).await
+    }
+
+    /// A forward call.
+    pub async fn forward<M: Message + Default>(
+        &self,
+        method: Method,
+        ctx: CallCtx,
+        msg: &impl Message,
+    ) -> ServiceResult<M> {
+        self.send(&self.lanes.forward, &self.chain, method, ctx, msg)
+            .await
+    }
+
+    /// A compensation, on its own connection and lane.
+    async fn undo(&self, method: Method, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
+        let msg = comum::PedidoRef {
+            pedido_id: order_id,
+        };
+        self.send::<comum::Vazio>(&self.lanes.undo, &self.undo, method, ctx, &msg)
+            .await
+            .map(|_| ())
+    }
+
+    /// The text of the first replica's Prometheus metrics.
+    pub async fn metrics(&self, ctx: CallCtx) -> ServiceResult<String> {
+        let body = within(
+            ctx,
+            self.peer,
+            self.chain[0].call_raw(Method::Metrics, ctx, &comum::Vazio {}),
+        )
+        .await?;
+        match frame::parse_answer(&body) {
+            Ok((_, Answer::Ok(text))) => Ok(String::from_utf8_lossy(text).into_owned()),
+            _ => Err(ServiceError::Internal(format!(
+                "{}: metrics not answered",
+                self.peer
+            ))),
+        }
+    }
+}
+
+/// Orders over TCP: what the bench and the tests drive.
+#[derive(Clone)]
+pub struct TcpOrders(pub Arc<Link>);
+
+#[async_trait]
+impl OrdersPort for TcpOrders {
+    async fn place_order(&self, ctx: CallCtx, req: CheckoutRequest) -> ServiceResult<OrderView> {
+        let msg = checkout_to_wire(req);
+        order_from_wire(self.0.forward(Method::CriarPedido, ctx, &msg).await?)
+    }
+    async fn get_order(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<OrderView> {
+        let msg = comum::PedidoRef {
+            pedido_id: order_id,
+        };
+        order_from_wire(self.0.forward(Method::ConsultarPedido, ctx, &msg).await?)
+    }
+}
+
+/// Payments over TCP: Orders' next hop.
+#[derive(Clone)]
+pub struct TcpPayments(pub Arc<Link>);
+
+#[async_trait]
+impl PaymentsPort for TcpPayments {
+    async fn process_payment(
+        &self,
+        ctx: CallCtx,
+        req: PaymentRequest,
+    ) -> ServiceResult<PaymentReply> {
+        let msg = payment_to_wire(&req);
+        let r = self
+            .0
+            .forward(Method::ProcessarPagamento, ctx, &msg)
+            .await?;
+        Ok(payment_reply_from_wire(r))
+    }
+    async fn void_payment(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
+        self.0.undo(Method::EstornarPagamento, ctx, order_id).await
+    }
+}
+
+/// Inventory over TCP: Payments' next hop and Catalog's stock source.
+#[derive(Clone)]
+pub struct TcpInventory(pub Arc<Link>);
+
+#[async_trait]
+impl InventoryPort for TcpInventory {
+    async fn reserve_stock(&self, ctx: CallCtx, req: ReserveRequest) -> ServiceResult<Fulfilment> {
+        let msg = reserve_to_wire(&req);
+        let r = self.0.forward(Method::SepararEstoque, ctx, &msg).await?;
+        Ok(fulfilment_from_wire(r))
+    }
+    async fn release_stock(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
+        self.0.undo(Method::LiberarEstoque, ctx, order_id).await
+    }
+    async fn stock_levels(
+        &self,
+        ctx: CallCtx,
+        product_ids: Vec<i64>,
+    ) -> ServiceResult<Vec<StockLevel>> {
+        let msg = estoque::ConsultarEstoqueRequest {
+            produto_ids: product_ids,
+        };
+        let r: estoque::ConsultarEstoqueResponse =
+            self.0.forward(Method::ConsultarEstoque, ctx, &msg).await?;
+        Ok(r.niveis.into_iter().map(level_from_wire).collect())
+    }
+    async fn adjust_stock(
+        &self,
+        ctx: CallCtx,
+        product_id: i64,
+        delta: i64,
+    ) -> ServiceResult<StockLevel> {
+        let msg = estoque::AjustarEstoqueRequest {
+            produto_id: product_id,
+            delta,
+        };
+        let n = self.0.forward(Method::AjustarEstoque, ctx, &msg).await?;
+        Ok(level_from_wire(n))
+    }
+}
+
+/// Fiscal over TCP: Inventory's next hop.
+#[derive(Clone)]
+pub struct TcpFiscal(pub Arc<Link>);
+
+#[async_trait]
+impl FiscalPort for TcpFiscal {
+    async fn issue_invoice(&self, ctx: CallCtx, req: InvoiceRequest) -> ServiceResult<Fulfilment> {
+        let msg = invoice_to_wire(req);
+        let r = self.0.forward(Method::EmitirNotaFiscal, ctx, &msg).await?;
+        Ok(fulfilment_from_wire(r))
+    }
+    async fn cancel_invoice(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
+        self.0.undo(Method::CancelarNotaFiscal, ctx, order_id).await
+    }
+}
+
+/// Logistics over TCP: Fiscal's next hop.
+#[derive(Clone)]
+pub struct TcpLogistics(pub Arc<Link>);
+
+#[async_trait]
+impl LogisticsPort for TcpLogistics {
+    async fn schedule_shipment(
+        &self,
+        ctx: CallCtx,
+        req: ShipmentRequest,
+    ) -> ServiceResult<ShipmentReply> {
+        let msg = shipment_to_wire(req);
+        let r = self.0.forward(Method::AgendarEnvio, ctx, &msg).await?;
+        Ok(shipment_reply_from_wire(r))
+    }
+    async fn cancel_shipment(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
+        self.0.undo(Method::CancelarEnvio, ctx, order_id).await
+    }
+}
+
+/// Catalog over TCP: what the bench and the tests drive.
+#[derive(Clone)]
+pub struct TcpCatalog(pub Arc<Link>);
+
+#[async_trait]
+impl CatalogPort for TcpCatalog {
+    async fn list_products(
+        &self,
+        ctx: CallCtx,
+        filter: ProductFilter,
+    ) -> ServiceResult<Vec<ProductInfo>> {
+        let msg = filter_to_wire(filter);
+        let r: catalogo::ListaProdutosResponse =
+            self.0.forward(Method::ListarProdutos, ctx, &msg).await?;
+        Ok(r.produtos.into_iter().map(product_from_wire).collect())
+    }
+    async fn update_stock(
+        &self,
+        ctx: CallCtx,
+        product_id: i64,
+        delta: i64,
+    ) -> ServiceResult<ProductInfo> {
+        let msg = catalogo::AtualizarEstoqueRequest {
+            produto_id: product_id,
+            delta,
+        };
+        let p = self.0.forward(Method::AtualizarEstoque, ctx, &msg).await?;
+        Ok(product_from_wire(p))
+    }
+}
+
+/// Clients of all six services at the given addresses, each on its own connections.
+pub struct TcpClients {
+    /// Orders.
+    pub orders: TcpOrders,
+    /// Payments.
+    pub payments: TcpPayments,
+    /// Inventory.
+    pub inventory: TcpInventory,
+    /// Fiscal.
+    pub fiscal: TcpFiscal,
+    /// Logistics.
+    pub logistics: TcpLogistics,
+    /// Catalog.
+    pub catalog: TcpCatalog,
+}
+
+impl TcpClients {
+    /// Lazily connected clients for every service in `peers`.
+    pub fn new(peers: &node::Peers) -> Self {
+        Self {
+            orders: TcpOrders(Link::new(peers, ServiceName::Orders)),
+            payments: TcpPayments(Link::new(peers, ServiceName::Payments)),
+            inventory: TcpInventory(Link::new(peers, ServiceName::Inventory)),
+            fiscal: TcpFiscal(Link::new(peers, ServiceName::Fiscal)),
+            logistics: TcpLogistics(Link::new(peers, ServiceName::Logistics)),
+            catalog: TcpCatalog(Link::new(peers, ServiceName::Catalog)),
+        }
+    }
+}
