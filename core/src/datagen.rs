@@ -11,6 +11,7 @@ use fake::faker::internet::raw::Username;
 use fake::faker::name::raw::Name;
 use fake::locales::PT_BR;
 use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
@@ -136,6 +137,11 @@ const PRODUCTS: &[(&str, &str)] = &[
     ("Farinha de Mandioca", "Alimento"),
     ("Goiabada Cascão", "Alimento"),
     ("Pão de Queijo Congelado", "Alimento"),
+    // Seed 002's produce shop (hortifruti): its client searches these by name.
+    ("Banana Prata", "Alimento"),
+    ("Maçã Fuji", "Alimento"),
+    ("Tomate Italiano", "Alimento"),
+    ("Alface Crespa", "Alimento"),
 ];
 
 const VARIANTS: &[&str] = &[
@@ -222,8 +228,15 @@ pub fn generate(path: &Path, cfg: DatagenConfig) -> rusqlite::Result<DatagenSumm
         )?;
     }
     let mut prices = Vec::with_capacity(cfg.products);
+    // Product kinds are dealt like cards: every kind once (in a random order) before any twice,
+    // so a catalog at least as large as the list has every kind (the produce a client looks for).
+    let mut deck: Vec<usize> = Vec::new();
     for i in 0..cfg.products {
-        let (noun, category) = PRODUCTS[rng.random_range(0..PRODUCTS.len())];
+        if deck.is_empty() {
+            deck = (0..PRODUCTS.len()).collect();
+            deck.shuffle(&mut rng);
+        }
+        let (noun, category) = PRODUCTS[deck.pop().expect("dealt above")];
         let variant = VARIANTS[rng.random_range(0..VARIANTS.len())];
         let price = (rng.random_range(10.5..500.99f64) * 100.0).round() / 100.0;
         let stock: i64 = rng.random_range(0..=100);

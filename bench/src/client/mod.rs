@@ -124,13 +124,15 @@ fn products_text(ps: &[ProductInfo]) -> String {
     if ps.is_empty() {
         return "nenhum produto encontrado\n".into();
     }
+    // Columns as wide as the longest name (in characters, as a terminal shows them).
+    let w = ps.iter().map(|p| p.name.chars().count()).max().unwrap_or(0);
     let mut out = format!(
-        "{:>6}  {:<32} {:>12} {:>10}\n",
+        "{:>6}  {:<w$} {:>12} {:>10}\n",
         "id", "nome", "preço", "estoque"
     );
     for p in ps {
         out.push_str(&format!(
-            "{:>6}  {:<32} {:>12} {:>10}\n",
+            "{:>6}  {:<w$} {:>12} {:>10}\n",
             p.id,
             p.name,
             reais(p.price_cents),
