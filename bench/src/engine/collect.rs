@@ -136,6 +136,7 @@ impl Collector {
     /// A request belongs to the step when it was meant to start inside the window, however late
     /// it ended.
     pub fn record(&self, i: u64, intended: Instant, done: Instant, outcome: Outcome) {
+        crate::scenarios::progress::count_ended();
         let mut t = self.shards[i as usize % SHARDS]
             .lock()
             .expect("collector shard poisoned");

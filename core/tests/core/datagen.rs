@@ -108,7 +108,12 @@ fn generated_db_has_the_seed_tables_columns_and_proportions() {
     let email_dupes = count("SELECT count(*) - count(DISTINCT email) FROM clientes");
     assert_eq!(email_dupes, 0);
     // 30 products deal every kind at least once: the seed-002 client finds its produce.
-    for kind in ["Banana Prata", "Tomate Italiano", "Café Torrado", "Dom Casmurro"] {
+    for kind in [
+        "Banana Prata",
+        "Tomate Italiano",
+        "Café Torrado",
+        "Dom Casmurro",
+    ] {
         let n = count(&format!(
             "SELECT count(*) FROM produtos WHERE nome LIKE '{kind} %'"
         ));
