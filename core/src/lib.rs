@@ -22,6 +22,8 @@ pub mod seed_import;
 pub mod services;
 pub mod sim;
 pub mod store;
+#[cfg(feature = "cli")]
+pub mod telemetry;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod topology;

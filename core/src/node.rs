@@ -244,6 +244,13 @@ where
         prepare_data_dir(&opts.env, opts.from.as_deref(), opts.seed)?;
     }
     crate::metrics::set_enabled(opts.metrics);
+    #[cfg(feature = "cli")]
+    if crate::telemetry::export_spans(&opts.services)? {
+        tracing::info!(
+            "exporting spans over OTLP to {}",
+            crate::telemetry::otlp_endpoint().unwrap_or_default()
+        );
+    }
     // The handler is in place before any service says it listens: a SIGUSR1 that came first
     // would otherwise end the process (its default action).
     let meter = MeterOnSignal::install(meter_file(&opts.env.data_dir, std::process::id()));
@@ -257,7 +264,10 @@ where
         _ = stop => {}
     }
     meter.abort();
-    stack.stop_all().await
+    let stopped = stack.stop_all().await;
+    #[cfg(feature = "cli")]
+    crate::telemetry::flush();
+    stopped
 }
 
 /// Where a service process writes its storage meter when it receives SIGUSR1.

@@ -31,6 +31,15 @@ impl ServiceName {
         Self::Catalog,
     ];
 
+    /// The checkout chain, Orders first (every service but Catalog, in call order).
+    pub const CHAIN: [ServiceName; 5] = [
+        Self::Orders,
+        Self::Payments,
+        Self::Inventory,
+        Self::Fiscal,
+        Self::Logistics,
+    ];
+
     /// Position in [`ServiceName::ALL`] (the port offset).
     pub fn index(self) -> usize {
         self as usize

@@ -41,7 +41,7 @@ fn request<T>(ctx: CallCtx, msg: T) -> Request<T> {
     if let Some(left) = ctx.remaining() {
         r.set_timeout(left);
     }
-    if let Some(v) = ctx.trace.and_then(|t| t.child().header().parse().ok()) {
+    if let Some(v) = ctx.trace.and_then(|t| t.header().parse().ok()) {
         r.metadata_mut().insert("traceparent", v);
     }
     r

@@ -15,6 +15,7 @@ use checkout_core::services::logistics::LogisticsService;
 use checkout_core::services::orders::OrdersService;
 use checkout_core::services::payments::PaymentsService;
 use checkout_core::store::Db;
+use checkout_core::telemetry;
 use checkout_core::*;
 use tokio::net::TcpListener;
 use tonic::server::NamedService;
@@ -416,14 +417,15 @@ async fn count_call(
         return next.run(req).await;
     }
     let m = metrics::start(service);
-    let (req, span) = traced(service, req);
-    let res = tracing::Instrument::instrument(next.run(req), span).await;
+    let (req, hop) = traced(service, req);
+    let res = tracing::Instrument::instrument(next.run(req), hop.span.clone()).await;
     let code = res
         .headers()
         .get("grpc-status")
         .and_then(|v| v.to_str().ok()?.parse::<i32>().ok())
         .map_or(tonic::Code::Ok, tonic::Code::from_i32);
     m.finish(code_name(code));
+    hop.finish(code_name(code), server_error(code));
     res
 }
 
@@ -452,31 +454,37 @@ fn code_name(code: tonic::Code) -> &'static str {
     }
 }
 
-/// The call's trace (from its `traceparent`, or a new one started here, written back into the
-/// request so the handler carries it on) and the span it is served in.
+/// A code the server is to blame for (what HTTP would answer with a 5xx): its span is an error.
+fn server_error(code: tonic::Code) -> bool {
+    use tonic::Code::*;
+    matches!(
+        code,
+        Unknown
+            | DeadlineExceeded
+            | ResourceExhausted
+            | Unimplemented
+            | Internal
+            | Unavailable
+            | DataLoss
+    )
+}
+
+/// The call's hop: its span, joined to the caller's trace (its `traceparent`) or starting one,
+/// and written back into the request as the trace the handler's own calls carry.
 fn traced(
     service: ServiceName,
     mut req: axum::extract::Request,
-) -> (axum::extract::Request, tracing::Span) {
-    let trace = req
+) -> (axum::extract::Request, telemetry::Hop) {
+    let incoming = req
         .headers()
         .get("traceparent")
         .and_then(|v| v.to_str().ok())
-        .and_then(Trace::parse)
-        .unwrap_or_else(|| {
-            let t = Trace::new();
-            if let Ok(v) = t.header().parse() {
-                req.headers_mut().insert("traceparent", v);
-            }
-            t
-        });
-    let span = tracing::info_span!(
-        "request",
-        service = service.as_str(),
-        trace_id = %trace.trace_hex(),
-        path = req.uri().path()
-    );
-    (req, span)
+        .and_then(Trace::parse);
+    let hop = telemetry::hop(service, incoming, req.uri().path());
+    if let Ok(v) = hop.trace.header().parse() {
+        req.headers_mut().insert("traceparent", v);
+    }
+    (req, hop)
 }
 
 fn name_of<S: NamedService>() -> &'static str {

@@ -89,7 +89,7 @@ impl Peer {
             None => req,
         };
         let req = match ctx.trace {
-            Some(t) => req.header(TRACE_HEADER, t.child().header()),
+            Some(t) => req.header(TRACE_HEADER, t.header()),
             None => req,
         };
         let name = self.name;

@@ -14,6 +14,7 @@ use checkout_core::services::logistics::LogisticsService;
 use checkout_core::services::orders::OrdersService;
 use checkout_core::services::payments::PaymentsService;
 use checkout_core::store::Db;
+use checkout_core::telemetry::{self, Hop};
 use checkout_core::*;
 
 use crate::client::RestClients;
@@ -161,16 +162,21 @@ impl RestNode {
                 // Every request but the scrape itself is counted, by status, and timed.
                 .wrap_fn(move |mut req, srv| {
                     use actix_web::dev::Service as _;
-                    let counted = (req.path() != "/metrics").then(|| metrics::start(service));
-                    let span = traced(service, &mut req);
+                    let counted = (req.path() != "/metrics")
+                        .then(|| (metrics::start(service), traced(service, &mut req)));
+                    let span = counted
+                        .as_ref()
+                        .map_or_else(tracing::Span::none, |(_, hop)| hop.span.clone());
                     let answer = tracing::Instrument::instrument(srv.call(req), span);
                     async move {
                         let res = answer.await;
-                        if let Some(m) = counted {
-                            match &res {
-                                Ok(r) => m.finish(r.status().as_str()),
-                                Err(e) => m.finish(e.as_response_error().status_code().as_str()),
-                            }
+                        if let Some((m, hop)) = counted {
+                            let status = match &res {
+                                Ok(r) => r.status(),
+                                Err(e) => e.as_response_error().status_code(),
+                            };
+                            m.finish(status.as_str());
+                            hop.finish(status.as_str(), status.is_server_error());
                         }
                         res
                     }
@@ -219,29 +225,21 @@ pub(crate) async fn run_until(
     out
 }
 
-/// The request's trace (from its `traceparent`, or a new one started here, written back into
-/// the request so the handler carries it on) and the span it is served in.
-fn traced(service: ServiceName, req: &mut actix_web::dev::ServiceRequest) -> tracing::Span {
+/// The request's hop: its span, joined to the caller's trace (its `traceparent`) or starting
+/// one, and written back into the request as the trace the handler's own calls carry.
+fn traced(service: ServiceName, req: &mut actix_web::dev::ServiceRequest) -> Hop {
     let header = crate::handlers::TRACE_HEADER;
-    let trace = req
+    let incoming = req
         .headers()
         .get(header)
         .and_then(|v| v.to_str().ok())
-        .and_then(Trace::parse)
-        .unwrap_or_else(|| {
-            let t = Trace::new();
-            if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&t.header()) {
-                req.headers_mut()
-                    .insert(actix_web::http::header::HeaderName::from_static(header), v);
-            }
-            t
-        });
-    tracing::info_span!(
-        "request",
-        service = service.as_str(),
-        trace_id = %trace.trace_hex(),
-        path = req.path()
-    )
+        .and_then(Trace::parse);
+    let hop = telemetry::hop(service, incoming, req.path());
+    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&hop.trace.header()) {
+        req.headers_mut()
+            .insert(actix_web::http::header::HeaderName::from_static(header), v);
+    }
+    hop
 }
 
 /// `GET /metrics`: the service's Prometheus metrics (text exposition format 0.0.4).

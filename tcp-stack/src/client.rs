@@ -215,7 +215,7 @@ impl Conn {
         if !live.pending.open.load(Ordering::SeqCst) {
             return Err(unavailable(self.peer, "connection closed"));
         }
-        let trace = ctx.trace.map(|t| t.child().header());
+        let trace = ctx.trace.map(|t| t.header());
         let f = frame::call(id, method, ctx.remaining(), trace.as_deref(), msg);
         live.frames
             .send(f)

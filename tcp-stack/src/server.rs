@@ -20,6 +20,7 @@ use checkout_core::services::logistics::LogisticsService;
 use checkout_core::services::orders::OrdersService;
 use checkout_core::services::payments::PaymentsService;
 use checkout_core::store::Db;
+use checkout_core::telemetry;
 use checkout_core::*;
 use checkout_proto::convert::*;
 use checkout_proto::pb::{catalogo, comum, estoque};
@@ -395,25 +396,32 @@ async fn serve_call(shared: &Shared, body: &[u8]) -> Vec<u8> {
         return frame::ok_bytes(call.id, text.as_bytes());
     }
     let m = metrics::start(service);
-    let trace = call.trace.and_then(Trace::parse).unwrap_or_default();
+    let hop = telemetry::hop(service, call.trace.and_then(Trace::parse), method.path());
     let ctx = CallCtx {
         deadline,
-        trace: Some(trace),
+        trace: Some(hop.trace),
     };
-    let span = tracing::info_span!(
-        "request",
-        service = service.as_str(),
-        trace_id = %trace.trace_hex(),
-        path = method.path()
-    );
     let (answer, failed) = within(ctx, service.as_str(), async {
         Ok(shared.face.serve(call.id, method, ctx, call.payload).await)
     })
-    .instrument(span)
+    .instrument(hop.span.clone())
     .await
     .unwrap_or_else(|e| (frame::error(call.id, &e), Some(e)));
-    m.finish(failed.map_or("ok", |e| e.kind()));
+    let code = failed.as_ref().map_or("ok", |e| e.kind());
+    m.finish(code);
+    hop.finish(code, failed.as_ref().is_some_and(server_error));
     answer
+}
+
+/// An error the server is to blame for (what HTTP would answer with a 5xx): its span is an error.
+fn server_error(e: &ServiceError) -> bool {
+    matches!(
+        e,
+        ServiceError::Unavailable { .. }
+            | ServiceError::DeadlineExceeded { .. }
+            | ServiceError::Overloaded { .. }
+            | ServiceError::Internal(_)
+    )
 }
 
 /// The raw-TCP transport's start function for [`checkout_core::node::run_services`] and

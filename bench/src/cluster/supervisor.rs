@@ -51,6 +51,9 @@ pub struct NodeFlags {
     pub cpus: usize,
     /// Services record Prometheus metrics.
     pub metrics: bool,
+    /// Services export their spans over OTLP to this endpoint (None: they do not, whatever the
+    /// bench's own environment says).
+    pub otlp: Option<String>,
 }
 
 /// More than one process of a service, and how its callers reach them.
@@ -195,6 +198,15 @@ impl Cluster {
         }
         if !f.metrics {
             c.args(["--metrics", "off"]);
+        }
+        for var in [
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        ] {
+            c.env_remove(var);
+        }
+        if let Some(endpoint) = &f.otlp {
+            c.env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint);
         }
         for peer in ServiceName::ALL {
             // A process listens at its own address; it reaches every other service as callers do.

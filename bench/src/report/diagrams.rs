@@ -70,13 +70,7 @@ pub const CALLS: [Call; 6] = [
 ];
 
 /// The chain, Orders first.
-const CHAIN: [ServiceName; 5] = [
-    ServiceName::Orders,
-    ServiceName::Payments,
-    ServiceName::Inventory,
-    ServiceName::Fiscal,
-    ServiceName::Logistics,
-];
+const CHAIN: [ServiceName; 5] = ServiceName::CHAIN;
 
 /// What each chain service commits on the forward path, and when it undoes.
 fn commits(s: ServiceName) -> (&'static str, &'static str) {

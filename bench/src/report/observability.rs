@@ -1,12 +1,14 @@
 //! The Observability section: what each transport gives a person debugging it — every item
-//! served by both stacks and held by a test — and what recording the metrics costs, measured:
-//! the scaling scenario's copies with metrics on (as run) and off, trials interleaved.
+//! served by both stacks and held by a test — and what recording metrics and exporting spans
+//! cost, measured: the scaling scenario's copies as run, with metrics off and with spans
+//! exported, trials interleaved.
 
 use super::document::{Block, Document, table};
 use crate::results::Results;
 use crate::scenarios::scaling::SCALING;
 
 use super::facts::step_of as run;
+use super::scaling::{against, rate};
 
 /// Appends the section.
 pub fn section(r: &Results, d: &mut Document) {
@@ -22,54 +24,54 @@ pub fn section(r: &Results, d: &mut Document) {
             vec!["calling it by hand".into(), "grpcurl or `bench client`".into(), "curl, or `bench client --transport rest`".into()],
             vec!["metrics".into(), "`GET /metrics` on the service's port".into(), "`GET /metrics` on the service's port".into()],
             vec!["tracing a request".into(), "W3C `traceparent` in the call's metadata; a `request` span per hop".into(), "W3C `traceparent` header; a `request` span per hop".into()],
+            vec!["exporting spans".into(), "OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set: one server span per hop, parented across hops".into(), "the same".into()],
         ],
     ));
-    let [base, .., off] = SCALING.map(|c| c.name);
+    let name = |f: fn(&crate::scenarios::scaling::Config) -> bool| {
+        SCALING.iter().find(|c| f(c)).map(|c| c.name)
+    };
+    let (Some(base), Some(off), Some(spans)) = (
+        SCALING.first().map(|c| c.name),
+        name(|c| !c.metrics),
+        name(|c| c.spans),
+    ) else {
+        return;
+    };
     let rows: Vec<Vec<String>> = r
         .targets()
         .iter()
         .filter_map(|t| {
-            let (on, no) = (run(r, base, t)?, run(r, off, t)?);
-            let c = crate::stats::compare(
-                &no.trial_values(|x| x.achieved_rps),
-                &on.trial_values(|x| x.achieved_rps),
-            );
+            let (on, no, exported) = (run(r, base, t)?, run(r, off, t)?, run(r, spans, t)?);
             Some(vec![
                 t.clone(),
-                super::analysis::spread_cell(
-                    on.spread.map(|s| s.achieved_rps),
-                    on.achieved_rps,
-                    1.0,
-                    0,
-                ),
-                super::analysis::spread_cell(
-                    no.spread.map(|s| s.achieved_rps),
-                    no.achieved_rps,
-                    1.0,
-                    0,
-                ),
+                rate(on),
+                rate(no),
+                against(no, on),
+                rate(exported),
+                against(exported, on),
                 format!(
-                    "{:.2}× [{:.2}–{:.2}], p = {:.3}",
-                    c.ratio.median, c.ratio.lo, c.ratio.hi, c.p
+                    "{:.0} / {:.0} / {:.0}",
+                    super::verdict::service_cpu(on),
+                    super::verdict::service_cpu(no),
+                    super::verdict::service_cpu(exported)
                 ),
-                format!("{:.0}", super::verdict::service_cpu(on)),
-                format!("{:.0}", super::verdict::service_cpu(no)),
             ])
         })
         .collect();
     if rows.is_empty() {
-        d.push(Block::Paragraph("What recording costs is measured by `--also scaling` (or the `full` profile): not in this run.".into()));
+        d.push(Block::Paragraph("What recording metrics and exporting spans cost is measured by `--also scaling` (or the `full` profile): not in this run.".into()));
         return;
     }
-    d.push(Block::Paragraph("What recording costs: fresh copies of each stack with metrics on (as run) and off (`--metrics off`), closed loop at the scaling scenario's concurrency, trials interleaved with the other scaling copies. Checkouts per second, median [interval]; service CPU per checkout.".into()));
+    d.push(Block::Paragraph("What observability costs: fresh copies of each stack as run (metrics on, spans not exported), with metrics off (`--metrics off`), and with every hop's span exported over OTLP/HTTP in batches to a stand-in collector in the bench's process; closed loop at the scaling scenario's concurrency, trials interleaved with the other scaling copies. Checkouts per second, median [interval], each ratio against the stack as run; service CPU per checkout.".into()));
     d.push(table(
         &[
             "target",
-            "metrics on, /s",
+            "as run, /s",
             "metrics off, /s",
-            "off / on",
-            "service CPU µs/checkout, on",
-            "off",
+            "off / as run",
+            "spans exported, /s",
+            "exported / as run",
+            "service CPU µs/checkout: as run / metrics off / exported",
         ],
         rows,
     ));

@@ -10,12 +10,12 @@ use crate::scenarios::scaling::SCALING;
 use super::facts::step_of as run;
 
 /// `median [lo–hi]` of a step's throughput.
-fn rate(x: &Run) -> String {
+pub(crate) fn rate(x: &Run) -> String {
     super::analysis::spread_cell(x.spread.map(|s| s.achieved_rps), x.achieved_rps, 1.0, 0)
 }
 
 /// `0.62× [0.58–0.66], p = 0.002` of `x`'s throughput over `base`'s.
-fn against(x: &Run, base: &Run) -> String {
+pub(crate) fn against(x: &Run, base: &Run) -> String {
     let c = crate::stats::compare(
         &x.trial_values(|t| t.achieved_rps),
         &base.trial_values(|t| t.achieved_rps),
@@ -43,7 +43,7 @@ fn payments_split(x: &Run) -> Vec<f64> {
 
 /// Appends the section when the scaling scenario ran.
 pub fn section(r: &Results, d: &mut Document) {
-    let [base, one_worker, one_core, in_turn, balancer, _] = SCALING.map(|c| c.name);
+    let [base, one_worker, one_core, in_turn, balancer, _, _] = SCALING.map(|c| c.name);
     let vertical: Vec<Vec<String>> = r
         .targets()
         .iter()

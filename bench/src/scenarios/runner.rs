@@ -195,6 +195,7 @@ async fn open_session(opts: RunOptions, machine: &Machine) -> anyhow::Result<Ses
         work: Vec::new(),
         cpus: 0,
         metrics: true,
+        otlp: None,
     };
     let mut env = ServiceEnv::new(&work);
     env.store = store;

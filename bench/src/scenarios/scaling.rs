@@ -1,7 +1,7 @@
 //! Scaling, measured: every networked target started afresh in each [`SCALING`] configuration
 //! (as the run sets it up, one worker per process, one core per process, Payments as two
-//! processes reached in turn or behind a layer-4 balancer, metrics off) and driven closed loop,
-//! all copies interleaved trial by trial.
+//! processes reached in turn or behind a layer-4 balancer, metrics off, spans exported) and
+//! driven closed loop, all copies interleaved trial by trial.
 
 use std::path::Path;
 
@@ -38,16 +38,19 @@ pub struct Config {
     pub payments: Option<Front>,
     /// Services record Prometheus metrics.
     pub metrics: bool,
+    /// Services export every hop's span over OTLP (to a stand-in collector in the bench).
+    pub spans: bool,
 }
 
 /// The scaling scenario's configurations: as the run sets the stack up, then one change each.
-pub const SCALING: [Config; 6] = [
+pub const SCALING: [Config; 7] = [
     Config {
         name: "scaling-base",
         workers: None,
         cpus: 0,
         payments: None,
         metrics: true,
+        spans: false,
     },
     Config {
         name: "scaling-1-worker",
@@ -55,6 +58,7 @@ pub const SCALING: [Config; 6] = [
         cpus: 0,
         payments: None,
         metrics: true,
+        spans: false,
     },
     Config {
         name: "scaling-1-core",
@@ -62,6 +66,7 @@ pub const SCALING: [Config; 6] = [
         cpus: 1,
         payments: None,
         metrics: true,
+        spans: false,
     },
     Config {
         name: "scaling-2-payments-in-turn",
@@ -69,6 +74,7 @@ pub const SCALING: [Config; 6] = [
         cpus: 0,
         payments: Some(Front::InTurn),
         metrics: true,
+        spans: false,
     },
     Config {
         name: "scaling-2-payments-balancer",
@@ -76,6 +82,7 @@ pub const SCALING: [Config; 6] = [
         cpus: 0,
         payments: Some(Front::Balancer),
         metrics: true,
+        spans: false,
     },
     // What observability costs: the same stack recording no metrics.
     Config {
@@ -84,6 +91,16 @@ pub const SCALING: [Config; 6] = [
         cpus: 0,
         payments: None,
         metrics: false,
+        spans: false,
+    },
+    // And what exporting spans costs: every hop's span sent over OTLP/HTTP in batches.
+    Config {
+        name: "scaling-spans-exported",
+        workers: None,
+        cpus: 0,
+        payments: None,
+        metrics: true,
+        spans: true,
     },
 ];
 
@@ -99,6 +116,10 @@ pub(crate) async fn scaling(
 ) -> anyhow::Result<()> {
     let Shape::Scaling { clients } = scenario.shape else {
         return Ok(());
+    };
+    let sink = match SCALING.iter().any(|c| c.spans) {
+        true => Some(crate::cluster::otlp_sink::OtlpSink::start(false).await?),
+        false => None,
     };
     let mut copies = Vec::new();
     let mut balancers = Vec::new();
@@ -134,6 +155,7 @@ pub(crate) async fn scaling(
                     }
                     flags.cpus = config.cpus;
                     flags.metrics = config.metrics;
+                    flags.otlp = sink.as_ref().filter(|_| config.spans).map(|k| k.endpoint());
                 },
             )?;
             balancers.push(front.map(|l| Balancer::start(l, copy.replicas(ServiceName::Payments))));

@@ -204,16 +204,10 @@ async fn a_trace_id_sent_by_the_client_is_in_all_five_services_spans() {
             .filter(|(_, t)| *t == trace.trace_hex())
             .map(|(s, _)| s.clone())
             .collect();
-        let chain: std::collections::BTreeSet<String> = [
-            ServiceName::Orders,
-            ServiceName::Payments,
-            ServiceName::Inventory,
-            ServiceName::Fiscal,
-            ServiceName::Logistics,
-        ]
-        .iter()
-        .map(|s| s.as_str().to_owned())
-        .collect();
+        let chain: std::collections::BTreeSet<String> = ServiceName::CHAIN
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect();
         assert_eq!(
             services,
             chain,

@@ -21,6 +21,7 @@ fn flags() -> NodeFlags {
         work: Vec::new(),
         cpus: 0,
         metrics: true,
+        otlp: None,
     }
 }
 
@@ -223,4 +224,64 @@ async fn replicas_taken_in_turn_share_the_calls_and_a_balancer_pins_one_connecti
         split.iter().any(|&w| w >= 20) && split.contains(&0),
         "behind the balancer: {split:?}"
     );
+}
+
+/// With a collector configured, each service process exports one span per hop over OTLP; a
+/// checkout's spans from all five processes carry the trace id its client sent, and Orders'
+/// span names the client's span as its parent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_hop_s_span_is_exported_over_otlp_in_the_client_s_trace() {
+    for kind in [
+        StackKind::Grpc,
+        StackKind::Rest { http2: false },
+        StackKind::Tcp,
+    ] {
+        let sink = bench::cluster::otlp_sink::OtlpSink::start(true)
+            .await
+            .unwrap();
+        let dir = TempDir::new().unwrap();
+        let env = init_env(dir.path(), PRODUCTS, approving());
+        let mut f = flags();
+        f.otlp = Some(sink.endpoint());
+        let cluster = Cluster::start_with(
+            Path::new(env!("CARGO_BIN_EXE_bench")),
+            kind,
+            &env.data_dir,
+            &f,
+            &dir.path().join("logs"),
+            None,
+        )
+        .unwrap();
+        let trace = Trace::new();
+        let ctx = CallCtx::with_timeout(Duration::from_secs(5)).traced(trace);
+        let o = orders_of(kind, &cluster.peers)
+            .place_order(ctx, request(&format!("otlp-{kind:?}"), 1, &[(1, 1)]))
+            .await
+            .unwrap();
+        assert_eq!(o.status, OrderStatus::Enviado);
+        // A stop flushes what each process still buffers.
+        tokio::task::spawn_blocking(move || cluster.stop(Duration::from_secs(6)))
+            .await
+            .unwrap();
+        let got = sink.received();
+        let has = |body: &[u8], needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
+        let trace_id = trace.trace_id.to_be_bytes();
+        for s in ServiceName::CHAIN {
+            let name = format!("checkout-{s}");
+            assert!(
+                got.bodies
+                    .iter()
+                    .any(|b| has(b, name.as_bytes()) && has(b, &trace_id)),
+                "{kind:?}: no span of {s} in trace {} among {} exports",
+                trace.trace_hex(),
+                got.posts
+            );
+        }
+        assert!(
+            got.bodies
+                .iter()
+                .any(|b| has(b, b"checkout-orders") && has(b, &trace.parent_id.to_be_bytes())),
+            "{kind:?}: Orders' span is the client's child"
+        );
+    }
 }

@@ -66,13 +66,7 @@ async fn happy_path_reaches_enviado_with_invoice_and_tracking_in_each_database()
         .unwrap();
     assert_eq!(code, tracking);
     // Every service recorded what it did.
-    for s in [
-        ServiceName::Orders,
-        ServiceName::Payments,
-        ServiceName::Inventory,
-        ServiceName::Fiscal,
-        ServiceName::Logistics,
-    ] {
+    for s in ServiceName::CHAIN {
         assert!(
             q(s, "SELECT count(*) FROM operacoes WHERE pedido_id = ID") >= 1,
             "{s} logged nothing"
