@@ -34,6 +34,19 @@ pub struct StackComplexity {
     /// Files (adapter and contract) that name the Catalog's stock-update endpoint: what one
     /// endpoint touches.
     pub endpoint_files: Vec<String>,
+    /// Size of the stack's release binary (`tcp-stack serve`, ...) beside the bench's, when built.
+    #[serde(default)]
+    pub binary_bytes: Option<u64>,
+    /// Seconds of compilation (units summed) of the stack's own crates and of every crate it pulls
+    /// in beyond the core's, in cargo's latest `--timings` record.
+    #[serde(default)]
+    pub build_s: Option<f64>,
+    /// That, as a share of all the record's compilation seconds.
+    #[serde(default)]
+    pub build_share: Option<f64>,
+    /// The record is of a clean build (no unit was already built).
+    #[serde(default)]
+    pub build_clean: Option<bool>,
 }
 
 /// Code lines of Rust or protobuf text: neither blank nor only a `//` comment.
@@ -130,8 +143,12 @@ fn names_endpoint(text: &str) -> bool {
 }
 
 /// Measures every stack in the workspace at `root`; `None` when the tree is not there (a bench
-/// binary moved away from its sources).
-pub fn measure(root: &Path) -> Option<Vec<StackComplexity>> {
+/// binary moved away from its sources). Binaries and cargo's build record are looked for beside
+/// `bin_dir` (the running bench's directory, `target/release`).
+pub fn measure(root: &Path, bin_dir: Option<&Path>) -> Option<Vec<StackComplexity>> {
+    let timing = bin_dir
+        .and_then(Path::parent)
+        .and_then(super::build_timing::read);
     let lock = std::fs::read_to_string(root.join("Cargo.lock")).ok()?;
     let graph = lock_graph(&lock);
     let core = closure(&graph, "checkout-core");
@@ -189,6 +206,17 @@ pub fn measure(root: &Path) -> Option<Vec<StackComplexity>> {
             beyond.extend(closure(&graph, package).difference(&core).cloned());
         }
         beyond.retain(|c| !SHARED.contains(&c.as_str()));
+        let own: BTreeSet<String> = crates
+            .iter()
+            .map(|k| if *k == "proto" { "checkout-proto" } else { k }.to_string())
+            .collect();
+        let build_s = timing.as_ref().map(|t| {
+            t.seconds
+                .iter()
+                .filter(|(name, _)| own.contains(*name) || beyond.contains(*name))
+                .map(|(_, s)| s)
+                .sum::<f64>()
+        });
         out.push(StackComplexity {
             stack: stack.into(),
             files: sources.len(),
@@ -205,6 +233,15 @@ pub fn measure(root: &Path) -> Option<Vec<StackComplexity>> {
             direct_deps: direct.len(),
             crates_beyond_core: beyond.len(),
             endpoint_files,
+            binary_bytes: bin_dir
+                .and_then(|d| std::fs::metadata(d.join(crates[0])).ok())
+                .map(|m| m.len()),
+            build_s,
+            build_share: build_s
+                .zip(timing.as_ref().map(|t| t.total()))
+                .filter(|(_, total)| *total > 0.0)
+                .map(|(s, total)| s / total),
+            build_clean: timing.as_ref().map(|t| t.fresh == 0),
         });
     }
     Some(out)
@@ -235,6 +272,14 @@ pub fn section(r: &Results, d: &mut Document) {
                 format!("{}", s.generated_lines),
                 format!("{}", s.direct_deps),
                 format!("{}", s.crates_beyond_core),
+                s.build_s.zip(s.build_share).map_or_else(
+                    || "–".into(),
+                    |(b, f)| format!("{b:.0} s ({:.0}%)", 100.0 * f),
+                ),
+                s.binary_bytes.map_or_else(
+                    || "–".into(),
+                    |b| format!("{:.1}", b as f64 / (1 << 20) as f64),
+                ),
                 format!(
                     "{}: {}",
                     s.endpoint_files.len(),
@@ -252,10 +297,24 @@ pub fn section(r: &Results, d: &mut Document) {
             "generated lines",
             "direct dependencies",
             "crates beyond the core's",
+            "build: its crates + those beyond the core's",
+            "release binary, MiB",
             "one endpoint touches",
         ],
         rows,
     ));
+    let build = match stacks.first().and_then(|s| s.build_clean) {
+        Some(true) => {
+            "The build column is from cargo's record of a clean release build of the workspace (`cargo build --release --workspace --timings`, as CI runs it): seconds of compilation of the stack's own crates and of every crate it pulls in beyond the core's (units summed, so more than wall time on two cores; crates two stacks share count for both), and their share of the whole build's."
+        }
+        Some(false) => {
+            "The build column is from cargo's latest `--timings` record, which was not a clean build (some units were already built): it covers only what that build compiled. `cargo build --release --workspace --timings` from a clean target gives the clean figures."
+        }
+        None => {
+            "The build column needs cargo's `--timings` record beside the bench (`cargo build --release --workspace --timings`); none was found."
+        }
+    };
+    d.push(Block::Paragraph(format!("{build} Binary sizes are the stacks' own `serve` binaries in the bench's directory (release, line tables kept for profiling), when built.")));
 }
 
 #[cfg(test)]
@@ -315,7 +374,7 @@ version = "1.0.0"
 
     #[test]
     fn this_tree_is_measured() {
-        let stacks = measure(&workspace_root()).expect("the bench is built from its tree");
+        let stacks = measure(&workspace_root(), None).expect("the bench is built from its tree");
         assert_eq!(stacks.len(), 3);
         for s in &stacks {
             assert!(s.files > 3 && s.code_lines > 300, "{s:?}");

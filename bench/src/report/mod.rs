@@ -2,6 +2,7 @@
 //! self-contained HTML, with its charts written as SVG files and the raw histograms beside them.
 
 pub mod analysis;
+pub mod build_timing;
 pub mod charts;
 pub mod checks;
 pub mod compare;

@@ -339,7 +339,13 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
         audit: s.audit,
         checks: Vec::new(),
         cost: None,
-        complexity: crate::report::complexity::measure(&crate::report::complexity::workspace_root()),
+        complexity: crate::report::complexity::measure(
+            &crate::report::complexity::workspace_root(),
+            std::env::current_exe()
+                .ok()
+                .as_deref()
+                .and_then(std::path::Path::parent),
+        ),
         knees: s.knees,
         crosscheck: s.crosscheck,
         balanced: s.balanced,
