@@ -13,7 +13,7 @@ use super::scaling::{against, rate};
 /// Appends the section.
 pub fn section(r: &Results, d: &mut Document) {
     d.push(Block::Heading(2, "Observability".into()));
-    d.push(Block::Paragraph("What each stack gives someone debugging it. Every service of both serves Prometheus metrics at `GET /metrics` — on the gRPC ports too, over plain HTTP/1.1 beside gRPC's HTTP/2 — with requests counted by the transport's own code, a latency histogram, requests in flight and, for the services that owe compensations, the outbox backlog (the bench's observability test parses every service's exposition strictly).".into()));
+    d.push(Block::Paragraph("What each stack gives someone debugging it. Every service of both serves Prometheus metrics at `GET /metrics` — on the gRPC ports too, over plain HTTP/1.1 beside gRPC's HTTP/2 — with requests counted by the transport's own code, a latency histogram, requests in flight and, for the services that owe compensations, the outbox backlog (the bench's observability test parses every service's exposition strictly). The raw-TCP baseline answers the same text to its metrics call and opens the same spans.".into()));
     d.push(table(
         &["", "gRPC", "REST"],
         vec![

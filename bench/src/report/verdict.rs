@@ -395,7 +395,7 @@ pub fn section(r: &Results, d: &mut Document) {
     d.push(Block::Heading(2, "Verdict".into()));
     let k = r.config.trials;
     d.push(Block::Paragraph(format!(
-        "Networked stacks only (in-process is the baseline). Each row compares the best with the runner-up: a winner is named when their trials differ significantly (Mann–Whitney U, p < {}), by at least {:.0}%, and the ratio's interval excludes 1; otherwise it is a tie. The ratio is how much better the best is, with a 95% bootstrap interval over the trials. Rows measured once per run (faults, overload, memory) get no verdict — one overload burst can put two stacks level in one run and far apart in the next — and show the ratio for information; knees are decided only when their search brackets do not overlap and they are more than {:.0}% apart (the search's resolution). Sweep steps ran as {k} interleaved trials each{}.",
+        "gRPC and REST only (in-process and raw TCP are the baselines they are measured against). Each row compares the best with the runner-up: a winner is named when their trials differ significantly (Mann–Whitney U, p < {}), by at least {:.0}%, and the ratio's interval excludes 1; otherwise it is a tie. The ratio is how much better the best is, with a 95% bootstrap interval over the trials. Rows measured once per run (faults, overload, memory) get no verdict — one overload burst can put two stacks level in one run and far apart in the next — and show the ratio for information; knees are decided only when their search brackets do not overlap and they are more than {:.0}% apart (the search's resolution). Sweep steps ran as {k} interleaved trials each{}.",
         stats::ALPHA,
         100.0 * stats::PRACTICAL,
         100.0 * KNEE_TIE,
