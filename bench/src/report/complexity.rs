@@ -34,7 +34,8 @@ pub struct StackComplexity {
     /// Files (adapter and contract) that name the Catalog's stock-update endpoint: what one
     /// endpoint touches.
     pub endpoint_files: Vec<String>,
-    /// Size of the stack's release binary (`tcp-stack serve`, ...) beside the bench's, when built.
+    /// Bytes the stack's release binary (`tcp-stack serve`, ...) beside the bench's loads: its
+    /// code and data, the debug information it carries for profiling left out; when built.
     #[serde(default)]
     pub binary_bytes: Option<u64>,
     /// Seconds of compilation (units summed) of the stack's own crates and of every crate it pulls
@@ -135,6 +136,35 @@ fn direct_deps(manifest: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// Bytes of the sections an ELF executable loads into memory (code, read-only data, data): its
+/// size without the debug information and symbol tables it may carry. `None` when the file is
+/// missing or not a 64-bit little-endian ELF.
+pub fn loaded_bytes(path: &Path) -> Option<u64> {
+    let elf = std::fs::read(path).ok()?;
+    if elf.get(..6)? != b"\x7fELF\x02\x01" {
+        return None;
+    }
+    let u16_at = |at: usize| Some(u16::from_le_bytes(elf.get(at..at + 2)?.try_into().ok()?));
+    let u64_at = |at: usize| Some(u64::from_le_bytes(elf.get(at..at + 8)?.try_into().ok()?));
+    let (table, entry, count) = (
+        u64_at(0x28)? as usize,
+        u16_at(0x3a)? as usize,
+        u16_at(0x3c)?,
+    );
+    const SHF_ALLOC: u64 = 0x2;
+    const SHT_NOBITS: u32 = 8;
+    let mut total = 0;
+    for i in 0..count as usize {
+        let h = table + i * entry;
+        let kind = u32::from_le_bytes(elf.get(h + 4..h + 8)?.try_into().ok()?);
+        // Loaded, and present in the file (`.bss` takes memory, not bytes of the binary).
+        if u64_at(h + 8)? & SHF_ALLOC != 0 && kind != SHT_NOBITS {
+            total += u64_at(h + 0x20)?;
+        }
+    }
+    Some(total)
+}
+
 /// Whether `text` names the stock-update endpoint (`AtualizarEstoque`, `atualizar_estoque`).
 fn names_endpoint(text: &str) -> bool {
     text.to_lowercase()
@@ -233,9 +263,7 @@ pub fn measure(root: &Path, bin_dir: Option<&Path>) -> Option<Vec<StackComplexit
             direct_deps: direct.len(),
             crates_beyond_core: beyond.len(),
             endpoint_files,
-            binary_bytes: bin_dir
-                .and_then(|d| std::fs::metadata(d.join(crates[0])).ok())
-                .map(|m| m.len()),
+            binary_bytes: bin_dir.and_then(|d| loaded_bytes(&d.join(crates[0]))),
             build_s,
             build_share: build_s
                 .zip(timing.as_ref().map(|t| t.total()))
@@ -314,7 +342,7 @@ pub fn section(r: &Results, d: &mut Document) {
             "The build column needs cargo's `--timings` record beside the bench (`cargo build --release --workspace --timings`); none was found."
         }
     };
-    d.push(Block::Paragraph(format!("{build} Binary sizes are the stacks' own `serve` binaries in the bench's directory (release, line tables kept for profiling), when built.")));
+    d.push(Block::Paragraph(format!("{build} Binary sizes are what the stacks' own `serve` binaries in the bench's directory load (code and data; the line tables kept for profiling are left out), when built.")));
 }
 
 #[cfg(test)]
@@ -395,6 +423,11 @@ version = "1.0.0"
                 .any(|f| f == "proto/catalogo.proto")
         );
         assert_eq!(stacks[1].generated_lines, 0);
+        // The running test binary is an ELF whose loaded part is smaller than the file.
+        let exe = std::env::current_exe().unwrap();
+        let loaded = loaded_bytes(&exe).unwrap();
+        assert!(loaded > 100_000 && loaded < std::fs::metadata(&exe).unwrap().len());
+        assert!(loaded_bytes(Path::new("Cargo.toml")).is_none());
         // The TCP stack carries the same messages without gRPC's services, or HTTP crates.
         let tcp = &stacks[2];
         assert!(tcp.generated_lines > 0 && tcp.generated_lines < grpc.generated_lines);
