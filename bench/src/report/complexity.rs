@@ -48,6 +48,10 @@ pub struct StackComplexity {
     /// The record is of a clean build (no unit was already built).
     #[serde(default)]
     pub build_clean: Option<bool>,
+    /// Crates of the core's span exporter (OpenTelemetry, OTLP/HTTP) beyond the core's own,
+    /// which every stack carries alike and none is counted for.
+    #[serde(default)]
+    pub telemetry_crates: usize,
 }
 
 /// Code lines of Rust or protobuf text: neither blank nor only a `//` comment.
@@ -180,8 +184,29 @@ pub fn measure(root: &Path, bin_dir: Option<&Path>) -> Option<Vec<StackComplexit
         .and_then(Path::parent)
         .and_then(super::build_timing::read);
     let lock = std::fs::read_to_string(root.join("Cargo.lock")).ok()?;
-    let graph = lock_graph(&lock);
+    let mut graph = lock_graph(&lock);
+    // The core's span exporter (OpenTelemetry over OTLP/HTTP, and the HTTP client under it) is
+    // carried by every stack alike: counted as no stack's and not as the core's either, so an
+    // HTTP crate a stack itself uses still counts as that stack's.
+    let telemetry: BTreeSet<String> = graph
+        .get_mut("checkout-core")
+        .map(|deps| {
+            let cut: BTreeSet<String> = deps
+                .iter()
+                .filter(|d| d.starts_with("opentelemetry"))
+                .cloned()
+                .collect();
+            deps.retain(|d| !cut.contains(d));
+            cut
+        })
+        .unwrap_or_default();
     let core = closure(&graph, "checkout-core");
+    let telemetry_crates = telemetry
+        .iter()
+        .flat_map(|t| closure(&graph, t).into_iter().chain([t.clone()]))
+        .filter(|c| !core.contains(c))
+        .collect::<BTreeSet<_>>()
+        .len();
     let proto: Vec<(String, String)> = std::fs::read_dir(root.join("proto"))
         .ok()?
         .flatten()
@@ -270,6 +295,7 @@ pub fn measure(root: &Path, bin_dir: Option<&Path>) -> Option<Vec<StackComplexit
                 .filter(|(_, total)| *total > 0.0)
                 .map(|(s, total)| s / total),
             build_clean: timing.as_ref().map(|t| t.fresh == 0),
+            telemetry_crates,
         });
     }
     Some(out)
@@ -342,7 +368,8 @@ pub fn section(r: &Results, d: &mut Document) {
             "The build column needs cargo's `--timings` record beside the bench (`cargo build --release --workspace --timings`); none was found."
         }
     };
-    d.push(Block::Paragraph(format!("{build} Binary sizes are what the stacks' own `serve` binaries in the bench's directory load (code and data; the line tables kept for profiling are left out), when built.")));
+    let telemetry = stacks.first().map_or(0, |s| s.telemetry_crates);
+    d.push(Block::Paragraph(format!("{build} The core's span exporter (OpenTelemetry over OTLP/HTTP: {telemetry} crates beyond the core's, an HTTP client among them) is carried by every stack alike and counted in no stack's column. Binary sizes are what the stacks' own `serve` binaries in the bench's directory load (code and data; the line tables kept for profiling are left out), when built.")));
 }
 
 #[cfg(test)]
