@@ -334,11 +334,8 @@ pub fn section(r: &Results, d: &mut Document) {
                     || "–".into(),
                     |b| format!("{:.1}", b as f64 / (1 << 20) as f64),
                 ),
-                format!(
-                    "{}: {}",
-                    s.endpoint_files.len(),
-                    s.endpoint_files.join(", ")
-                ),
+                format!("{}", s.endpoint_files.len()),
+                s.endpoint_files.join(", "),
             ]
         })
         .collect();
@@ -353,7 +350,8 @@ pub fn section(r: &Results, d: &mut Document) {
             "crates beyond the core's",
             "build: its crates + those beyond the core's",
             "release binary, MiB",
-            "one endpoint touches",
+            "one endpoint touches, files",
+            "which",
         ],
         rows,
     ));
