@@ -71,6 +71,11 @@ struct RunArgs {
     /// the checks must still pass.
     #[arg(long)]
     busy: bool,
+    /// Every hop of the networked stacks crosses a shaped link: passthrough, lan (0.25 ms),
+    /// region (2 ms), wan (20 ms, 50 Mbit/s), lossy (2 ms, 0.5% stalls), or a spec such as
+    /// `delay=5ms,jitter=1ms,rate=100mbit,stall=0.5%`.
+    #[arg(long, value_parser = bench::cluster::link::LinkProfile::parse)]
+    link: Option<bench::cluster::link::LinkProfile>,
     /// Which chain service the kill scenario kills: orders, payments, inventory, fiscal or logistics.
     #[arg(long, default_value = "payments")]
     kill: String,
@@ -440,6 +445,7 @@ fn benchmark(a: RunArgs) -> anyhow::Result<()> {
         rest_workers: a.rest_workers.max(1),
         admission: a.admission,
         busy: a.busy,
+        link: a.link.clone(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -5,6 +5,7 @@
 
 pub mod balancer;
 pub mod hog;
+pub mod link;
 pub mod otlp_sink;
 pub mod supervisor;
 pub mod target;

@@ -14,6 +14,8 @@ use anyhow::{Context, bail};
 use checkout_core::node::Peers;
 use checkout_core::*;
 
+use crate::cluster::link::{Link, LinkProfile};
+
 /// Which stack a cluster runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StackKind {
@@ -54,6 +56,9 @@ pub struct NodeFlags {
     /// Services export their spans over OTLP to this endpoint (None: they do not, whatever the
     /// bench's own environment says).
     pub otlp: Option<String>,
+    /// Every hop crosses a link shaped so (None: plain loopback). Not a flag of the processes:
+    /// the supervisor puts a [`Link`] in front of each and gives callers its address.
+    pub link: Option<LinkProfile>,
 }
 
 /// More than one process of a service, and how its callers reach them.
@@ -76,6 +81,9 @@ pub struct Cluster {
     callers: Peers,
     /// Each process: its service, which replica (0 for the first), the child.
     children: Vec<(ServiceName, usize, Child)>,
+    /// The links in front of the services (with a link profile): per service, one per address
+    /// its callers are given.
+    links: Vec<(ServiceName, Link)>,
     exe: PathBuf,
     kind: StackKind,
     data_dir: PathBuf,
@@ -125,7 +133,11 @@ impl Cluster {
     ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(logs)?;
         let extra = replicas.map_or(0, |r| r.count.saturating_sub(1));
-        let (mut peers, more) = free_ports(extra)?;
+        // Ports for the links too, found together with the services' so that none is handed
+        // out twice (a link bound to port 0 could get a service's port back before it binds).
+        let link_slots = flags.link.as_ref().map_or(0, |_| 6 + extra);
+        let (mut peers, mut more) = free_ports(extra + link_slots)?;
+        let mut link_ports = more.split_off(extra).into_iter();
         let mut callers = peers.clone();
         if let Some(r) = replicas {
             let all: Vec<SocketAddr> = std::iter::once(peers.get(r.service)).chain(more).collect();
@@ -135,10 +147,26 @@ impl Cluster {
                 None => callers.set_replicas(r.service, all),
             }
         }
+        // With a link profile, every address a caller is given gets a link in front of it.
+        let mut links = Vec::new();
+        if let Some(profile) = &flags.link {
+            for s in ServiceName::ALL {
+                let mut fronts = Vec::new();
+                for &addr in callers.replicas(s) {
+                    let port = link_ports.next().context("a port for every link")?;
+                    let link = Link::start_on(profile.clone(), port, addr)
+                        .with_context(|| format!("starting the link in front of {s}"))?;
+                    fronts.push(link.addr());
+                    links.push((s, link));
+                }
+                callers.set_replicas(s, fronts);
+            }
+        }
         let mut cluster = Self {
             peers,
             callers,
             children: Vec::new(),
+            links,
             exe: exe.to_owned(),
             kind,
             data_dir: data_dir.to_owned(),
@@ -265,6 +293,31 @@ impl Cluster {
                 "{service} did not start within 15 s (see {})",
                 self.logs.display()
             ),
+        }
+    }
+
+    /// What callers are given for each service: its address, its replicas', a balancer's, or
+    /// the links in front of them. The bench's own clients reach the stack through these.
+    pub fn callers(&self) -> &Peers {
+        &self.callers
+    }
+
+    /// Connections each service's links accepted so far, by service (empty without links).
+    pub fn link_connections(&self) -> Vec<(ServiceName, u64)> {
+        let mut out: Vec<(ServiceName, u64)> = Vec::new();
+        for (s, l) in &self.links {
+            match out.iter_mut().find(|(x, _)| x == s) {
+                Some((_, n)) => *n += l.connections(),
+                None => out.push((*s, l.connections())),
+            }
+        }
+        out
+    }
+
+    /// Resets every connection crossing the links (none without a link profile).
+    pub fn reset_links(&self) {
+        for (_, l) in &self.links {
+            l.reset_all();
         }
     }
 

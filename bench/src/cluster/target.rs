@@ -243,15 +243,15 @@ pub fn start_replicated(
     let (orders, catalog): (Arc<dyn OrdersPort>, Arc<dyn CatalogPort>) = match (&backend, kind) {
         (Backend::InProcess(app), _) => (Arc::new(app.orders.clone()), app.catalog.clone()),
         (Backend::Cluster(c), TargetKind::Grpc) => {
-            let clients = grpc_stack::GrpcClients::new(&c.peers);
+            let clients = grpc_stack::GrpcClients::new(c.callers());
             (Arc::new(clients.orders), Arc::new(clients.catalog))
         }
         (Backend::Cluster(c), TargetKind::Tcp) => {
-            let clients = tcp_stack::TcpClients::new(&c.peers);
+            let clients = tcp_stack::TcpClients::new(c.callers());
             (Arc::new(clients.orders), Arc::new(clients.catalog))
         }
         (Backend::Cluster(c), _) => {
-            let clients = rest_stack::RestClients::new(&c.peers, kind == TargetKind::RestH2);
+            let clients = rest_stack::RestClients::new(c.callers(), kind == TargetKind::RestH2);
             (Arc::new(clients.orders), Arc::new(clients.catalog))
         }
     };

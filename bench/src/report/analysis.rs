@@ -167,6 +167,7 @@ fn method(r: &Results, d: &mut Vec<Block>) {
 
 /// This machine's floor, as calibrated at the start of the run.
 fn calibration(r: &Results, d: &mut Vec<Block>) {
+    let c = &r.calibration;
     d.extend([
         Block::Heading(2, "Calibration: this machine's floor".into()),
         table(
@@ -177,13 +178,22 @@ fn calibration(r: &Results, d: &mut Vec<Block>) {
                 "floor throughput /s (cores ÷ floor)",
             ],
             vec![vec![
-                format!("{:.1}", r.calibration.loopback_rtt_us),
-                format!("{:.1}", r.calibration.sqlite_commit_us),
-                format!("{:.0}", r.calibration.floor_latency_us),
-                format!("{:.0}", r.calibration.floor_rps),
+                format!("{:.1}", c.loopback_rtt_us),
+                format!("{:.1}", c.sqlite_commit_us),
+                format!("{:.0}", c.floor_latency_us),
+                format!("{:.0}", c.floor_rps),
             ]],
         ),
     ]);
+    if let (Some(link), Some(pass), Some(across)) =
+        (&r.config.link, c.passthrough_rtt_us, c.link_rtt_us)
+    {
+        d.push(Block::Paragraph(format!(
+            "Every networked hop crossed the link `{link}`: a round trip across it took {across:.0} µs (the floor's RTT). The link's proxy by itself, adding nothing, took {pass:.0} µs against {:.0} µs direct: {:.0} µs of every round trip is the measuring device, not the network it imitates.",
+            c.loopback_rtt_us,
+            (pass - c.loopback_rtt_us).max(0.0)
+        )));
+    }
 }
 
 /// The open-loop sweep: latency and throughput against offered load.
@@ -412,6 +422,9 @@ pub fn command_line(r: &Results) -> String {
     }
     if c.busy {
         cmd.push_str(" --busy");
+    }
+    if let Some(link) = &c.link {
+        cmd.push_str(&format!(" --link {link}"));
     }
     cmd
 }

@@ -73,6 +73,7 @@ pub fn results(targets: &[&str], runs: Vec<Run>) -> Results {
             rest_workers: 2,
             admission: "static:64".into(),
             busy: false,
+            link: None,
             targets: targets.iter().map(|t| t.to_string()).collect(),
             scenarios: vec!["checkout-open".into()],
             data: String::new(),

@@ -93,6 +93,9 @@ pub struct RunConfig {
     /// A CPU hog spun on every core for the whole run.
     #[serde(default)]
     pub busy: bool,
+    /// The link profile every networked hop crossed (`--link`); none: plain loopback.
+    #[serde(default)]
+    pub link: Option<String>,
     /// Targets measured.
     pub targets: Vec<String>,
     /// Scenarios run.
@@ -137,6 +140,13 @@ pub struct Calibration {
     /// thread, and its read path inline and through the blocking pool.
     #[serde(default)]
     pub store: Vec<StorePath>,
+    /// With `--link`: the median round trip across a link that adds nothing (what the proxy
+    /// itself costs over `loopback_rtt_us`), µs.
+    #[serde(default)]
+    pub passthrough_rtt_us: Option<f64>,
+    /// With `--link`: the median round trip across the run's link, µs (the floor uses it).
+    #[serde(default)]
+    pub link_rtt_us: Option<f64>,
 }
 
 /// One framework's bare echo, client and server in this process, one call at a time.

@@ -7,6 +7,7 @@ use std::time::Instant;
 use checkout_core::store::SyncMode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::cluster::link::{Link, LinkProfile};
 use crate::cluster::target::TargetKind;
 use crate::results::{Calibration, EchoCost, StorePath};
 
@@ -17,8 +18,18 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// Median 1-byte ping-pong over a loopback TCP connection, µs.
 pub async fn loopback_rtt_us(rounds: usize) -> std::io::Result<f64> {
+    rtt_us(rounds, None).await
+}
+
+/// Median 1-byte ping-pong over a loopback TCP connection crossing a link shaped as `via`
+/// (none: direct), µs.
+pub async fn rtt_us(rounds: usize, via: Option<&LinkProfile>) -> std::io::Result<f64> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
+    let mut addr = listener.local_addr()?;
+    let link = via.map(|p| Link::start(p.clone(), addr)).transpose()?;
+    if let Some(l) = &link {
+        addr = l.addr();
+    }
     let echo = tokio::spawn(async move {
         let (mut s, _) = listener.accept().await?;
         s.set_nodelay(true)?;
@@ -73,15 +84,36 @@ pub async fn calibrate(
     dir: &std::path::Path,
     sync: SyncMode,
     cores: usize,
+    link: Option<&LinkProfile>,
 ) -> anyhow::Result<Calibration> {
     let rtt = loopback_rtt_us(3000).await?;
+    // With a link: what its proxy costs by itself (no delay), and a round trip across it.
+    let links = match link {
+        Some(p) => {
+            let passthrough = LinkProfile::parse("passthrough").map_err(anyhow::Error::msg)?;
+            let rounds = if p.delay.is_zero() && p.stall_rate == 0.0 {
+                3000
+            } else {
+                200
+            };
+            Some((
+                rtt_us(3000, Some(&passthrough)).await?,
+                rtt_us(rounds, Some(p)).await?,
+            ))
+        }
+        None => None,
+    };
     let commit = sqlite_commit_us(dir, sync, 1000)?;
-    let floor = 5.0 * rtt + 5.0 * commit;
+    // A checkout's hops cross the link when there is one.
+    let hop_rtt = links.map_or(rtt, |(_, l)| l);
+    let floor = 5.0 * hop_rtt + 5.0 * commit;
     Ok(Calibration {
         loopback_rtt_us: rtt,
         sqlite_commit_us: commit,
         floor_latency_us: floor,
         floor_rps: cores as f64 * 1e6 / floor,
+        passthrough_rtt_us: links.map(|(p, _)| p),
+        link_rtt_us: links.map(|(_, l)| l),
         echo: framework_echo(3000).await?,
         store: store_paths(dir, sync, 3000).await?,
     })

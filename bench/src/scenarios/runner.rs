@@ -46,6 +46,8 @@ pub struct RunOptions {
     pub admission: Admission,
     /// A CPU hog spins on every core for the whole run.
     pub busy: bool,
+    /// Every hop of the networked stacks crosses a link shaped so (None: plain loopback).
+    pub link: Option<crate::cluster::link::LinkProfile>,
 }
 
 /// Everything a run measured, before it is rendered.
@@ -175,7 +177,7 @@ async fn open_session(opts: RunOptions, machine: &Machine) -> anyhow::Result<Ses
         "calibrating the floor ({} cores, {})",
         machine.cores, machine.cpu_model
     ));
-    let calibration = calibrate(&work, opts.sync, machine.cores).await?;
+    let calibration = calibrate(&work, opts.sync, machine.cores, opts.link.as_ref()).await?;
     progress.line(&format!(
         "floor: loopback RTT {:.1} µs, SQLite commit {:.1} µs → {:.0} µs per checkout",
         calibration.loopback_rtt_us, calibration.sqlite_commit_us, calibration.floor_latency_us
@@ -196,6 +198,7 @@ async fn open_session(opts: RunOptions, machine: &Machine) -> anyhow::Result<Ses
         cpus: 0,
         metrics: true,
         otlp: None,
+        link: opts.link.clone(),
     };
     let mut env = ServiceEnv::new(&work);
     env.store = store;
@@ -376,6 +379,7 @@ fn run_config(opts: &RunOptions, labels: &[TargetKind], scenarios: &[Scenario]) 
         rest_workers: opts.rest_workers,
         admission: opts.admission.to_string(),
         busy: opts.busy,
+        link: opts.link.as_ref().map(|l| l.name.clone()),
         targets: labels.iter().map(|l| l.to_string()).collect(),
         scenarios: scenarios.iter().map(|s| s.name.to_string()).collect(),
         data: "50 customers, 30 products (1,000 for catalog-1000), 100 historical orders; generated with the run seed".into(),
@@ -388,6 +392,7 @@ fn run_config(opts: &RunOptions, labels: &[TargetKind], scenarios: &[Scenario]) 
         ]
         .into_iter()
         .chain(opts.busy.then(|| "busy machine: a separate process spun one thread per core for the whole run (calibration included), competing with the services and the load generator".to_string()))
+        .chain(opts.link.as_ref().map(|l| format!("every hop of the networked stacks (client → Orders included) crossed a link shaped as `{}` ({:?} one way, jitter {:?}, rate {}, stalls {:.2}% of {:?}): a TCP proxy per service in the bench's process, whose CPU counts as the load generator's; in-process has no hops", l.name, l.delay, l.jitter, l.rate_bps.map_or_else(|| "uncapped".to_string(), |b| format!("{:.0} Mbit/s", b as f64 / 1e6)), 100.0 * l.stall_rate, l.stall)))
         .collect(),
     }
 }

@@ -22,6 +22,7 @@ fn flags() -> NodeFlags {
         cpus: 0,
         metrics: true,
         otlp: None,
+        link: None,
     }
 }
 
@@ -104,6 +105,27 @@ async fn exercise(kind: StackKind) {
     let report = Probe(env.data_dir.clone()).audit();
     assert!(report.is_clean(), "{kind:?}: {:?}", report.violations);
     assert_eq!((report.orders, report.shipped), (3, 2));
+}
+
+/// A stack of `kind` as six processes on fresh data, its flags changed by `set`.
+fn cluster_with(
+    kind: StackKind,
+    set: impl FnOnce(&mut NodeFlags),
+) -> (TempDir, checkout_core::ServiceEnv, Cluster) {
+    let dir = TempDir::new().unwrap();
+    let env = init_env(dir.path(), PRODUCTS, approving());
+    let mut f = flags();
+    set(&mut f);
+    let cluster = Cluster::start_with(
+        Path::new(env!("CARGO_BIN_EXE_bench")),
+        kind,
+        &env.data_dir,
+        &f,
+        &dir.path().join("logs"),
+        None,
+    )
+    .unwrap();
+    (dir, env, cluster)
 }
 
 /// A client of the cluster's Orders over its stack's transport.
@@ -239,19 +261,7 @@ async fn every_hop_s_span_is_exported_over_otlp_in_the_client_s_trace() {
         let sink = bench::cluster::otlp_sink::OtlpSink::start(true)
             .await
             .unwrap();
-        let dir = TempDir::new().unwrap();
-        let env = init_env(dir.path(), PRODUCTS, approving());
-        let mut f = flags();
-        f.otlp = Some(sink.endpoint());
-        let cluster = Cluster::start_with(
-            Path::new(env!("CARGO_BIN_EXE_bench")),
-            kind,
-            &env.data_dir,
-            &f,
-            &dir.path().join("logs"),
-            None,
-        )
-        .unwrap();
+        let (_dir, _env, cluster) = cluster_with(kind, |f| f.otlp = Some(sink.endpoint()));
         let trace = Trace::new();
         let ctx = CallCtx::with_timeout(Duration::from_secs(5)).traced(trace);
         let o = orders_of(kind, &cluster.peers)
@@ -283,5 +293,61 @@ async fn every_hop_s_span_is_exported_over_otlp_in_the_client_s_trace() {
                 .any(|b| has(b, b"checkout-orders") && has(b, &trace.parent_id.to_be_bytes())),
             "{kind:?}: Orders' span is the client's child"
         );
+    }
+}
+
+/// With a link profile every hop — the client's to Orders included — crosses a shaping proxy;
+/// checkouts go through, each hop's link counts the connections it carried, and after every
+/// link connection is reset the stack reconnects and serves again, leaving nothing half done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_hop_crosses_its_link_and_survives_a_reset() {
+    for kind in [
+        StackKind::Grpc,
+        StackKind::Rest { http2: false },
+        StackKind::Tcp,
+    ] {
+        let (_dir, env, cluster) = cluster_with(kind, |f| {
+            f.link = Some(bench::cluster::link::LinkProfile::parse("delay=1ms").unwrap())
+        });
+        let orders = orders_of(kind, cluster.callers());
+        let ctx = || CallCtx::with_timeout(Duration::from_secs(5));
+        let sent = std::time::Instant::now();
+        let o = orders
+            .place_order(ctx(), request(&format!("link-{kind:?}-0"), 1, &[(1, 1)]))
+            .await
+            .unwrap();
+        assert_eq!(o.status, OrderStatus::Enviado);
+        // Five hops, each a round trip of at least 2 ms across its link.
+        assert!(
+            sent.elapsed() >= Duration::from_millis(10),
+            "{kind:?}: {:?}",
+            sent.elapsed()
+        );
+        let carried = cluster.link_connections();
+        for s in ServiceName::CHAIN {
+            let n = carried.iter().find(|(x, _)| *x == s).map_or(0, |(_, n)| *n);
+            assert!(
+                n >= 1,
+                "{kind:?}: no connection crossed {s}'s link: {carried:?}"
+            );
+        }
+        cluster.reset_links();
+        let mut served = false;
+        for i in 1..=20 {
+            let key = format!("link-{kind:?}-{i}");
+            if let Ok(o) = orders.place_order(ctx(), request(&key, 1, &[(1, 1)])).await {
+                assert_eq!(o.status, OrderStatus::Enviado);
+                served = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(served, "{kind:?}: no checkout went through after the reset");
+        drop(orders);
+        tokio::task::spawn_blocking(move || cluster.stop(Duration::from_secs(6)))
+            .await
+            .unwrap();
+        let report = Probe(env.data_dir.clone()).audit();
+        assert!(report.is_clean(), "{kind:?}: {:?}", report.violations);
     }
 }
