@@ -142,16 +142,7 @@ impl Link {
     /// A link on a free loopback port that forwards every connection to `target`, shaped by
     /// `profile`. Call from within the tokio runtime.
     pub fn start(profile: LinkProfile, target: SocketAddr) -> std::io::Result<Self> {
-        Self::start_on(profile, SocketAddr::from(([127, 0, 0, 1], 0)), target)
-    }
-
-    /// [`Link::start`], listening on `listen`.
-    pub fn start_on(
-        profile: LinkProfile,
-        listen: SocketAddr,
-        target: SocketAddr,
-    ) -> std::io::Result<Self> {
-        let std = std::net::TcpListener::bind(listen)?;
+        let std = std::net::TcpListener::bind("127.0.0.1:0")?;
         std.set_nonblocking(true)?;
         let addr = std.local_addr()?;
         let listener = TcpListener::from_std(std)?;

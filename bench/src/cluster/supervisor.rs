@@ -91,8 +91,9 @@ pub struct Cluster {
     logs: PathBuf,
 }
 
-/// Six free loopback ports, and `extra` more.
-fn free_ports(extra: usize) -> anyhow::Result<(Peers, Vec<SocketAddr>)> {
+/// Six free loopback ports, and `extra` more, with their listeners: held, the ports are nobody
+/// else's (drop them just before the services bind).
+fn free_ports(extra: usize) -> anyhow::Result<(Peers, Vec<SocketAddr>, Vec<TcpListener>)> {
     let mut peers = Peers::from_base(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
     let listeners: Vec<TcpListener> = (0..6 + extra)
         .map(|_| TcpListener::bind("127.0.0.1:0"))
@@ -105,7 +106,7 @@ fn free_ports(extra: usize) -> anyhow::Result<(Peers, Vec<SocketAddr>)> {
         .iter()
         .map(|l| l.local_addr())
         .collect::<Result<_, _>>()?;
-    Ok((peers, more))
+    Ok((peers, more, listeners))
 }
 
 impl Cluster {
@@ -133,11 +134,9 @@ impl Cluster {
     ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(logs)?;
         let extra = replicas.map_or(0, |r| r.count.saturating_sub(1));
-        // Ports for the links too, found together with the services' so that none is handed
-        // out twice (a link bound to port 0 could get a service's port back before it binds).
-        let link_slots = flags.link.as_ref().map_or(0, |_| 6 + extra);
-        let (mut peers, mut more) = free_ports(extra + link_slots)?;
-        let mut link_ports = more.split_off(extra).into_iter();
+        // The services' ports stay held while the links bind theirs, so a link cannot be handed
+        // a service's port.
+        let (mut peers, more, held) = free_ports(extra)?;
         let mut callers = peers.clone();
         if let Some(r) = replicas {
             let all: Vec<SocketAddr> = std::iter::once(peers.get(r.service)).chain(more).collect();
@@ -153,8 +152,7 @@ impl Cluster {
             for s in ServiceName::ALL {
                 let mut fronts = Vec::new();
                 for &addr in callers.replicas(s) {
-                    let port = link_ports.next().context("a port for every link")?;
-                    let link = Link::start_on(profile.clone(), port, addr)
+                    let link = Link::start(profile.clone(), addr)
                         .with_context(|| format!("starting the link in front of {s}"))?;
                     fronts.push(link.addr());
                     links.push((s, link));
@@ -162,6 +160,7 @@ impl Cluster {
                 callers.set_replicas(s, fronts);
             }
         }
+        drop(held);
         let mut cluster = Self {
             peers,
             callers,

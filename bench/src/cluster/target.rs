@@ -157,6 +157,14 @@ impl Target {
         }
     }
 
+    /// Connections each service's links carried so far (empty without links, or in-process).
+    pub fn link_connections(&self) -> Vec<(ServiceName, u64)> {
+        match &self.backend {
+            Backend::Cluster(c) => c.link_connections(),
+            Backend::InProcess(_) => Vec::new(),
+        }
+    }
+
     /// The service processes, for fault injection (none in-process).
     pub fn cluster(&mut self) -> Option<&mut Cluster> {
         match &mut self.backend {

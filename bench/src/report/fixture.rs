@@ -96,5 +96,6 @@ pub fn results(targets: &[&str], runs: Vec<Run>) -> Results {
         knees: Vec::new(),
         crosscheck: None,
         balanced: Default::default(),
+        link_connections: Default::default(),
     }
 }

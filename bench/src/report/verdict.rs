@@ -50,9 +50,9 @@ impl Verdict {
 }
 
 /// What each candidate measured for one question: its trials' values.
-struct Entry {
-    target: String,
-    values: Vec<f64>,
+pub(crate) struct Entry {
+    pub(crate) target: String,
+    pub(crate) values: Vec<f64>,
 }
 
 /// The stacks a verdict chooses among: gRPC and REST (the in-process and raw-TCP baselines are
@@ -64,7 +64,7 @@ fn networked(r: &Results) -> impl Iterator<Item = &String> {
 }
 
 /// Decides among `entries` (lower is better when `low`).
-fn contest(
+pub(crate) fn contest(
     question: String,
     mut entries: Vec<Entry>,
     low: bool,

@@ -48,6 +48,10 @@ pub struct Results {
     /// Steps run behind a layer-4 balancer: connections it handed each replica, by run id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub balanced: BTreeMap<String, Vec<u64>>,
+    /// Per run of the links scenario: connections each service's links carried over the copy's
+    /// life, by service.
+    #[serde(default)]
+    pub link_connections: BTreeMap<String, Vec<(String, u64)>>,
 }
 
 /// Settings of a run.

@@ -8,6 +8,7 @@ pub mod calibrate;
 pub mod crosscheck;
 pub mod faults;
 pub mod knee;
+pub mod links;
 pub mod profile;
 pub mod progress;
 pub mod runner;

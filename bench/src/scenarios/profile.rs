@@ -64,6 +64,12 @@ pub enum Shape {
         /// Clients in flight.
         clients: usize,
     },
+    /// Closed loop at 1 and `clients` on fresh copies of every networked target behind each
+    /// link profile (`links::LINKS`).
+    Links {
+        /// Clients in flight at the throughput step.
+        clients: usize,
+    },
 }
 
 impl Shape {
@@ -75,6 +81,7 @@ impl Shape {
             Shape::Kill { .. } | Shape::Slow { .. } | Shape::Overload { .. } => 1,
             Shape::Crosscheck => 0,
             Shape::Scaling { .. } => super::scaling::SCALING.len(),
+            Shape::Links { .. } => 2 * super::links::LINKS.len(),
         }
     }
 }
@@ -101,11 +108,23 @@ pub fn scaling() -> Scenario {
     }
 }
 
+/// Past one machine: every hop across a shaped link, for each link profile (in `full`;
+/// elsewhere with `--scenario links` or `--also links`).
+pub fn links() -> Scenario {
+    Scenario {
+        name: "links",
+        request: Request::Checkout,
+        products: 30,
+        shape: Shape::Links { clients: 16 },
+    }
+}
+
 /// A scenario outside the default profile, by name.
 pub fn extra(name: &str) -> Option<Scenario> {
     match name {
         "crosscheck" => Some(crosscheck()),
         "scaling" => Some(scaling()),
+        "links" => Some(links()),
         _ => None,
     }
 }
@@ -326,6 +345,7 @@ impl Profile {
                 overload(10_000, 5_000, true),
                 catalog("catalog-1000", 1000, 16),
                 scaling(),
+                links(),
                 crosscheck(),
             ],
             slo_p99: Duration::from_millis(50),
@@ -383,7 +403,7 @@ mod tests {
                             ..
                         } => (*before + *burst + *calm).as_secs_f64(),
                         Shape::Slow { .. } => p.step.as_secs_f64(),
-                        Shape::Crosscheck | Shape::Scaling { .. } => 0.0,
+                        Shape::Crosscheck | Shape::Scaling { .. } | Shape::Links { .. } => 0.0,
                         // Trials, each with its warm-up and a pause after it.
                         Shape::Open(_) | Shape::Closed(_) => {
                             p.trials as f64

@@ -126,6 +126,8 @@ pub(crate) struct Session {
     pub(crate) crosscheck: Option<Crosscheck>,
     /// Connections a balancer handed each replica, by run id.
     pub(crate) balanced: BTreeMap<String, Vec<u64>>,
+    /// Per run behind links: connections each service's links carried over the copy's life.
+    pub(crate) link_connections: BTreeMap<String, Vec<(String, u64)>>,
 }
 
 impl Session {
@@ -224,6 +226,7 @@ async fn open_session(opts: RunOptions, machine: &Machine) -> anyhow::Result<Ses
         knees: Vec::new(),
         crosscheck: None,
         balanced: BTreeMap::new(),
+        link_connections: BTreeMap::new(),
     })
 }
 
@@ -247,7 +250,9 @@ fn selection(opts: &RunOptions) -> anyhow::Result<(Vec<TargetKind>, Vec<Scenario
             match super::profile::extra(name) {
                 Some(x) => scenarios.push(x),
                 None if opts.also.contains(name) => {
-                    anyhow::bail!("unknown scenario {name}: --also takes crosscheck or scaling")
+                    anyhow::bail!(
+                        "unknown scenario {name}: --also takes crosscheck, scaling or links"
+                    )
                 }
                 None => {}
             }
@@ -301,6 +306,9 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
                 Shape::Scaling { .. } => {
                     super::scaling::scaling(&mut s, scenario, &targets, &seed_db, products).await?
                 }
+                Shape::Links { .. } => {
+                    super::links::links(&mut s, scenario, &targets, &seed_db, products).await?
+                }
                 Shape::Crosscheck => {
                     s.progress.step("crosscheck");
                     let c = super::crosscheck::run(&mut s, &targets, products).await;
@@ -352,6 +360,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
         knees: s.knees,
         crosscheck: s.crosscheck,
         balanced: s.balanced,
+        link_connections: s.link_connections,
     };
     Ok(Measured {
         results,

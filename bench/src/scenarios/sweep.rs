@@ -305,7 +305,11 @@ pub(crate) async fn faults(
                 overload(s, scenario, t, *admission, seed_db, products).await?
             }
             Shape::Slow { .. } => slow(s, scenario, t.kind, seed_db, products).await?,
-            Shape::Open(_) | Shape::Closed(_) | Shape::Crosscheck | Shape::Scaling { .. } => None,
+            Shape::Open(_)
+            | Shape::Closed(_)
+            | Shape::Crosscheck
+            | Shape::Scaling { .. }
+            | Shape::Links { .. } => None,
         };
         match measured {
             Some((run, hist)) => {

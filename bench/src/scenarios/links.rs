@@ -1,0 +1,86 @@
+//! Past one machine: every networked target started afresh behind each link profile of
+//! [`LINKS`] (every hop across a shaped link, the client's included) and driven closed loop at
+//! one client (latency) and at many (throughput), all copies' trials interleaved. The
+//! connections each copy's links carried are kept with its runs: HTTP/1.1's pool grows with the
+//! delay, where HTTP/2 and the raw-TCP stack keep one connection per lane.
+
+use std::path::Path;
+
+use super::profile::{Scenario, Shape};
+use super::runner::Session;
+use super::sweep::{Probe, round, start_copy};
+use crate::cluster::link::LinkProfile;
+use crate::cluster::target::{Target, TargetKind};
+use crate::engine::load::Mode;
+
+/// The link profiles the scenario measures, each with the scenario name its runs are recorded
+/// under.
+pub const LINKS: [(&str, &str); 4] = [
+    ("lan", "links-lan"),
+    ("region", "links-region"),
+    ("wan", "links-wan"),
+    ("lossy", "links-lossy"),
+];
+
+/// The shortest trial behind a link.
+const MIN_TRIAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Links: fresh copies of every networked target behind each of [`LINKS`], closed loop at 1 and
+/// `clients`, every copy's trials interleaved.
+pub(crate) async fn links(
+    s: &mut Session,
+    scenario: &Scenario,
+    targets: &[Target],
+    seed_db: &Path,
+    products: usize,
+) -> anyhow::Result<()> {
+    let Shape::Links { clients } = scenario.shape else {
+        return Ok(());
+    };
+    let mut copies = Vec::new();
+    let mut probes = Vec::new();
+    for (profile, name) in LINKS {
+        let link = LinkProfile::parse(profile).map_err(anyhow::Error::msg)?;
+        for kind in targets
+            .iter()
+            .map(|t| t.kind)
+            .filter(|k| *k != TargetKind::InProcess)
+        {
+            s.progress
+                .line(&format!("starting {kind} behind the {profile} link"));
+            let (copy, key) = start_copy(s, kind, seed_db, products, name, None, |_, flags| {
+                flags.link = Some(link.clone());
+            })?;
+            for (step, c) in [1, clients].into_iter().enumerate() {
+                probes.push(Probe {
+                    target: copies.len(),
+                    mode: Mode::Closed { clients: c },
+                    step,
+                    name,
+                });
+            }
+            copies.push((copy, key));
+        }
+    }
+    let (started, keys): (Vec<Target>, Vec<String>) = copies.into_iter().unzip();
+    // A checkout behind the wan link takes 200 ms or more at one client: trials of at least a
+    // second, so each holds enough checkouts to have a median.
+    let trial = s.opts.profile.trial;
+    s.opts.profile.trial = trial.max(MIN_TRIAL);
+    let recorded = round(s, scenario, &started, &probes, products).await;
+    s.opts.profile.trial = trial;
+    for (at, p) in recorded.into_iter().zip(&probes) {
+        let carried = started[p.target].link_connections();
+        s.link_connections.insert(
+            s.runs[at].id.clone(),
+            carried
+                .into_iter()
+                .map(|(svc, n)| (svc.to_string(), n))
+                .collect(),
+        );
+    }
+    for (t, key) in started.into_iter().zip(keys) {
+        s.settle_and_audit(t, key).await?;
+    }
+    Ok(())
+}
