@@ -151,7 +151,16 @@ impl Link {
         let (c, profile) = (counters.clone(), Arc::new(profile));
         let task = tokio::spawn(async move {
             let mut seed = 0x9e37_79b9_7f4a_7c15u64 ^ u64::from(addr.port());
-            while let Ok((client, _)) = listener.accept().await {
+            loop {
+                let client = match listener.accept().await {
+                    Ok((client, _)) => client,
+                    // Out of descriptors, or a connection reset before it was accepted: the
+                    // listener itself is fine.
+                    Err(_) => {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
                 c.connections.fetch_add(1, Ordering::Relaxed);
                 seed = seed.wrapping_add(0x632b_e59b_d9b9_b8b5);
                 tokio::spawn(carry(
