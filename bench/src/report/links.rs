@@ -6,6 +6,8 @@
 use super::analysis::spread_cell;
 use super::document::{Block, Document, table};
 use super::verdict::{Entry, contest};
+use checkout_core::ServiceName;
+
 use crate::cluster::target::TargetKind;
 use crate::results::{Results, Run};
 use crate::scenarios::links::LINKS;
@@ -49,16 +51,27 @@ pub fn section(r: &Results, d: &mut Document) {
             let (Some(one), Some(n)) = (at(r, name, t, 1), at(r, name, t, many)) else {
                 continue;
             };
-            let connections: u64 = r
-                .link_connections
-                .get(&n.id)
-                .map_or(0, |v| v.iter().map(|(_, c)| c).sum());
+            let carried = r.link_connections.get(&n.id);
+            let of = |svc: &str| {
+                carried
+                    .and_then(|v| v.iter().find(|(s, _)| s == svc))
+                    .map_or(0, |(_, c)| *c)
+            };
+            let hops: Vec<u64> = ServiceName::CHAIN.iter().map(|s| of(s.as_str())).collect();
+            let connections = format!(
+                "{} ({})",
+                hops.iter().sum::<u64>(),
+                hops.iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" / ")
+            );
             rows.push(vec![
                 profile.to_string(),
                 t.to_string(),
                 spread_cell(one.spread.map(|s| s.p50_us), one.latency_us.p50, 1000.0, 2),
                 spread_cell(n.spread.map(|s| s.achieved_rps), n.achieved_rps, 1.0, 0),
-                format!("{connections}"),
+                connections,
             ]);
         }
         let entries = |pick: fn(&Run) -> Vec<f64>, clients: usize| -> Vec<Entry> {
@@ -114,7 +127,7 @@ pub fn section(r: &Results, d: &mut Document) {
             "target",
             "checkout p50 at 1 client, ms",
             &format!("checkouts/s at {many} clients"),
-            "connections",
+            "connections: all hops (orders / payments / inventory / fiscal / logistics)",
         ],
         rows,
     ));
@@ -175,7 +188,7 @@ mod tests {
         section(&r, &mut d);
         let text = super::super::document::markdown(&d);
         assert!(
-            text.contains("| lossy | rest-h1 | 24.00 | 400 | 228 |"),
+            text.contains("| lossy | rest-h1 | 24.00 | 400 | 228 (100 / 128 / 0 / 0 / 0) |"),
             "{text}"
         );
         assert!(text.contains("| lossy | throughput | rest-h1 |"), "{text}");
