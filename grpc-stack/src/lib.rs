@@ -5,6 +5,7 @@
 pub mod client;
 pub mod codec;
 pub mod echo;
+mod edge;
 pub mod server;
 pub mod status;
 

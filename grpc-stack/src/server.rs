@@ -15,7 +15,6 @@ use checkout_core::services::logistics::LogisticsService;
 use checkout_core::services::orders::OrdersService;
 use checkout_core::services::payments::PaymentsService;
 use checkout_core::store::Db;
-use checkout_core::telemetry;
 use checkout_core::*;
 use tokio::net::TcpListener;
 use tonic::server::NamedService;
@@ -387,7 +386,10 @@ impl GrpcNode {
                     }
                 }),
             )
-            .layer(axum::middleware::from_fn_with_state(service, count_call));
+            .layer(axum::middleware::from_fn_with_state(
+                service,
+                crate::edge::count_call,
+            ));
         tonic::transport::Server::builder()
             .accept_http1(true)
             .tcp_nodelay(true)
@@ -404,87 +406,6 @@ impl GrpcNode {
         self.db.close();
         Ok(())
     }
-}
-
-/// Counts and times one call by its gRPC code: an error is answered trailers-only, with
-/// `grpc-status` in the headers; a reply without it went on to `OK` in its trailers.
-async fn count_call(
-    axum::extract::State(service): axum::extract::State<ServiceName>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    if req.uri().path() == "/metrics" {
-        return next.run(req).await;
-    }
-    let m = metrics::start(service);
-    let (req, hop) = traced(service, req);
-    let res = tracing::Instrument::instrument(next.run(req), hop.span.clone()).await;
-    let code = res
-        .headers()
-        .get("grpc-status")
-        .and_then(|v| v.to_str().ok()?.parse::<i32>().ok())
-        .map_or(tonic::Code::Ok, tonic::Code::from_i32);
-    m.finish(code_name(code));
-    hop.finish(code_name(code), server_error(code));
-    res
-}
-
-/// A gRPC code's name as the metrics label it (`Ok`, `NotFound`, ...), without formatting one
-/// per call.
-fn code_name(code: tonic::Code) -> &'static str {
-    use tonic::Code::*;
-    match code {
-        Ok => "Ok",
-        Cancelled => "Cancelled",
-        Unknown => "Unknown",
-        InvalidArgument => "InvalidArgument",
-        DeadlineExceeded => "DeadlineExceeded",
-        NotFound => "NotFound",
-        AlreadyExists => "AlreadyExists",
-        PermissionDenied => "PermissionDenied",
-        ResourceExhausted => "ResourceExhausted",
-        FailedPrecondition => "FailedPrecondition",
-        Aborted => "Aborted",
-        OutOfRange => "OutOfRange",
-        Unimplemented => "Unimplemented",
-        Internal => "Internal",
-        Unavailable => "Unavailable",
-        DataLoss => "DataLoss",
-        Unauthenticated => "Unauthenticated",
-    }
-}
-
-/// A code the server is to blame for (what HTTP would answer with a 5xx): its span is an error.
-fn server_error(code: tonic::Code) -> bool {
-    use tonic::Code::*;
-    matches!(
-        code,
-        Unknown
-            | DeadlineExceeded
-            | ResourceExhausted
-            | Unimplemented
-            | Internal
-            | Unavailable
-            | DataLoss
-    )
-}
-
-/// The call's hop: its span, joined to the caller's trace (its `traceparent`) or starting one,
-/// and written back into the request as the trace the handler's own calls carry.
-fn traced(
-    service: ServiceName,
-    mut req: axum::extract::Request,
-) -> (axum::extract::Request, telemetry::Hop) {
-    let incoming = req
-        .headers()
-        .get("traceparent")
-        .and_then(|v| v.to_str().ok())
-        .and_then(Trace::parse);
-    let hop = telemetry::hop(service, incoming, req.uri().path());
-    if let Ok(v) = hop.trace.header().parse() {
-        req.headers_mut().insert("traceparent", v);
-    }
-    (req, hop)
 }
 
 fn name_of<S: NamedService>() -> &'static str {

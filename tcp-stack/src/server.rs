@@ -342,7 +342,7 @@ async fn connection(stream: TcpStream, shared: Arc<Shared>, mut stopped: watch::
                 }
             },
         };
-        let Ok(call) = frame::parse_call(&body) else {
+        let Ok(call) = Received::read(body) else {
             tracing::debug!(service = shared.name, "not a call frame: closing");
             break;
         };
@@ -358,7 +358,7 @@ async fn connection(stream: TcpStream, shared: Arc<Shared>, mut stopped: watch::
         };
         let (tx, shared) = (tx.clone(), shared.clone());
         tokio::spawn(async move {
-            let answer = serve_call(&shared, &body).await;
+            let answer = serve_call(&shared, &call).await;
             let _ = tx.send(answer).await;
             drop(slot);
         });
@@ -367,9 +367,45 @@ async fn connection(stream: TcpStream, shared: Arc<Shared>, mut stopped: watch::
     let _ = writer.await;
 }
 
+/// A call frame read off a connection: its body, and its head as the reader parsed it (once).
+struct Received {
+    body: Vec<u8>,
+    id: u64,
+    method: u8,
+    deadline: Option<std::time::Duration>,
+    /// Where the `traceparent` is in the body; the message follows it.
+    trace: std::ops::Range<usize>,
+}
+
+impl Received {
+    /// Parses a call frame's body; an error means the stream cannot be trusted any further.
+    fn read(body: Vec<u8>) -> Result<Self, String> {
+        let c = frame::parse_call(&body)?;
+        let payload_at = body.len() - c.payload.len();
+        let trace = payload_at - c.trace.map_or(0, str::len)..payload_at;
+        let (id, method, deadline) = (c.id, c.method, c.deadline);
+        Ok(Self {
+            body,
+            id,
+            method,
+            deadline,
+            trace,
+        })
+    }
+
+    fn payload(&self) -> &[u8] {
+        &self.body[self.trace.end..]
+    }
+
+    fn trace(&self) -> Option<&str> {
+        std::str::from_utf8(&self.body[self.trace.clone()])
+            .ok()
+            .filter(|t| !t.is_empty())
+    }
+}
+
 /// Serves one call frame (already known to parse) and returns its answer frame.
-async fn serve_call(shared: &Shared, body: &[u8]) -> Vec<u8> {
-    let call = frame::parse_call(body).expect("checked by the reader");
+async fn serve_call(shared: &Shared, call: &Received) -> Vec<u8> {
     let Some(method) = Method::from_u8(call.method) else {
         let e = ServiceError::invalid("", format!("método {} desconhecido", call.method));
         return frame::error(call.id, &e);
@@ -382,7 +418,7 @@ async fn serve_call(shared: &Shared, body: &[u8]) -> Vec<u8> {
         };
         return shared
             .face
-            .serve(call.id, method, ctx, call.payload)
+            .serve(call.id, method, ctx, call.payload())
             .await
             .0;
     };
@@ -396,13 +432,16 @@ async fn serve_call(shared: &Shared, body: &[u8]) -> Vec<u8> {
         return frame::ok_bytes(call.id, text.as_bytes());
     }
     let m = metrics::start(service);
-    let hop = telemetry::hop(service, call.trace.and_then(Trace::parse), method.path());
+    let hop = telemetry::hop(service, call.trace().and_then(Trace::parse), method.path());
     let ctx = CallCtx {
         deadline,
         trace: Some(hop.trace),
     };
     let (answer, failed) = within(ctx, service.as_str(), async {
-        Ok(shared.face.serve(call.id, method, ctx, call.payload).await)
+        Ok(shared
+            .face
+            .serve(call.id, method, ctx, call.payload())
+            .await)
     })
     .instrument(hop.span.clone())
     .await

@@ -9,3 +9,4 @@ pub mod link;
 pub mod otlp_sink;
 pub mod supervisor;
 pub mod target;
+mod timer;

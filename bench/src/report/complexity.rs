@@ -219,16 +219,18 @@ pub fn measure(root: &Path, bin_dir: Option<&Path>) -> Option<Vec<StackComplexit
     let mut out = Vec::new();
     // Each stack's adapter: its own crate, and the shared wire crate for the two protobuf
     // stacks (the messages and their mapping to the core's types are theirs).
-    let stacks: [(&str, &[&str]); 3] = [
-        ("grpc", &["grpc-stack", "proto"]),
-        ("rest", &["rest-stack"]),
-        ("tcp", &["tcp-stack", "proto"]),
+    // (directory, package) of each crate.
+    const PROTO: (&str, &str) = ("proto", "checkout-proto");
+    let stacks: [(&str, &[(&str, &str)]); 3] = [
+        ("grpc", &[("grpc-stack", "grpc-stack"), PROTO]),
+        ("rest", &[("rest-stack", "rest-stack")]),
+        ("tcp", &[("tcp-stack", "tcp-stack"), PROTO]),
     ];
     let generated = |texts: &[(&str, &str)]| texts.iter().map(|(_, t)| code_lines(t)).sum();
     for (stack, crates) in stacks {
         let mut files = Vec::new();
-        for krate in crates {
-            rust_files(&root.join(krate).join("src"), &mut files);
+        for (dir, _) in crates {
+            rust_files(&root.join(dir).join("src"), &mut files);
         }
         files.sort();
         let sources: Vec<(String, String)> = files
@@ -249,22 +251,14 @@ pub fn measure(root: &Path, bin_dir: Option<&Path>) -> Option<Vec<StackComplexit
         endpoint_files.sort();
         let mut direct = BTreeSet::new();
         let mut beyond = BTreeSet::new();
-        for krate in crates {
-            if let Ok(m) = std::fs::read_to_string(root.join(krate).join("Cargo.toml")) {
+        for (dir, package) in crates {
+            if let Ok(m) = std::fs::read_to_string(root.join(dir).join("Cargo.toml")) {
                 direct.extend(direct_deps(&m));
             }
-            let package = if *krate == "proto" {
-                "checkout-proto"
-            } else {
-                krate
-            };
             beyond.extend(closure(&graph, package).difference(&core).cloned());
         }
         beyond.retain(|c| !SHARED.contains(&c.as_str()));
-        let own: BTreeSet<String> = crates
-            .iter()
-            .map(|k| if *k == "proto" { "checkout-proto" } else { k }.to_string())
-            .collect();
+        let own: BTreeSet<String> = crates.iter().map(|(_, p)| p.to_string()).collect();
         let build_s = timing.as_ref().map(|t| {
             t.seconds
                 .iter()
@@ -288,7 +282,7 @@ pub fn measure(root: &Path, bin_dir: Option<&Path>) -> Option<Vec<StackComplexit
             direct_deps: direct.len(),
             crates_beyond_core: beyond.len(),
             endpoint_files,
-            binary_bytes: bin_dir.and_then(|d| loaded_bytes(&d.join(crates[0]))),
+            binary_bytes: bin_dir.and_then(|d| loaded_bytes(&d.join(crates[0].1))),
             build_s,
             build_share: build_s
                 .zip(timing.as_ref().map(|t| t.total()))
