@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 /// Every contract package; `checkout-proto` generates the messages of all but `calibracao`
 /// (a service only).
-const PACKAGES: [&str; 8] = [
+const PACKAGES: [&str; 9] = [
     "comum",
     "pedidos",
     "pagamento",
@@ -14,6 +14,7 @@ const PACKAGES: [&str; 8] = [
     "logistica",
     "catalogo",
     "calibracao",
+    "ingestao",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -30,7 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_client(true)
         .build_server(true)
         .codec_path("crate::codec::CheckoutCodec");
-    for p in &PACKAGES[..7] {
+    for p in PACKAGES.iter().filter(|p| **p != "calibracao") {
         config = config.extern_path(format!(".{p}"), format!("::checkout_proto::pb::{p}"));
     }
     config.compile_fds(fds)?;

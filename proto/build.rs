@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 /// Every contract file, in dependency order.
-const PROTOS: [&str; 8] = [
+const PROTOS: [&str; 9] = [
     "comum.proto",
     "pedidos.proto",
     "pagamento.proto",
@@ -14,6 +14,7 @@ const PROTOS: [&str; 8] = [
     "logistica.proto",
     "catalogo.proto",
     "calibracao.proto",
+    "ingestao.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

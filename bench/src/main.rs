@@ -87,8 +87,11 @@ struct RunArgs {
 #[derive(Subcommand, Debug)]
 #[allow(clippy::large_enum_variant)] // parsed once
 enum Command {
-    /// Write an ecommerce.db with the seed's schema, proportions and Brazilian names.
+    /// Write an ecommerce.db with the seed's schema, proportions and Brazilian names (or, with
+    /// `events`, an import file of order events).
     Datagen(DatagenArgs),
+    /// Upload a CSV of events to the ingestion sink and follow its progress.
+    Import(bench::client::import::ImportArgs),
     /// Print what changed between two runs' results.json.
     Compare {
         /// The earlier results.json.
@@ -208,8 +211,17 @@ enum ClientAction {
     Consultar { pedido: i64 },
 }
 
+#[derive(Subcommand, Debug)]
+enum DatagenKind {
+    /// An import file of seed 000's order events (CSV), with repeats and invalid lines.
+    Events(bench::client::import::EventsArgs),
+}
+
 #[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
 struct DatagenArgs {
+    #[command(subcommand)]
+    kind: Option<DatagenKind>,
     /// Output file (replaced if it exists).
     #[arg(long, default_value = "ecommerce.db")]
     out: PathBuf,
@@ -231,7 +243,12 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     checkout_core::node_cli::init_telemetry();
     match cli.command {
+        Some(Command::Datagen(DatagenArgs {
+            kind: Some(DatagenKind::Events(e)),
+            ..
+        })) => bench::client::import::datagen_events(&e),
         Some(Command::Datagen(a)) => datagen(a),
+        Some(Command::Import(a)) => bench::client::import::run(a),
         Some(Command::Compare { a, b }) => bench::report::compare::run(&a, &b),
         Some(Command::Node { stack }) => node(stack),
         Some(Command::Hog { threads, seconds }) => {

@@ -116,7 +116,7 @@ pub const SEED_TABLES: [(&str, &[&str]); 7] = [
 ];
 
 /// Portuguese product names and the seed's four categories.
-const PRODUCTS: &[(&str, &str)] = &[
+pub(crate) const PRODUCTS: &[(&str, &str)] = &[
     ("Fone de Ouvido", "Eletrônico"),
     ("Carregador Portátil", "Eletrônico"),
     ("Caixa de Som", "Eletrônico"),

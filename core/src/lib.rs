@@ -12,6 +12,7 @@ pub mod audit;
 pub mod codes;
 pub mod datagen;
 pub mod error;
+pub mod ingest;
 pub mod metrics;
 pub mod model;
 pub mod node;

@@ -270,6 +270,36 @@ where
     stopped
 }
 
+/// Runs the ingestion sink of `data_dir` on `addr` with the transport's `start` (given the sink
+/// and its listener): prints `ingestao listening on ADDR` once ready, and on SIGINT/SIGTERM (or
+/// `stop`) lets the server drain, running imports stop at their next block, and the database
+/// close.
+pub async fn run_sink<F>(
+    addr: SocketAddr,
+    data_dir: &Path,
+    store: crate::store::StoreConfig,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+    start: F,
+) -> Result<(), BoxError>
+where
+    F: FnOnce(crate::ingest::Sink, std::net::TcpListener, Shutdown) -> Result<Serving, BoxError>,
+{
+    let sink = crate::ingest::Sink::open(data_dir, store)?;
+    let listener =
+        std::net::TcpListener::bind(addr).map_err(|e| format!("ingestao: bind {addr}: {e}"))?;
+    listener.set_nonblocking(true)?;
+    let local = listener.local_addr()?;
+    let shutdown: Shutdown = Box::pin(async move {
+        tokio::select! {
+            _ = shutdown_signal() => {}
+            _ = stop => {}
+        }
+    });
+    let serving = start(sink, listener, shutdown)?;
+    println!("ingestao listening on {local}");
+    serving.await
+}
+
 /// Where a service process writes its storage meter when it receives SIGUSR1.
 pub fn meter_file(data_dir: &Path, pid: u32) -> PathBuf {
     data_dir.join(format!("meter-{pid}.txt"))

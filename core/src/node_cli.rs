@@ -181,3 +181,38 @@ pub fn init_telemetry() {
         .with_writer(std::io::stderr)
         .try_init();
 }
+
+/// Serve the ingestion sink (seeds 000 and 003), a service of its own outside the checkout chain.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SinkArgs {
+    /// Port; by default the stack's base port + 6 (after the six checkout services).
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Address to bind.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub bind: IpAddr,
+    /// Folder of the sink's database (`eventos.db`) and of files being imported.
+    #[arg(long, default_value = "data")]
+    pub data_dir: PathBuf,
+    /// SQLite `synchronous` setting: off, normal or full.
+    #[arg(long, default_value = "normal", value_parser = parse_sync)]
+    pub sync: SyncMode,
+}
+
+impl SinkArgs {
+    /// Where the sink listens, given the stack's default base port.
+    pub fn addr(&self, default_base_port: u16) -> SocketAddr {
+        let port = self
+            .port
+            .unwrap_or(default_base_port + crate::ingest::PORT_OFFSET);
+        SocketAddr::new(self.bind, port)
+    }
+
+    /// The sink's storage settings.
+    pub fn store(&self) -> StoreConfig {
+        StoreConfig {
+            sync: self.sync,
+            ..StoreConfig::default()
+        }
+    }
+}

@@ -6,6 +6,7 @@ pub mod client;
 pub mod codec;
 pub mod echo;
 mod edge;
+pub mod ingest;
 pub mod server;
 pub mod status;
 
@@ -43,13 +44,18 @@ pub mod pb {
         pub use checkout_proto::pb::catalogo::*;
         tonic::include_proto!("catalogo");
     }
+    /// The ingestion sink.
+    pub mod ingestao {
+        pub use checkout_proto::pb::ingestao::*;
+        tonic::include_proto!("ingestao");
+    }
     /// The calibration echo.
     pub mod calibracao {
         tonic::include_proto!("calibracao");
     }
     /// The Rust tonic generated for the services of each `.proto` (by package; the messages are
     /// `checkout_proto::pb::GENERATED`).
-    pub const GENERATED: [(&str, &str); 7] = [
+    pub const GENERATED: [(&str, &str); 8] = [
         (
             "pedidos",
             include_str!(concat!(env!("OUT_DIR"), "/pedidos.rs")),
@@ -77,6 +83,10 @@ pub mod pb {
         (
             "calibracao",
             include_str!(concat!(env!("OUT_DIR"), "/calibracao.rs")),
+        ),
+        (
+            "ingestao",
+            include_str!(concat!(env!("OUT_DIR"), "/ingestao.rs")),
         ),
     ];
 }

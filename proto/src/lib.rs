@@ -5,6 +5,7 @@
 
 pub mod convert;
 pub mod erro;
+pub mod ingest;
 
 /// Messages generated from the `.proto` files by `build.rs` (prost only: no service code).
 #[allow(missing_docs, clippy::all)]
@@ -37,9 +38,13 @@ pub mod pb {
     pub mod catalogo {
         include!(concat!(env!("OUT_DIR"), "/catalogo.rs"));
     }
+    /// The ingestion sink.
+    pub mod ingestao {
+        include!(concat!(env!("OUT_DIR"), "/ingestao.rs"));
+    }
     /// The Rust prost generated for the messages of each `.proto` (by package; `calibracao`
     /// declares a service only): what the contract costs in code nobody writes by hand.
-    pub const GENERATED: [(&str, &str); 7] = [
+    pub const GENERATED: [(&str, &str); 8] = [
         ("comum", include_str!(concat!(env!("OUT_DIR"), "/comum.rs"))),
         (
             "pedidos",
@@ -64,6 +69,10 @@ pub mod pb {
         (
             "catalogo",
             include_str!(concat!(env!("OUT_DIR"), "/catalogo.rs")),
+        ),
+        (
+            "ingestao",
+            include_str!(concat!(env!("OUT_DIR"), "/ingestao.rs")),
         ),
     ];
     /// Encoded descriptor set of every `.proto` (gRPC reflection serves it).

@@ -8,6 +8,7 @@ pub mod convert;
 pub mod echo;
 pub mod errors;
 pub mod handlers;
+pub mod ingest;
 pub mod server;
 pub mod wire;
 

@@ -6,6 +6,8 @@
 //! any terminal and through a pipe (so it can be scripted and tested), with no dependency.
 //! Errors are shown as the documented error (kind and message), never a stack trace.
 
+pub mod import;
+
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -36,6 +38,16 @@ impl Transport {
             "rest-h2" => Ok(Self::RestH2),
             "tcp" => Ok(Self::Tcp),
             other => Err(format!("{other:?}: expected grpc, rest, rest-h2 or tcp")),
+        }
+    }
+
+    /// The name `parse` reads.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Grpc => "grpc",
+            Self::Rest => "rest",
+            Self::RestH2 => "rest-h2",
+            Self::Tcp => "tcp",
         }
     }
 

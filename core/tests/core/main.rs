@@ -8,4 +8,5 @@ mod checkout;
 mod concurrency;
 mod datagen;
 mod faults;
+mod ingest;
 mod store;

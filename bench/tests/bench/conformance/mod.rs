@@ -4,6 +4,7 @@
 
 mod cases;
 pub mod harness;
+mod ingest;
 
 pub use harness::Wiring;
 

@@ -1,0 +1,201 @@
+//! The ingestion sink from the command line: `datagen events` writes an import file of seed 000's
+//! order events, and `import` uploads one over gRPC or REST and follows the server's progress
+//! stream with a live bar (rate, time left, inserted / repeated / invalid). Ctrl-C leaves the
+//! import running on the server and says how to follow it again (`import --follow ID`).
+
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use checkout_core::ingest::events::{EventsConfig, write_csv};
+use checkout_core::ingest::{Estado, IngestPort, PORT_OFFSET, Progresso};
+
+use super::Transport;
+
+/// `datagen events`: an import file of order events.
+#[derive(clap::Args, Debug)]
+pub struct EventsArgs {
+    /// How many events (lines after the header).
+    #[arg(long, default_value_t = 300_000)]
+    pub count: u64,
+    /// Output CSV file (replaced if it exists).
+    #[arg(long, default_value = "eventos.csv")]
+    pub out: PathBuf,
+    /// Share of events that repeat an earlier one exactly (same id).
+    #[arg(long, default_value_t = 0.02)]
+    pub repeat_rate: f64,
+    /// Share of events that break a rule (quantity 0, unknown channel, no customer).
+    #[arg(long, default_value_t = 0.001)]
+    pub invalid_rate: f64,
+    /// Random seed: the same seed writes the same events.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+/// Writes the file `a` asks for and says what a sink that imports it must end with.
+pub fn datagen_events(a: &EventsArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&(a.repeat_rate + a.invalid_rate))
+            && a.repeat_rate >= 0.0
+            && a.invalid_rate >= 0.0,
+        "--repeat-rate and --invalid-rate must be shares between 0 and 1"
+    );
+    let cfg = EventsConfig {
+        seed: a.seed,
+        repeat_rate: a.repeat_rate,
+        invalid_rate: a.invalid_rate,
+        start_us: checkout_core::ingest::now_us(),
+    };
+    let (distinct, _) = write_csv(&a.out, a.count, cfg)?;
+    let size = std::fs::metadata(&a.out)?.len();
+    println!(
+        "wrote {}: {} events ({:.1} MiB), {} distinct and valid, seed {}",
+        a.out.display(),
+        a.count,
+        size as f64 / (1 << 20) as f64,
+        distinct,
+        a.seed
+    );
+    Ok(())
+}
+
+/// `import`: upload a file to the sink and follow it.
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    /// The CSV file (as `datagen events` writes it); omit with --follow.
+    pub file: Option<PathBuf>,
+    /// grpc, rest (HTTP/1.1) or rest-h2.
+    #[arg(long, default_value = "grpc", value_parser = Transport::parse)]
+    pub transport: Transport,
+    /// The sink's address (default: `sink`'s, 127.0.0.1:50057 for gRPC, 127.0.0.1:8086 for REST).
+    #[arg(long)]
+    pub addr: Option<SocketAddr>,
+    /// Follow an import already running (its id) instead of uploading.
+    #[arg(long)]
+    pub follow: Option<u64>,
+}
+
+/// Where `sink` listens by default for `t`.
+pub fn default_sink(t: Transport) -> SocketAddr {
+    let orders = t.default_orders();
+    SocketAddr::new(orders.ip(), orders.port() + PORT_OFFSET)
+}
+
+/// A client of the sink at `addr` over `t` (inside a runtime).
+pub fn sink_port(t: Transport, addr: SocketAddr) -> anyhow::Result<Arc<dyn IngestPort>> {
+    Ok(match t {
+        Transport::Grpc => Arc::new(grpc_stack::ingest::GrpcIngest::new(addr)),
+        Transport::Rest => Arc::new(rest_stack::ingest::RestIngest::new(addr, false)),
+        Transport::RestH2 => Arc::new(rest_stack::ingest::RestIngest::new(addr, true)),
+        Transport::Tcp => {
+            anyhow::bail!("the raw-TCP stack has no ingestion sink: use grpc or rest")
+        }
+    })
+}
+
+/// One line of the bar: share done, lines, rate, time left, the counts.
+pub fn bar_line(p: &Progresso, elapsed: Duration) -> String {
+    let share = if p.bytes == 0 {
+        0.0
+    } else {
+        p.bytes_lidos as f64 / p.bytes as f64
+    };
+    let width = 24;
+    let full = ((share * width as f64).round() as usize).min(width);
+    let secs = elapsed.as_secs_f64().max(1e-3);
+    let rate = p.linhas.saturating_sub(1) as f64 / secs;
+    let left = if share > 0.0 && share < 1.0 {
+        format!("faltam {:.0} s", secs * (1.0 - share) / share)
+    } else {
+        String::new()
+    };
+    format!(
+        "importação {}: [{}{}] {:>3.0}%  {} linhas  {:.0}/s  {left}  inseridos {}  repetidos {}  inválidos {}",
+        p.id,
+        "#".repeat(full),
+        "-".repeat(width - full),
+        share * 100.0,
+        p.linhas.saturating_sub(1),
+        rate,
+        p.inseridos,
+        p.repetidos,
+        p.invalidos,
+    )
+}
+
+/// Runs `import`: uploads (or attaches to `--follow`), draws the bar until the import ends and
+/// prints the final counts; on Ctrl-C leaves the import running and says how to follow it.
+pub fn run(a: ImportArgs) -> anyhow::Result<()> {
+    let addr = a.addr.unwrap_or_else(|| default_sink(a.transport));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let port = sink_port(a.transport, addr)?;
+        let started = Instant::now();
+        let id = match (a.follow, &a.file) {
+            (Some(id), _) => id,
+            (None, Some(file)) => {
+                let id = port
+                    .importar(file)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("upload refused: {e}"))?;
+                println!(
+                    "{} sent in {:.1} s: import {id} accepted, processing on the server",
+                    file.display(),
+                    started.elapsed().as_secs_f64()
+                );
+                id
+            }
+            (None, None) => anyhow::bail!("give a file to import, or --follow ID"),
+        };
+        let tty = std::io::stderr().is_terminal();
+        let mut last_line = Instant::now() - Duration::from_secs(10);
+        let mut draw = move |p: Progresso| {
+            let line = bar_line(&p, started.elapsed());
+            if tty {
+                eprint!("\r\x1b[2K{line}");
+                let _ = std::io::stderr().flush();
+            } else if last_line.elapsed() >= Duration::from_secs(1) || p.estado.terminal() {
+                eprintln!("{line}");
+                last_line = Instant::now();
+            }
+        };
+        let follow = port.acompanhar(id, &mut draw);
+        let end = tokio::select! {
+            end = follow => end.map_err(|e| anyhow::anyhow!("following import {id}: {e}"))?,
+            _ = tokio::signal::ctrl_c() => {
+                eprintln!(
+                    "\nimport {id} goes on running on the server; follow it again with:\n  cargo run -p bench -- import --follow {id} --transport {} --addr {addr}",
+                    a.transport.as_str()
+                );
+                std::process::exit(130);
+            }
+        };
+        if tty {
+            eprintln!();
+        }
+        let secs = started.elapsed().as_secs_f64();
+        match end.estado {
+            Estado::Concluida => {
+                println!(
+                    "import {id} done in {secs:.1} s: {} lines, {} inserted, {} repeated, {} invalid",
+                    end.linhas.saturating_sub(1),
+                    end.inseridos,
+                    end.repetidos,
+                    end.invalidos
+                );
+                for e in &end.erros {
+                    println!("  line {}: {}", e.posicao, e.motivo);
+                }
+                Ok(())
+            }
+            _ => anyhow::bail!(
+                "import {id} failed: {}",
+                end.falha.unwrap_or_else(|| "no reason given".into())
+            ),
+        }
+    })
+}

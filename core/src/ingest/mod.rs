@@ -1,0 +1,562 @@
+//! The ingestion sink (seeds 000 and 003): order events sent by remote simulators, one at a time,
+//! streamed, in batches or in a stream of batches, and files of events imported in the
+//! background. Every event carries an id: a repeat is counted and never stored twice, an invalid
+//! event is counted with its position and reason and never stops the rest. The sink is a service
+//! of its own (its own process and SQLite file, `eventos.db`), outside the checkout chain: it
+//! shares no data and no call with the six checkout services.
+
+pub mod csv;
+pub mod events;
+pub mod import;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ServiceError, ServiceResult};
+use crate::store::{Db, StoreConfig};
+
+pub use import::{Estado, Importer, Progresso, Upload};
+
+/// The sink's database file in a data directory.
+pub const DB_FILE: &str = "eventos.db";
+
+/// Port offset of the sink from a stack's base port (after the six checkout services).
+pub const PORT_OFFSET: u16 = 6;
+
+/// Most events the sink commits in one write: a larger batch is split, so what runs on one
+/// thread at once stays bounded (about a millisecond of inserts).
+pub const MAX_WRITE: usize = 256;
+
+/// Most errors a receipt lists one by one (all are counted).
+pub const MAX_LISTED_ERRORS: usize = 100;
+
+/// One order event of seed 000's `PedidoMessage`, with the id that makes a repeat detectable.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Evento {
+    /// Unique id of the event (1–64 characters); a second event with the same id is a repeat.
+    pub id_evento: String,
+    /// Customer's name.
+    pub cliente: String,
+    /// Product's name.
+    pub produto: String,
+    /// Units (1–1,000).
+    pub quantidade: i64,
+    /// Logistics centre that ships it (a city).
+    pub centro_logistico: String,
+    /// Sales channel (`site`, `app`, `marketplace`, `loja_fisica`, `televendas`).
+    pub canal_venda: String,
+    /// Total value in centavos (positive).
+    pub valor_centavos: i64,
+    /// When the simulator sent it, in microseconds since the Unix epoch; 0 asks the sending
+    /// client to stamp it as it puts the event on the wire.
+    #[serde(default)]
+    pub emitido_em_us: i64,
+}
+
+/// The sales channels an event may name.
+pub const CANAIS: [&str; 5] = ["site", "app", "marketplace", "loja_fisica", "televendas"];
+
+impl Evento {
+    /// Why this event cannot be stored (`field: reason`), or `None` when it can.
+    pub fn invalid_reason(&self) -> Option<String> {
+        let text = |field: &str, v: &str, max: usize| {
+            if v.trim().is_empty() {
+                Some(format!("{field}: vazio"))
+            } else if v.chars().count() > max {
+                Some(format!("{field}: mais de {max} caracteres"))
+            } else if v.chars().any(char::is_control) {
+                Some(format!("{field}: caractere de controle"))
+            } else {
+                None
+            }
+        };
+        text("id_evento", &self.id_evento, 64)
+            .or_else(|| text("cliente", &self.cliente, 120))
+            .or_else(|| text("produto", &self.produto, 120))
+            .or_else(|| text("centro_logistico", &self.centro_logistico, 80))
+            .or_else(|| {
+                (!(1..=1000).contains(&self.quantidade))
+                    .then(|| format!("quantidade: {} fora de 1–1000", self.quantidade))
+            })
+            .or_else(|| {
+                (!CANAIS.contains(&self.canal_venda.as_str()))
+                    .then(|| format!("canal_venda: '{}' desconhecido", self.canal_venda))
+            })
+            .or_else(|| {
+                (!(1..=10_000_000_000).contains(&self.valor_centavos))
+                    .then(|| format!("valor: {} centavos fora do intervalo", self.valor_centavos))
+            })
+            .or_else(|| (self.emitido_em_us < 0).then(|| "emitido_em: negativo".to_owned()))
+    }
+
+    /// Stamps the emission time now, if the event asks for it (0).
+    pub fn stamp(&mut self) {
+        if self.emitido_em_us == 0 {
+            self.emitido_em_us = now_us();
+        }
+    }
+
+    /// A 64-bit digest of what the sink stores of this event (its emission time excluded):
+    /// summed over a set of events (wrapping), it checks that the sink holds exactly that set.
+    pub fn digest(&self) -> u64 {
+        let mut h = 0xcbf2_9ce4_8422_2325u64;
+        let mut eat = |bytes: &[u8]| {
+            for &b in bytes.iter().chain([0x1f].iter()) {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        eat(self.id_evento.as_bytes());
+        eat(self.cliente.as_bytes());
+        eat(self.produto.as_bytes());
+        eat(&self.quantidade.to_le_bytes());
+        eat(self.centro_logistico.as_bytes());
+        eat(self.canal_venda.as_bytes());
+        eat(&self.valor_centavos.to_le_bytes());
+        crate::sim::splitmix(h)
+    }
+}
+
+/// Microseconds since the Unix epoch, now.
+pub fn now_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
+}
+
+/// One event the sink did not store for being invalid: where it was and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErroEvento {
+    /// Position: 0-based in what one call sent (across a stream's messages), or the file's line
+    /// number (1-based, the header being line 1) in an import.
+    pub posicao: u64,
+    /// Why (`field: reason`).
+    pub motivo: String,
+}
+
+/// What the sink did with what one call sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Recibo {
+    /// Stored now.
+    pub inseridos: u64,
+    /// Already stored (same id): not stored again.
+    pub repetidos: u64,
+    /// Refused as invalid.
+    pub invalidos: u64,
+    /// The first invalid ones, with position and reason (at most [`MAX_LISTED_ERRORS`]).
+    pub erros: Vec<ErroEvento>,
+}
+
+impl Recibo {
+    /// Events this receipt accounts for.
+    pub fn total(&self) -> u64 {
+        self.inseridos + self.repetidos + self.invalidos
+    }
+
+    /// Adds `other`'s counts and errors to this one.
+    pub fn absorb(&mut self, other: Recibo) {
+        self.inseridos += other.inseridos;
+        self.repetidos += other.repetidos;
+        self.invalidos += other.invalidos;
+        let room = MAX_LISTED_ERRORS.saturating_sub(self.erros.len());
+        self.erros.extend(other.erros.into_iter().take(room));
+    }
+
+    /// Counts one invalid event at `posicao`.
+    pub fn invalid(&mut self, posicao: u64, motivo: String) {
+        self.invalidos += 1;
+        if self.erros.len() < MAX_LISTED_ERRORS {
+            self.erros.push(ErroEvento { posicao, motivo });
+        }
+    }
+}
+
+/// The sink's API as a trait, whatever carries it: the seed's four patterns and the import.
+#[async_trait]
+pub trait IngestPort: Send + Sync {
+    /// One event, one call (seed: `SimpleSendData`).
+    async fn enviar(&self, evento: Evento) -> ServiceResult<Recibo>;
+    /// A stream of events, one receipt at the end (seed: `StreamData`).
+    async fn enviar_stream(&self, eventos: Vec<Evento>) -> ServiceResult<Recibo>;
+    /// One batch, one call (seed: `EnviarPedidosEmLote`).
+    async fn enviar_lote(&self, lote: Vec<Evento>) -> ServiceResult<Recibo>;
+    /// A stream of batches, one receipt at the end (seed: `StreamPedidosEmLote`).
+    async fn enviar_lotes_stream(&self, lotes: Vec<Vec<Evento>>) -> ServiceResult<Recibo>;
+    /// Uploads a CSV file of events; answers with the import's id as soon as the file is
+    /// stored, before any event is processed.
+    async fn importar(&self, arquivo: &Path) -> ServiceResult<u64>;
+    /// An import's progress now.
+    async fn progresso(&self, id: u64) -> ServiceResult<Progresso>;
+    /// Follows an import, calling `cada` on every update the server pushes, until it ends;
+    /// returns the last.
+    async fn acompanhar(
+        &self,
+        id: u64,
+        cada: &mut (dyn FnMut(Progresso) + Send),
+    ) -> ServiceResult<Progresso>;
+}
+
+/// The sink's schema: events by id, imports with their counts, and where each import's invalid
+/// lines were (the first [`MAX_LISTED_ERRORS`] of each).
+pub const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS eventos (
+    id_evento TEXT PRIMARY KEY,
+    cliente TEXT NOT NULL,
+    produto TEXT NOT NULL,
+    quantidade INTEGER NOT NULL,
+    centro_logistico TEXT NOT NULL,
+    canal_venda TEXT NOT NULL,
+    valor_centavos INTEGER NOT NULL,
+    emitido_em_us INTEGER NOT NULL,
+    gravado_em_us INTEGER NOT NULL,
+    importacao INTEGER
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS importacoes (
+    id INTEGER PRIMARY KEY,
+    criada_em TEXT NOT NULL,
+    estado TEXT NOT NULL,
+    arquivo TEXT NOT NULL,
+    bytes INTEGER NOT NULL DEFAULT 0,
+    bytes_lidos INTEGER NOT NULL DEFAULT 0,
+    linhas INTEGER NOT NULL DEFAULT 0,
+    inseridos INTEGER NOT NULL DEFAULT 0,
+    repetidos INTEGER NOT NULL DEFAULT 0,
+    invalidos INTEGER NOT NULL DEFAULT 0,
+    falha TEXT
+);
+CREATE TABLE IF NOT EXISTS importacao_erros (
+    importacao INTEGER NOT NULL,
+    linha INTEGER NOT NULL,
+    motivo TEXT NOT NULL,
+    PRIMARY KEY (importacao, linha)
+);
+";
+
+const INSERT: &str = "INSERT OR IGNORE INTO eventos (id_evento, cliente, produto, quantidade,
+    centro_logistico, canal_venda, valor_centavos, emitido_em_us, gravado_em_us, importacao)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+
+/// Inserts `eventos` (each with its position) on `conn`, inside the caller's transaction:
+/// invalid ones are counted with their position, repeats counted and skipped.
+pub fn insert_events(
+    conn: &rusqlite::Connection,
+    eventos: &[(u64, Evento)],
+    importacao: Option<u64>,
+) -> ServiceResult<Recibo> {
+    let mut recibo = Recibo::default();
+    let mut stmt = conn.prepare_cached(INSERT)?;
+    let gravado = now_us();
+    for (posicao, e) in eventos {
+        if let Some(motivo) = e.invalid_reason() {
+            recibo.invalid(*posicao, motivo);
+            continue;
+        }
+        let n = stmt.execute(rusqlite::params![
+            e.id_evento,
+            e.cliente,
+            e.produto,
+            e.quantidade,
+            e.centro_logistico,
+            e.canal_venda,
+            e.valor_centavos,
+            e.emitido_em_us,
+            gravado,
+            importacao.map(|i| i as i64),
+        ])?;
+        if n == 1 {
+            recibo.inseridos += 1;
+        } else {
+            recibo.repetidos += 1;
+        }
+    }
+    Ok(recibo)
+}
+
+/// The sink: its database and its imports.
+#[derive(Clone)]
+pub struct Sink {
+    db: Db,
+    importer: Arc<Importer>,
+}
+
+impl Sink {
+    /// Opens (creating) `eventos.db` in `data_dir` and resumes any import a previous run left
+    /// half done (from the last block it committed).
+    pub fn open(data_dir: &Path, config: StoreConfig) -> ServiceResult<Self> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| ServiceError::Internal(format!("data dir: {e}")))?;
+        let db = Db::open(&data_dir.join(DB_FILE), SCHEMA, config)?;
+        let importer = Importer::open(db.clone(), data_dir)?;
+        Ok(Self { db, importer })
+    }
+
+    /// The sink's database.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The sink's imports.
+    pub fn importer(&self) -> &Arc<Importer> {
+        &self.importer
+    }
+
+    /// Stores `eventos`, numbered from `first`, committing at most [`MAX_WRITE`] per write.
+    pub async fn ingest(&self, first: u64, eventos: Vec<Evento>) -> ServiceResult<Recibo> {
+        let mut recibo = Recibo::default();
+        let mut numbered: Vec<(u64, Evento)> = eventos
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| (first + i as u64, e))
+            .collect();
+        while !numbered.is_empty() {
+            let rest = numbered.split_off(numbered.len().min(MAX_WRITE));
+            let part = std::mem::replace(&mut numbered, rest);
+            let r = self
+                .db
+                .write(move |c| insert_events(c, &part, None))
+                .await?;
+            recibo.absorb(r);
+        }
+        Ok(recibo)
+    }
+
+    /// Lets running imports stop at their next block and closes the database.
+    pub fn close(&self) {
+        self.importer.close();
+        self.db.close();
+    }
+}
+
+/// Collects a stream's events into writes of up to [`MAX_WRITE`]: the transport pushes each
+/// event it reads and flushes when the stream has nothing more ready, so events wait for a
+/// commit no longer than the stream keeps them coming, and a slow sink stops reading (the
+/// transport's flow control then slows the sender).
+pub struct StreamIngest {
+    sink: Sink,
+    next: u64,
+    pending: Vec<Evento>,
+    /// Counts so far.
+    pub recibo: Recibo,
+}
+
+impl StreamIngest {
+    /// A stream into `sink`, positions counted from 0.
+    pub fn new(sink: Sink) -> Self {
+        Self {
+            sink,
+            next: 0,
+            pending: Vec::new(),
+            recibo: Recibo::default(),
+        }
+    }
+
+    /// Adds events; commits when a full write is pending.
+    pub async fn push(&mut self, eventos: impl IntoIterator<Item = Evento>) -> ServiceResult<()> {
+        self.pending.extend(eventos);
+        if self.pending.len() >= MAX_WRITE {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Counts an event the transport could not decode, at the next position (what precedes it
+    /// is committed first, so positions stay in order).
+    pub async fn undecodable(&mut self, motivo: String) -> ServiceResult<()> {
+        self.flush().await?;
+        self.recibo.invalid(self.next, motivo);
+        self.next += 1;
+        Ok(())
+    }
+
+    /// Commits whatever is pending.
+    pub async fn flush(&mut self) -> ServiceResult<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.pending);
+        let n = batch.len() as u64;
+        let r = self.sink.ingest(self.next, batch).await?;
+        self.next += n;
+        self.recibo.absorb(r);
+        Ok(())
+    }
+
+    /// Commits what is pending and returns the receipt.
+    pub async fn finish(mut self) -> ServiceResult<Recibo> {
+        self.flush().await?;
+        Ok(self.recibo)
+    }
+}
+
+/// Stamps every event that asks for it (emission time 0) now.
+pub fn stamped(mut eventos: Vec<Evento>) -> Vec<Evento> {
+    for e in &mut eventos {
+        e.stamp();
+    }
+    eventos
+}
+
+/// Follows `rx` until the import ends, calling `cada` on each update; returns the last.
+pub async fn follow_to_end<F: FnMut(Progresso) + Send + ?Sized>(
+    mut rx: tokio::sync::watch::Receiver<Progresso>,
+    cada: &mut F,
+) -> Progresso {
+    loop {
+        let p = rx.borrow_and_update().clone();
+        cada(p.clone());
+        if p.estado.terminal() || rx.changed().await.is_err() {
+            return rx.borrow().clone();
+        }
+    }
+}
+
+/// Sends every update of `rx` to `tx` (as `map` makes it) until the import ends or the follower
+/// leaves: what a transport's progress stream carries.
+pub async fn forward_progress<T>(
+    mut rx: tokio::sync::watch::Receiver<Progresso>,
+    tx: tokio::sync::mpsc::Sender<T>,
+    map: impl Fn(Progresso) -> T,
+) {
+    loop {
+        let p = rx.borrow_and_update().clone();
+        let end = p.estado.terminal();
+        if tx.send(map(p)).await.is_err() || end {
+            return;
+        }
+        if rx.changed().await.is_err() {
+            let last = rx.borrow().clone();
+            let _ = tx.send(map(last)).await;
+            return;
+        }
+    }
+}
+
+/// The sink called in-process: no transport at all (the baseline of the ingest scenario).
+#[async_trait]
+impl IngestPort for Sink {
+    async fn enviar(&self, evento: Evento) -> ServiceResult<Recibo> {
+        self.ingest(0, stamped(vec![evento])).await
+    }
+
+    async fn enviar_stream(&self, eventos: Vec<Evento>) -> ServiceResult<Recibo> {
+        let mut s = StreamIngest::new(self.clone());
+        for mut e in eventos {
+            e.stamp();
+            s.push([e]).await?;
+        }
+        s.finish().await
+    }
+
+    async fn enviar_lote(&self, lote: Vec<Evento>) -> ServiceResult<Recibo> {
+        self.ingest(0, stamped(lote)).await
+    }
+
+    async fn enviar_lotes_stream(&self, lotes: Vec<Vec<Evento>>) -> ServiceResult<Recibo> {
+        let mut s = StreamIngest::new(self.clone());
+        for lote in lotes {
+            s.push(stamped(lote)).await?;
+        }
+        s.finish().await
+    }
+
+    async fn importar(&self, arquivo: &Path) -> ServiceResult<u64> {
+        let chunks = FileChunks::open(arquivo, 256 << 10)?;
+        let error = chunks.error.clone();
+        let mut upload = self.importer.begin()?;
+        for chunk in chunks {
+            upload.write(&chunk)?;
+        }
+        FileChunks::check(&error)?;
+        upload.finish().await
+    }
+
+    async fn progresso(&self, id: u64) -> ServiceResult<Progresso> {
+        self.importer.status(id).await
+    }
+
+    async fn acompanhar(
+        &self,
+        id: u64,
+        cada: &mut (dyn FnMut(Progresso) + Send),
+    ) -> ServiceResult<Progresso> {
+        Ok(follow_to_end(self.importer.follow(id).await?, cada).await)
+    }
+}
+
+/// Polls `f` once: its output if it is ready now, `None` if it would wait (the future is
+/// dropped; use it only with a cancel-safe future, such as a stream's next item).
+pub async fn if_ready<F: std::future::Future>(f: F) -> Option<F::Output> {
+    let mut f = std::pin::pin!(f);
+    std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(match f.as_mut().poll(cx) {
+            std::task::Poll::Ready(v) => Some(v),
+            std::task::Poll::Pending => None,
+        })
+    })
+    .await
+}
+
+/// Reads a file in pieces of `size` bytes, lazily (an upload's body); an error ends the pieces
+/// and is kept in [`FileChunks::error`].
+pub struct FileChunks {
+    file: std::fs::File,
+    size: usize,
+    /// The read error that ended the pieces early, if one did.
+    pub error: Arc<std::sync::Mutex<Option<std::io::Error>>>,
+}
+
+impl FileChunks {
+    /// Opens `path` for reading in pieces of `size` bytes.
+    pub fn open(path: &Path, size: usize) -> ServiceResult<Self> {
+        let file = std::fs::File::open(path)
+            .map_err(|e| ServiceError::invalid("arquivo", format!("{}: {e}", path.display())))?;
+        Ok(Self {
+            file,
+            size,
+            error: Arc::default(),
+        })
+    }
+
+    /// The pieces, then the read error that ended them early (if one did) as a last item: for a
+    /// body whose transport aborts the request on an error, so no truncated file is imported.
+    pub fn into_results(self) -> impl Iterator<Item = std::io::Result<Vec<u8>>> {
+        let error = self.error.clone();
+        self.map(Ok).chain(std::iter::from_fn(move || {
+            error.lock().expect("poisoned").take().map(Err)
+        }))
+    }
+
+    /// The error that ended the pieces early, as the call's outcome.
+    pub fn check(error: &std::sync::Mutex<Option<std::io::Error>>) -> ServiceResult<()> {
+        match error.lock().expect("poisoned").take() {
+            Some(e) => Err(ServiceError::Internal(format!("reading the file: {e}"))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Iterator for FileChunks {
+    type Item = Vec<u8>;
+
+    fn next(&mut self) -> Option<Vec<u8>> {
+        use std::io::Read;
+        let mut buf = vec![0u8; self.size];
+        match self.file.read(&mut buf) {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some(buf)
+            }
+            Err(e) => {
+                *self.error.lock().expect("poisoned") = Some(e);
+                None
+            }
+        }
+    }
+}
