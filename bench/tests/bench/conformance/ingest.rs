@@ -165,34 +165,16 @@ pub async fn every_pattern_stores_each_event_once_and_counts_repeats_and_invalid
     let r = p.enviar_lote(lote.clone()).await.unwrap();
     assert_eq!(r.inseridos, exp_lote.0);
     assert_eq!(r.total(), 300);
-    for e in &r.erros {
-        assert!(
-            lote[e.posicao as usize].invalid_reason().is_some(),
-            "position {}",
-            e.posicao
-        );
-    }
+    invalid_where_said(&lote, &r);
     let (stream, exp_stream) = events(3, 1_000, 0.05, 0.01);
     let r = p.enviar_stream(stream.clone()).await.unwrap();
     assert_eq!((r.inseridos, r.total()), (exp_stream.0, 1_000));
-    for e in &r.erros {
-        assert!(
-            stream[e.posicao as usize].invalid_reason().is_some(),
-            "position {}",
-            e.posicao
-        );
-    }
+    invalid_where_said(&stream, &r);
     let (flat, exp_batches) = events(4, 1_000, 0.05, 0.01);
     let batches: Vec<Vec<Evento>> = flat.chunks(100).map(<[Evento]>::to_vec).collect();
     let r = p.enviar_lotes_stream(batches).await.unwrap();
     assert_eq!((r.inseridos, r.total()), (exp_batches.0, 1_000));
-    for e in &r.erros {
-        assert!(
-            flat[e.posicao as usize].invalid_reason().is_some(),
-            "position {}",
-            e.posicao
-        );
-    }
+    invalid_where_said(&flat, &r);
     let expected = sum(
         sum((1, one[0].digest()), exp_lote),
         sum(exp_stream, exp_batches),
