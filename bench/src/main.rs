@@ -9,15 +9,10 @@ use bench::scenarios::profile::Profile;
 use bench::scenarios::runner::{RunOptions, run};
 use checkout_core::ServiceName;
 use checkout_core::datagen::{DatagenConfig, generate};
-use checkout_core::node::run_services;
-use checkout_core::node_cli::ServeArgs;
 use checkout_core::store::SyncMode;
 use clap::{Args, Parser, Subcommand};
 
-/// Runtime size of a gRPC service process, chosen by measurement (README, "Runtime sizing").
-const DEFAULT_GRPC_WORKERS: usize = 2;
-/// actix workers of a REST service process, chosen by measurement (README, "Runtime sizing").
-const DEFAULT_REST_WORKERS: usize = 2;
+use bench::cluster::node_cmd::{DEFAULT_GRPC_WORKERS, DEFAULT_REST_WORKERS, NodeStack};
 
 /// Benchmark gRPC against REST on the same six-service checkout, and explain the difference.
 #[derive(Parser, Debug)]
@@ -123,42 +118,6 @@ enum Command {
     },
 }
 
-#[derive(Subcommand, Debug)]
-enum NodeStack {
-    Grpc {
-        #[command(flatten)]
-        args: ServeArgs,
-        /// tokio worker threads; 0 for a current-thread runtime.
-        #[arg(long, default_value_t = DEFAULT_GRPC_WORKERS)]
-        workers: usize,
-        /// Run on the first N cores only (0: all).
-        #[arg(long, default_value_t = 0)]
-        cpus: usize,
-    },
-    Tcp {
-        #[command(flatten)]
-        args: ServeArgs,
-        /// tokio worker threads; 0 for a current-thread runtime.
-        #[arg(long, default_value_t = DEFAULT_GRPC_WORKERS)]
-        workers: usize,
-        /// Run on the first N cores only (0: all).
-        #[arg(long, default_value_t = 0)]
-        cpus: usize,
-    },
-    Rest {
-        #[command(flatten)]
-        args: ServeArgs,
-        #[arg(long)]
-        http2: bool,
-        /// actix workers.
-        #[arg(long, default_value_t = DEFAULT_REST_WORKERS)]
-        workers: usize,
-        /// Run on the first N cores only (0: all).
-        #[arg(long, default_value_t = 0)]
-        cpus: usize,
-    },
-}
-
 #[derive(Args, Debug)]
 struct ClientArgs {
     /// grpc, rest (HTTP/1.1), rest-h2 or tcp.
@@ -250,7 +209,7 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Datagen(a)) => datagen(a),
         Some(Command::Import(a)) => bench::client::import::run(a),
         Some(Command::Compare { a, b }) => bench::report::compare::run(&a, &b),
-        Some(Command::Node { stack }) => node(stack),
+        Some(Command::Node { stack }) => bench::cluster::node_cmd::node(stack),
         Some(Command::Hog { threads, seconds }) => {
             bench::cluster::supervisor::exit_with_parent();
             bench::cluster::hog::spin(threads, std::time::Duration::from_secs(seconds));
@@ -341,61 +300,6 @@ fn datagen(a: DatagenArgs) -> anyhow::Result<()> {
         a.seed
     );
     Ok(())
-}
-
-fn node(stack: NodeStack) -> anyhow::Result<()> {
-    bench::cluster::supervisor::exit_with_parent();
-    let (NodeStack::Grpc { cpus, .. } | NodeStack::Tcp { cpus, .. } | NodeStack::Rest { cpus, .. }) =
-        &stack;
-    if *cpus > 0 {
-        // Before any thread starts: every thread of the process inherits the mask.
-        let mut set = rustix::thread::CpuSet::new();
-        for cpu in 0..*cpus {
-            set.set(cpu);
-        }
-        rustix::thread::sched_setaffinity(None, &set)?;
-    }
-    let rt = match &stack {
-        NodeStack::Grpc { workers: 0, .. } | NodeStack::Tcp { workers: 0, .. } => {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?
-        }
-        // REST requests run on actix's own workers; this runtime holds the servers' handles,
-        // outboxes and sweeps.
-        NodeStack::Grpc { workers, .. }
-        | NodeStack::Tcp { workers, .. }
-        | NodeStack::Rest { workers, .. } => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(*workers)
-            .enable_all()
-            .build()?,
-    };
-    rt.block_on(async move {
-        let result = match stack {
-            NodeStack::Grpc { args, .. } => {
-                let opts = args.into_options(50051).map_err(anyhow::Error::msg)?;
-                run_services(opts, std::future::pending(), grpc_stack::start).await
-            }
-            NodeStack::Tcp { args, .. } => {
-                let opts = args.into_options(7070).map_err(anyhow::Error::msg)?;
-                run_services(opts, std::future::pending(), tcp_stack::start).await
-            }
-            NodeStack::Rest {
-                args,
-                http2,
-                workers,
-                ..
-            } => {
-                let opts = args.into_options(8080).map_err(anyhow::Error::msg)?;
-                let options = rest_stack::RestOptions {
-                    workers: workers.max(1),
-                    http2,
-                };
-                run_services(opts, std::future::pending(), rest_stack::start(options)).await
-            }
-        };
-        result.map_err(|e| anyhow::anyhow!(e))
-    })
 }
 
 /// In a debug build, rebuilds the bench in release and runs that instead: the numbers must come

@@ -6,7 +6,9 @@
 pub mod balancer;
 pub mod hog;
 pub mod link;
+pub mod node_cmd;
 pub mod otlp_sink;
+pub mod sink;
 pub mod supervisor;
 pub mod target;
 mod timer;

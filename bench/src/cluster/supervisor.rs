@@ -267,27 +267,12 @@ impl Cluster {
     /// Starts (or restarts) one replica of a service; returns once it listens.
     fn spawn_replica(&mut self, service: ServiceName, replica: usize) -> anyhow::Result<()> {
         let name = Self::process_name(service, replica);
-        let log = std::fs::File::create(self.logs.join(format!("{name}.log")))?;
-        let mut child = self
-            .command(service, replica)?
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
+        let command = self.command(service, replica)?;
+        let (child, listening) = spawn_listening(command, &self.logs.join(format!("{name}.log")))
             .with_context(|| format!("starting {service}"))?;
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if line.contains(" listening on ") {
-                    let _ = tx.send(());
-                }
-            }
-        });
         self.children.push((service, replica, child));
-        match rx.recv_timeout(Duration::from_secs(15)) {
-            Ok(()) => Ok(()),
+        match listening.recv_timeout(Duration::from_secs(15)) {
+            Ok(_) => Ok(()),
             Err(_) => bail!(
                 "{service} did not start within 15 s (see {})",
                 self.logs.display()
@@ -350,20 +335,7 @@ impl Cluster {
     /// Asks every service to stop (SIGTERM), waits up to `grace` for each to drain and close its
     /// database, then kills what is left.
     pub fn stop(mut self, grace: Duration) {
-        for (_, _, c) in &self.children {
-            let _ = Command::new("kill")
-                .args(["-TERM", &c.id().to_string()])
-                .status();
-        }
-        let until = Instant::now() + grace;
-        for (_, _, c) in &mut self.children {
-            while Instant::now() < until {
-                match c.try_wait() {
-                    Ok(Some(_)) => break,
-                    _ => std::thread::sleep(Duration::from_millis(20)),
-                }
-            }
-        }
+        terminate(self.children.iter_mut().map(|(_, _, c)| c), grace);
         self.kill_all();
     }
 
@@ -381,6 +353,50 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         self.kill_all();
+    }
+}
+
+/// Starts `command` (its stderr to `log`) and returns it with a channel that receives the
+/// address it prints in its `NAME listening on ADDR` line.
+pub(crate) fn spawn_listening(
+    mut command: Command,
+    log: &Path,
+) -> anyhow::Result<(Child, mpsc::Receiver<String>)> {
+    let log = std::fs::File::create(log)?;
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()?;
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some((_, addr)) = line.split_once(" listening on ") {
+                let _ = tx.send(addr.trim().to_owned());
+            }
+        }
+    });
+    Ok((child, rx))
+}
+
+/// Asks each process to stop (SIGTERM) and waits up to `grace` in all for them to exit.
+pub(crate) fn terminate<'a>(children: impl Iterator<Item = &'a mut Child>, grace: Duration) {
+    let children: Vec<&mut Child> = children.collect();
+    for c in &children {
+        let _ = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status();
+    }
+    let until = Instant::now() + grace;
+    for c in children {
+        while Instant::now() < until {
+            match c.try_wait() {
+                Ok(Some(_)) => break,
+                _ => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
     }
 }
 

@@ -97,5 +97,6 @@ pub fn results(targets: &[&str], runs: Vec<Run>) -> Results {
         crosscheck: None,
         balanced: Default::default(),
         link_connections: Default::default(),
+        ingest: None,
     }
 }

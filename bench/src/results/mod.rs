@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use checkout_core::audit::Violation;
 use serde::{Deserialize, Serialize};
 
+pub mod ingest;
 mod repeated;
 pub use repeated::*;
 
@@ -52,6 +53,9 @@ pub struct Results {
     /// life, by service.
     #[serde(default)]
     pub link_connections: BTreeMap<String, Vec<(String, u64)>>,
+    /// The ingest scenario, when it ran.
+    #[serde(default)]
+    pub ingest: Option<ingest::Ingest>,
 }
 
 /// Settings of a run.
@@ -151,6 +155,10 @@ pub struct Calibration {
     /// With `--link`: the median round trip across the run's link, µs (the floor uses it).
     #[serde(default)]
     pub link_rtt_us: Option<f64>,
+    /// The bulk-insert floor: rows/s of the ingestion sink's prepared insert, 100,000 events in
+    /// one transaction (what an ingestion can approach and never pass).
+    #[serde(default)]
+    pub bulk_insert_rows_per_s: Option<f64>,
 }
 
 /// One framework's bare echo, client and server in this process, one call at a time.

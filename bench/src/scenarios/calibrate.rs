@@ -79,6 +79,46 @@ pub fn sqlite_commit_us(
     Ok(median(samples))
 }
 
+/// The bulk-insert floor: rows per second of the sink's prepared insert, `rows` events in one
+/// transaction on a fresh database with the sink's schema and the run's settings (the events are
+/// made beforehand, untimed). What an ingestion can approach and never pass.
+pub fn bulk_insert_rows_per_s(
+    dir: &std::path::Path,
+    sync: SyncMode,
+    rows: usize,
+) -> anyhow::Result<f64> {
+    use checkout_core::ingest::events::{EventGen, EventsConfig};
+    let path = dir.join("calibration-bulk.db");
+    let conn = rusqlite::Connection::open(&path)?;
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous={};",
+        sync.as_str()
+    ))?;
+    conn.execute_batch(checkout_core::ingest::SCHEMA)?;
+    let events: Vec<(u64, checkout_core::ingest::Evento)> = EventGen::new(EventsConfig {
+        repeat_rate: 0.0,
+        invalid_rate: 0.0,
+        start_us: 1,
+        ..EventsConfig::default()
+    })
+    .take(rows)
+    .enumerate()
+    .map(|(i, e)| (i as u64, e))
+    .collect();
+    let t = Instant::now();
+    conn.execute_batch("BEGIN")?;
+    let r = checkout_core::ingest::insert_events(&conn, &events, None)
+        .map_err(|e| anyhow::anyhow!("bulk insert: {e}"))?;
+    conn.execute_batch("COMMIT")?;
+    let secs = t.elapsed().as_secs_f64();
+    anyhow::ensure!(r.inseridos == rows as u64, "bulk insert stored {r:?}");
+    drop(conn);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    Ok(rows as f64 / secs)
+}
+
 /// Measures the floor.
 pub async fn calibrate(
     dir: &std::path::Path,
@@ -116,6 +156,7 @@ pub async fn calibrate(
         link_rtt_us: links.map(|(_, l)| l),
         echo: framework_echo(3000).await?,
         store: store_paths(dir, sync, 3000).await?,
+        bulk_insert_rows_per_s: Some(bulk_insert_rows_per_s(dir, sync, 100_000)?),
     })
 }
 

@@ -128,6 +128,8 @@ pub(crate) struct Session {
     pub(crate) balanced: BTreeMap<String, Vec<u64>>,
     /// Per run behind links: connections each service's links carried over the copy's life.
     pub(crate) link_connections: BTreeMap<String, Vec<(String, u64)>>,
+    /// The ingest scenario's results, if it ran.
+    pub(crate) ingest: Option<crate::results::ingest::Ingest>,
 }
 
 impl Session {
@@ -227,6 +229,7 @@ async fn open_session(opts: RunOptions, machine: &Machine) -> anyhow::Result<Ses
         crosscheck: None,
         balanced: BTreeMap::new(),
         link_connections: BTreeMap::new(),
+        ingest: None,
     })
 }
 
@@ -361,6 +364,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
         crosscheck: s.crosscheck,
         balanced: s.balanced,
         link_connections: s.link_connections,
+        ingest: s.ingest,
     };
     Ok(Measured {
         results,
