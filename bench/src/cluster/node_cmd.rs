@@ -148,4 +148,3 @@ fn sink_node(stack: NodeStack) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!(e))
     })
 }
-

@@ -31,12 +31,21 @@ impl SinkProcess {
         logs: &Path,
     ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(logs)?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
         let mut c = Command::new(std::env::current_exe()?);
-        c.args(["node", "sink", "--stack", stack, "--port", &port.to_string()])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(["--sync", sync, "--workers", &workers.to_string()]);
+        c.args([
+            "node",
+            "sink",
+            "--stack",
+            stack,
+            "--port",
+            &port.to_string(),
+        ])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--sync", sync, "--workers", &workers.to_string()]);
         let (child, listening) = spawn_listening(c, &logs.join(format!("sink-{stack}.log")))
             .with_context(|| format!("starting the {stack} sink"))?;
         let mut me = Self {

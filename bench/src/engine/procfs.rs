@@ -31,10 +31,18 @@ pub fn children_cpu_seconds(pid: u32) -> Option<f64> {
 
 /// Resident memory of a process, MiB.
 pub fn rss_mib(pid: u32) -> Option<f64> {
+    status_kib(pid, "VmRSS:").map(|kb| kb / 1024.0)
+}
+
+/// The most resident memory a process has had so far (its high-water mark), MiB.
+pub fn peak_rss_mib(pid: u32) -> Option<f64> {
+    status_kib(pid, "VmHWM:").map(|kb| kb / 1024.0)
+}
+
+fn status_kib(pid: u32, field: &str) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Bytes received on the loopback interface so far (every byte sent on it is also received).

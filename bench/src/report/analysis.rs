@@ -98,6 +98,7 @@ pub fn document(r: &Results, _figures: &[Figure]) -> Document {
         d.push(Block::Heading(2, "Bytes on the wire".into()));
         d.push(Block::Figure("bytes-per-request".into()));
     }
+    super::ingest::section(r, &mut d);
     super::crosscheck::section(r, &mut d);
     errors(r, &mut d);
     audit(r, &mut d);

@@ -7,6 +7,8 @@ use crate::results::{Check, Results};
 pub fn evaluate(r: &Results, figures: &[Figure]) -> Vec<Check> {
     vec![
         every_transport_measured(r),
+        every_sink_holds_what_was_sent(r),
+        imports_near_the_floor_in_flat_memory(r),
         Check::held(
             "audit clean",
             r.audit.clean,
@@ -26,10 +28,10 @@ pub fn evaluate(r: &Results, figures: &[Figure]) -> Vec<Check> {
 }
 
 fn every_transport_measured(r: &Results) -> Check {
-    if r.runs.is_empty() && r.crosscheck.is_some() {
+    if r.runs.is_empty() && (r.crosscheck.is_some() || r.ingest.is_some()) {
         return Check::not_applicable(
             "every transport measured",
-            "only the cross-check ran (its own section states what each driver measured)",
+            "only the cross-check or the ingest scenario ran (their sections state what each measured)",
         );
     }
     // In-process takes part only in the sweeps (no processes to fault, copy or pin).
@@ -195,6 +197,108 @@ fn nothing_outlived_its_deadline(r: &Results) -> Check {
         NAME,
         outlived == 0,
         format!("{outlived} request(s) past chain deadline + 1 s"),
+    )
+}
+
+/// Each sink holds exactly the distinct valid events sent to it, no call failed, and every import
+/// ended with exactly the file's distinct valid events stored and every line counted.
+fn every_sink_holds_what_was_sent(r: &Results) -> Check {
+    const NAME: &str = "every sink holds exactly what was sent";
+    let Some(ing) = &r.ingest else {
+        return Check::not_applicable(NAME, "the ingest scenario did not run");
+    };
+    let mut wrong: Vec<String> = ing
+        .verified
+        .iter()
+        .filter(|v| v.stored != v.expected || !v.digest_matches)
+        .map(|v| {
+            format!(
+                "{}: {} stored of {}, digest {}",
+                v.target,
+                v.stored,
+                v.expected,
+                if v.digest_matches {
+                    "matches"
+                } else {
+                    "differs"
+                }
+            )
+        })
+        .collect();
+    wrong.extend(ing.cells.iter().filter(|c| c.errors > 0).map(|c| {
+        format!(
+            "{} {} × {}: {} failed calls",
+            c.target, c.pattern, c.clients, c.errors
+        )
+    }));
+    wrong.extend(
+        ing.imports
+            .iter()
+            .filter(|i| i.inserted != i.expected || i.inserted + i.repeated + i.invalid != i.events)
+            .map(|i| {
+                format!(
+                    "{} import of {}: {} inserted of {}",
+                    i.target, i.events, i.inserted, i.expected
+                )
+            }),
+    );
+    let events: u64 = ing.verified.iter().map(|v| v.stored).sum();
+    Check::held(
+        NAME,
+        wrong.is_empty(),
+        if wrong.is_empty() {
+            format!(
+                "{} sinks, {events} events stored, each once; {} imports exact",
+                ing.verified.len(),
+                ing.imports.len()
+            )
+        } else {
+            wrong.join("; ")
+        },
+    )
+}
+
+/// The largest import on the best transport within 5× the bulk-insert floor, and each sink's peak
+/// memory growing less than 20 MiB from a tenth of the file to the whole of it.
+fn imports_near_the_floor_in_flat_memory(r: &Results) -> Check {
+    const NAME: &str = "import within 5× the bulk-insert floor, memory flat in the file's size";
+    let Some(ing) = r.ingest.as_ref().filter(|i| !i.imports.is_empty()) else {
+        return Check::not_applicable(NAME, "no import ran");
+    };
+    let largest = ing.imports.iter().map(|i| i.events).max().unwrap_or(0);
+    let best = ing
+        .imports
+        .iter()
+        .filter(|i| i.events == largest && i.target != "inprocess")
+        .filter_map(|i| i.floor_ratio.map(|f| (f, i)))
+        .min_by(|a, b| a.0.total_cmp(&b.0));
+    let mut growth = Vec::new();
+    for big in ing.imports.iter().filter(|i| i.events == largest) {
+        let small = ing
+            .imports
+            .iter()
+            .find(|i| i.target == big.target && i.events < largest);
+        if let (Some(a), Some(b)) = (small.and_then(|s| s.peak_rss_mib), big.peak_rss_mib) {
+            growth.push((big.target.clone(), b - a));
+        }
+    }
+    let flat = growth.iter().all(|(_, g)| *g < 20.0);
+    let near = best.is_some_and(|(f, _)| f <= 5.0);
+    Check::held(
+        NAME,
+        near && flat,
+        format!(
+            "{}; peak RSS growth {}",
+            best.map_or("no networked import with a floor".into(), |(f, i)| format!(
+                "{} events through {} in {:.2} s = {f:.1}× the floor",
+                i.events, i.target, i.total_s
+            )),
+            growth
+                .iter()
+                .map(|(t, g)| format!("{t} {g:+.1} MiB"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     )
 }
 

@@ -67,6 +67,7 @@ pub fn all(r: &Results) -> Vec<Figure> {
     super::fault_figures::shedding(r, &mut out);
     super::fault_figures::backlog(r, &mut out);
     wire_bytes(r, &mut out);
+    super::ingest::figures(r, &mut out);
     out
 }
 

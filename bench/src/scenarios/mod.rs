@@ -1,12 +1,13 @@
 //! What a run does: its profiles ([`profile`]), the calibration of this machine's floor
 //! ([`calibrate`]), the run ([`runner`]), the steps of every scenario on every target as
 //! interleaved trials ([`sweep`]), the knee search ([`knee`]), the fault scenarios ([`faults`]),
-//! scaling ([`scaling`]), the cross-check against outside drivers ([`crosscheck`]), and the
-//! progress shown while it runs ([`progress`]).
+//! scaling ([`scaling`]), the cross-check against outside drivers ([`crosscheck`]), the
+//! ingestion sinks ([`ingest`]), and the progress shown while it runs ([`progress`]).
 
 pub mod calibrate;
 pub mod crosscheck;
 pub mod faults;
+pub mod ingest;
 pub mod knee;
 pub mod links;
 pub mod profile;

@@ -1,5 +1,5 @@
 //! Profiles: what a run measures and for how long. `smoke` fits in a minute for CI, `default` in
-//! about five minutes on a 2-core machine, `full` is a study.
+//! about six minutes on a 2-core machine, `full` is a study.
 
 use std::time::Duration;
 
@@ -70,6 +70,9 @@ pub enum Shape {
         /// Clients in flight at the throughput step.
         clients: usize,
     },
+    /// The ingestion sink of every transport: the seed's call patterns at each number of
+    /// clients, and a file import.
+    Ingest(super::ingest::IngestSpec),
 }
 
 impl Shape {
@@ -82,6 +85,9 @@ impl Shape {
             Shape::Crosscheck => 0,
             Shape::Scaling { .. } => super::scaling::SCALING.len(),
             Shape::Links { .. } => 2 * super::links::LINKS.len(),
+            Shape::Ingest(spec) => {
+                spec.patterns.len() * spec.clients.len() + usize::from(spec.import.is_some())
+            }
         }
     }
 }
@@ -119,9 +125,33 @@ pub fn links() -> Scenario {
     }
 }
 
+/// The ingestion sinks: every pattern at 1, 4 and 20 clients, and the import of 300,000 events
+/// (seed 003's file), in `default` and `full`; one streaming pattern and a small import in
+/// `smoke`. At least five trials where transports are compared: with three against three,
+/// Mann–Whitney's smallest p is 0.1, so no difference could ever be called.
+pub fn ingest(smoke: bool, trials: usize, trial: Duration) -> Scenario {
+    let spec = super::ingest::IngestSpec {
+        patterns: match smoke {
+            true => vec!["stream"],
+            false => super::ingest::PATTERNS.iter().map(|(p, _)| *p).collect(),
+        },
+        clients: if smoke { vec![4] } else { vec![1, 4, 20] },
+        trials,
+        trial,
+        import: Some(if smoke { 20_000 } else { 300_000 }),
+    };
+    Scenario {
+        name: "ingest",
+        request: Request::Ingest,
+        products: 30,
+        shape: Shape::Ingest(spec),
+    }
+}
+
 /// A scenario outside the default profile, by name.
 pub fn extra(name: &str) -> Option<Scenario> {
     match name {
+        "ingest" => Some(ingest(false, 5, Duration::from_millis(200))),
         "crosscheck" => Some(crosscheck()),
         "scaling" => Some(scaling()),
         "links" => Some(links()),
@@ -136,6 +166,8 @@ pub enum Request {
     Checkout,
     /// A full catalog listing (Catalog → Inventory).
     Catalog,
+    /// Events to the ingestion sink (not the checkout's services).
+    Ingest,
 }
 
 /// A scenario of a profile.
@@ -283,6 +315,7 @@ impl Profile {
                 closed(&[1, 16]),
                 catalog("catalog-30", 30, 8),
                 kill(1000, 1000, 2000, 150.0),
+                ingest(true, 3, Duration::from_millis(200)),
             ],
             slo_p99: Duration::from_millis(50),
         }
@@ -313,6 +346,7 @@ impl Profile {
                 overload(2000, 2000, false),
                 overload(2000, 1000, true),
                 catalog("catalog-1000", 1000, 16),
+                ingest(false, 5, Duration::from_millis(200)),
             ],
             slo_p99: Duration::from_millis(50),
         }
@@ -347,6 +381,7 @@ impl Profile {
                 scaling(),
                 links(),
                 crosscheck(),
+                ingest(false, 6, Duration::from_secs(1)),
             ],
             slo_p99: Duration::from_millis(50),
         }
@@ -383,7 +418,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn smoke_fits_in_a_minute_and_default_in_five() {
+    fn smoke_fits_in_a_minute_and_default_in_six() {
         // Upper bound of the measured time: steps × targets × (warm-up + step), four targets.
         let budget = |p: &Profile| {
             p.scenarios
@@ -404,6 +439,10 @@ mod tests {
                         } => (*before + *burst + *calm).as_secs_f64(),
                         Shape::Slow { .. } => p.step.as_secs_f64(),
                         Shape::Crosscheck | Shape::Scaling { .. } | Shape::Links { .. } => 0.0,
+                        // Trials of every target, no warm-up; the import is left out (seconds).
+                        Shape::Ingest(spec) => {
+                            spec.trials as f64 * spec.trial.as_secs_f64() - p.warmup.as_secs_f64()
+                        }
                         // Trials, each with its warm-up and a pause after it.
                         Shape::Open(_) | Shape::Closed(_) => {
                             p.trials as f64
@@ -423,7 +462,9 @@ mod tests {
                 })
         };
         assert!(budget(&Profile::named("smoke").unwrap()) < 50.0);
-        assert!(budget(&Profile::named("default").unwrap()) < 270.0);
+        // The ingest scenario adds about 45 s of trials to the checkout's 260.
+        let b = budget(&Profile::named("default").unwrap());
+        assert!(b < 320.0, "default budget {b:.0} s");
         assert!(Profile::named("nope").is_none());
     }
 }

@@ -254,7 +254,7 @@ fn selection(opts: &RunOptions) -> anyhow::Result<(Vec<TargetKind>, Vec<Scenario
                 Some(x) => scenarios.push(x),
                 None if opts.also.contains(name) => {
                     anyhow::bail!(
-                        "unknown scenario {name}: --also takes crosscheck, scaling or links"
+                        "unknown scenario {name}: --also takes crosscheck, scaling, links or ingest"
                     )
                 }
                 None => {}
@@ -312,6 +312,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
                 Shape::Links { .. } => {
                     super::links::links(&mut s, scenario, &targets, &seed_db, products).await?
                 }
+                Shape::Ingest(ref spec) => super::ingest::ingest(&mut s, spec, &labels).await?,
                 Shape::Crosscheck => {
                     s.progress.step("crosscheck");
                     let c = super::crosscheck::run(&mut s, &targets, products).await;

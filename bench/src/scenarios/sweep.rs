@@ -53,6 +53,7 @@ fn call_for(
             expected: products,
             deadline: s.deadline,
         }),
+        Request::Ingest => unreachable!("the ingest scenario drives the sinks itself"),
     }
 }
 
@@ -309,7 +310,8 @@ pub(crate) async fn faults(
             | Shape::Closed(_)
             | Shape::Crosscheck
             | Shape::Scaling { .. }
-            | Shape::Links { .. } => None,
+            | Shape::Links { .. }
+            | Shape::Ingest(_) => None,
         };
         match measured {
             Some((run, hist)) => {
