@@ -155,7 +155,7 @@ pub struct Calibration {
     /// With `--link`: the median round trip across the run's link, µs (the floor uses it).
     #[serde(default)]
     pub link_rtt_us: Option<f64>,
-    /// The bulk-insert floor: rows/s of the ingestion sink's prepared insert, 100,000 events in
+    /// The bulk-insert floor: rows/s of the ingestion sink's prepared insert, 50,000 events in
     /// one transaction (what an ingestion can approach and never pass).
     #[serde(default)]
     pub bulk_insert_rows_per_s: Option<f64>,

@@ -156,7 +156,7 @@ pub async fn calibrate(
         link_rtt_us: links.map(|(_, l)| l),
         echo: framework_echo(3000).await?,
         store: store_paths(dir, sync, 3000).await?,
-        bulk_insert_rows_per_s: Some(bulk_insert_rows_per_s(dir, sync, 100_000)?),
+        bulk_insert_rows_per_s: Some(bulk_insert_rows_per_s(dir, sync, 50_000)?),
     })
 }
 

@@ -138,7 +138,7 @@ pub fn ingest(smoke: bool, trials: usize, trial: Duration) -> Scenario {
         clients: if smoke { vec![4] } else { vec![1, 4, 20] },
         trials,
         trial,
-        import: Some(if smoke { 20_000 } else { 300_000 }),
+        import: Some(if smoke { 10_000 } else { 300_000 }),
     };
     Scenario {
         name: "ingest",
@@ -314,8 +314,8 @@ impl Profile {
                 checkout(&[100.0, 400.0]),
                 closed(&[1, 16]),
                 catalog("catalog-30", 30, 8),
-                kill(1000, 1000, 2000, 150.0),
-                ingest(true, 3, Duration::from_millis(200)),
+                kill(800, 1000, 1600, 150.0),
+                ingest(true, 3, Duration::from_millis(100)),
             ],
             slo_p99: Duration::from_millis(50),
         }
