@@ -95,8 +95,10 @@ pub fn sink_port(t: Transport, addr: SocketAddr) -> anyhow::Result<Arc<dyn Inges
     })
 }
 
-/// One line of the bar: share done, lines, rate, time left, the counts.
-pub fn bar_line(p: &Progresso, elapsed: Duration) -> String {
+/// One line of the bar: share done, lines, rate, time left, the counts; the rate and time left
+/// count from when this follower first saw the import (`first_lines` lines done then,
+/// `elapsed` ago).
+pub fn bar_line(p: &Progresso, first_lines: u64, elapsed: Duration) -> String {
     let share = if p.bytes == 0 {
         0.0
     } else {
@@ -105,11 +107,13 @@ pub fn bar_line(p: &Progresso, elapsed: Duration) -> String {
     let width = 24;
     let full = ((share * width as f64).round() as usize).min(width);
     let secs = elapsed.as_secs_f64().max(1e-3);
-    let rate = p.linhas.saturating_sub(1) as f64 / secs;
-    let left = if share > 0.0 && share < 1.0 {
-        format!("faltam {:.0} s", secs * (1.0 - share) / share)
-    } else {
-        String::new()
+    let rate = p.linhas.saturating_sub(first_lines) as f64 / secs;
+    let left = match p.linhas.checked_sub(first_lines) {
+        Some(done) if done > 0 && share < 1.0 && p.bytes_lidos > 0 => {
+            let lines_left = p.linhas as f64 * (1.0 - share) / share;
+            format!("faltam {:.0} s", lines_left / (done as f64 / secs))
+        }
+        _ => String::new(),
     };
     format!(
         "importação {}: [{}{}] {:>3.0}%  {} linhas  {:.0}/s  {left}  inseridos {}  repetidos {}  inválidos {}",
@@ -153,8 +157,10 @@ pub fn run(a: ImportArgs) -> anyhow::Result<()> {
         };
         let tty = std::io::stderr().is_terminal();
         let mut last_line = Instant::now() - Duration::from_secs(10);
+        let mut first: Option<(u64, Instant)> = None;
         let mut draw = move |p: Progresso| {
-            let line = bar_line(&p, started.elapsed());
+            let (lines, since) = *first.get_or_insert((p.linhas, Instant::now()));
+            let line = bar_line(&p, lines, since.elapsed());
             if tty {
                 eprint!("\r\x1b[2K{line}");
                 let _ = std::io::stderr().flush();
@@ -198,4 +204,35 @@ pub fn run(a: ImportArgs) -> anyhow::Result<()> {
             ),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(lines: u64, read: u64) -> Progresso {
+        Progresso {
+            id: 7,
+            estado: Estado::Processando,
+            bytes: 2_000,
+            bytes_lidos: read,
+            linhas: lines,
+            inseridos: lines.saturating_sub(1),
+            repetidos: 0,
+            invalidos: 0,
+            erros: Vec::new(),
+            falha: None,
+        }
+    }
+
+    #[test]
+    fn the_bar_counts_its_rate_and_time_left_from_when_it_started_following() {
+        let line = bar_line(&at(2_001, 1_000), 1_001, Duration::from_secs(1));
+        assert!(line.contains(" 50%"), "{line}");
+        assert!(line.contains("1000/s"), "rate since following began: {line}");
+        assert!(line.contains("faltam 2 s"), "{line}");
+        assert!(line.contains("[############------------]"), "{line}");
+        let fresh = bar_line(&at(1, 0), 1, Duration::from_millis(10));
+        assert!(fresh.contains("  0%") && !fresh.contains("faltam"), "{fresh}");
+    }
 }
