@@ -71,6 +71,12 @@ struct RunArgs {
     /// `delay=5ms,jitter=1ms,rate=100mbit,stall=0.5%`.
     #[arg(long, value_parser = bench::cluster::link::LinkProfile::parse)]
     link: Option<bench::cluster::link::LinkProfile>,
+    /// Drive a stack running elsewhere instead of starting one (repeatable):
+    /// `KIND=HOST:PORT[,HOST:PORT]` — grpc, rest-h1, rest-h2 or tcp; Orders' address, then
+    /// Catalog's (default: Orders' port + 5). Only the sweeps of the seed's catalog run; the
+    /// audit is skipped (the databases are there, not here).
+    #[arg(long, value_parser = bench::cluster::target::parse_remote)]
+    target_addr: Vec<(TargetKind, std::net::SocketAddr, std::net::SocketAddr)>,
     /// Which chain service the kill scenario kills: orders, payments, inventory, fiscal or logistics.
     #[arg(long, default_value = "payments")]
     kill: String,
@@ -367,6 +373,7 @@ fn benchmark(a: RunArgs) -> anyhow::Result<()> {
         admission: a.admission,
         busy: a.busy,
         link: a.link.clone(),
+        remote: a.target_addr.clone(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -11,6 +11,8 @@ pub mod admission;
 pub mod audit;
 pub mod codes;
 pub mod datagen;
+#[cfg(feature = "testkit")]
+pub mod deploy_check;
 pub mod error;
 pub mod ingest;
 pub mod metrics;

@@ -62,30 +62,76 @@ pub struct ServeArgs {
     /// cost); `/metrics` is served either way.
     #[arg(long, default_value = "on", value_parser = ["on", "off"])]
     pub metrics: String,
-    /// Address of Orders (when it runs elsewhere); several, comma-separated, for replicas called in turn
-    /// (client-side round robin).
-    #[arg(long, value_delimiter = ',')]
-    pub peer_orders: Vec<SocketAddr>,
+    /// Address of Orders (when it runs elsewhere), `IP:PORT` or `HOST:PORT` (a name is resolved
+    /// once, at start, waiting up to 30 s for it to exist — a container's or a Kubernetes
+    /// Service's); several, comma-separated, for replicas called in turn (client-side round
+    /// robin).
+    #[arg(long, value_delimiter = ',', value_parser = parse_peer)]
+    pub peer_orders: Vec<String>,
     /// Address of Payments; several, comma-separated, for replicas called in turn
     /// (client-side round robin).
-    #[arg(long, value_delimiter = ',')]
-    pub peer_payments: Vec<SocketAddr>,
+    #[arg(long, value_delimiter = ',', value_parser = parse_peer)]
+    pub peer_payments: Vec<String>,
     /// Address of Inventory; several, comma-separated, for replicas called in turn
     /// (client-side round robin).
-    #[arg(long, value_delimiter = ',')]
-    pub peer_inventory: Vec<SocketAddr>,
+    #[arg(long, value_delimiter = ',', value_parser = parse_peer)]
+    pub peer_inventory: Vec<String>,
     /// Address of Fiscal; several, comma-separated, for replicas called in turn
     /// (client-side round robin).
-    #[arg(long, value_delimiter = ',')]
-    pub peer_fiscal: Vec<SocketAddr>,
+    #[arg(long, value_delimiter = ',', value_parser = parse_peer)]
+    pub peer_fiscal: Vec<String>,
     /// Address of Logistics; several, comma-separated, for replicas called in turn
     /// (client-side round robin).
-    #[arg(long, value_delimiter = ',')]
-    pub peer_logistics: Vec<SocketAddr>,
+    #[arg(long, value_delimiter = ',', value_parser = parse_peer)]
+    pub peer_logistics: Vec<String>,
     /// Address of Catalog; several, comma-separated, for replicas called in turn
     /// (client-side round robin).
-    #[arg(long, value_delimiter = ',')]
-    pub peer_catalog: Vec<SocketAddr>,
+    #[arg(long, value_delimiter = ',', value_parser = parse_peer)]
+    pub peer_catalog: Vec<String>,
+}
+
+/// Checks a peer's `HOST:PORT` (resolved later, in [`ServeArgs::into_options`]).
+fn parse_peer(s: &str) -> Result<String, String> {
+    let (host, port) = s
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{s:?}: expected HOST:PORT"))?;
+    if host.is_empty() {
+        return Err(format!("{s:?}: expected HOST:PORT"));
+    }
+    port.parse::<u16>()
+        .map_err(|e| format!("{s:?}: port {port:?}: {e}"))?;
+    Ok(s.to_owned())
+}
+
+/// How long a peer's name may take to resolve at start.
+const RESOLVE_FOR: Duration = Duration::from_secs(30);
+
+/// Resolves a peer's `HOST:PORT` (an IP address at once; a name, retrying until it resolves or
+/// [`RESOLVE_FOR`] has passed), preferring IPv4.
+fn resolve(peer: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    if let Ok(addr) = peer.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let until = std::time::Instant::now() + RESOLVE_FOR;
+    loop {
+        match peer.to_socket_addrs() {
+            Ok(addrs) => {
+                let addrs: Vec<SocketAddr> = addrs.collect();
+                if let Some(a) = addrs.iter().find(|a| a.is_ipv4()).or(addrs.first()) {
+                    return Ok(*a);
+                }
+            }
+            Err(e) if std::time::Instant::now() >= until => {
+                return Err(format!("peer {peer}: cannot resolve: {e}"));
+            }
+            Err(_) => {}
+        }
+        if std::time::Instant::now() >= until {
+            return Err(format!("peer {peer}: no address"));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }
 
 fn parse_sync(s: &str) -> Result<SyncMode, String> {
@@ -141,7 +187,11 @@ impl ServeArgs {
             (ServiceName::Logistics, self.peer_logistics),
             (ServiceName::Catalog, self.peer_catalog),
         ] {
-            peers.set_replicas(service, addr);
+            let addrs = addr
+                .iter()
+                .map(|a| resolve(a))
+                .collect::<Result<Vec<_>, _>>()?;
+            peers.set_replicas(service, addrs);
         }
         let mut sim = Simulation::named(&self.sim_profile, self.seed)
             .ok_or_else(|| format!("unknown --sim-profile {:?}", self.sim_profile))?;

@@ -229,10 +229,16 @@ mod tests {
     fn the_bar_counts_its_rate_and_time_left_from_when_it_started_following() {
         let line = bar_line(&at(2_001, 1_000), 1_001, Duration::from_secs(1));
         assert!(line.contains(" 50%"), "{line}");
-        assert!(line.contains("1000/s"), "rate since following began: {line}");
+        assert!(
+            line.contains("1000/s"),
+            "rate since following began: {line}"
+        );
         assert!(line.contains("faltam 2 s"), "{line}");
         assert!(line.contains("[############------------]"), "{line}");
         let fresh = bar_line(&at(1, 0), 1, Duration::from_millis(10));
-        assert!(fresh.contains("  0%") && !fresh.contains("faltam"), "{fresh}");
+        assert!(
+            fresh.contains("  0%") && !fresh.contains("faltam"),
+            "{fresh}"
+        );
     }
 }

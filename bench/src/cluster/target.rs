@@ -1,10 +1,12 @@
 //! A target: one wiring of the six services, driven through the same two ports whatever its
 //! transport, with the processes whose CPU and memory it costs.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use checkout_core::datagen::{DatagenConfig, generate};
+use checkout_core::node::Peers;
 use checkout_core::seed_import::init_data_dir;
 use checkout_core::store::StoreConfig;
 use checkout_core::wiring::InProcess;
@@ -116,6 +118,8 @@ pub struct Target {
 enum Backend {
     InProcess(InProcess),
     Cluster(Box<Cluster>),
+    /// A stack running elsewhere (`--target-addr`): reached, not started, faulted or audited.
+    Remote(Peers),
 }
 
 impl Target {
@@ -125,6 +129,7 @@ impl Target {
         let me = std::process::id();
         match &self.backend {
             Backend::InProcess(_) => vec![("loadgen+services".into(), me)],
+            Backend::Remote(_) => vec![("loadgen".into(), me)],
             Backend::Cluster(c) => {
                 let mut p = c.pids();
                 p.push(("loadgen".into(), me));
@@ -141,6 +146,11 @@ impl Target {
                 data_dir: self.data_dir.clone(),
                 pids: c.service_pids(),
             },
+            // Its processes are elsewhere: nothing to read.
+            Backend::Remote(_) => crate::engine::meter::MeterSource::Processes {
+                data_dir: self.data_dir.clone(),
+                pids: Vec::new(),
+            },
         }
     }
 
@@ -153,6 +163,7 @@ impl Target {
     pub fn replicas(&self, service: ServiceName) -> Vec<std::net::SocketAddr> {
         match &self.backend {
             Backend::Cluster(c) => c.peers.replicas(service).to_vec(),
+            Backend::Remote(p) => p.replicas(service).to_vec(),
             Backend::InProcess(_) => Vec::new(),
         }
     }
@@ -161,7 +172,7 @@ impl Target {
     pub fn link_connections(&self) -> Vec<(ServiceName, u64)> {
         match &self.backend {
             Backend::Cluster(c) => c.link_connections(),
-            Backend::InProcess(_) => Vec::new(),
+            Backend::InProcess(_) | Backend::Remote(_) => Vec::new(),
         }
     }
 
@@ -169,8 +180,13 @@ impl Target {
     pub fn cluster(&mut self) -> Option<&mut Cluster> {
         match &mut self.backend {
             Backend::Cluster(c) => Some(c),
-            Backend::InProcess(_) => None,
+            Backend::InProcess(_) | Backend::Remote(_) => None,
         }
+    }
+
+    /// True for a stack running elsewhere (`--target-addr`): its databases are not here.
+    pub fn is_remote(&self) -> bool {
+        matches!(self.backend, Backend::Remote(_))
     }
 
     /// Stops the target: service processes drain and exit; in-process databases close.
@@ -186,6 +202,7 @@ impl Target {
         match backend {
             Backend::InProcess(app) => app.close(),
             Backend::Cluster(c) => c.stop(std::time::Duration::from_secs(6)),
+            Backend::Remote(_) => {}
         }
     }
 }
@@ -212,6 +229,70 @@ pub fn prepare_data(seed_db: &Path, data_dir: &Path, store: StoreConfig) -> anyh
     init_data_dir(seed_db, &env)?;
     checkout_core::seed_import::top_up_stock(data_dir, STOCK_TOP_UP)?;
     Ok(())
+}
+
+/// The bench's clients of a networked stack's Orders and Catalog at `callers`.
+fn clients(kind: TargetKind, callers: &Peers) -> (Arc<dyn OrdersPort>, Arc<dyn CatalogPort>) {
+    match kind {
+        TargetKind::Grpc => {
+            let c = grpc_stack::GrpcClients::new(callers);
+            (Arc::new(c.orders), Arc::new(c.catalog))
+        }
+        TargetKind::Tcp => {
+            let c = tcp_stack::TcpClients::new(callers);
+            (Arc::new(c.orders), Arc::new(c.catalog))
+        }
+        _ => {
+            let c = rest_stack::RestClients::new(callers, kind == TargetKind::RestH2);
+            (Arc::new(c.orders), Arc::new(c.catalog))
+        }
+    }
+}
+
+/// A stack of `kind` already running elsewhere, its Orders at `orders` and Catalog at `catalog`:
+/// the bench drives it, and neither starts, faults nor audits it.
+pub fn remote(kind: TargetKind, orders: SocketAddr, catalog: SocketAddr) -> anyhow::Result<Target> {
+    anyhow::ensure!(kind.stack().is_some(), "{kind} is not a networked stack");
+    let mut peers = Peers::from_base(orders.ip(), 0);
+    peers.set(ServiceName::Orders, orders);
+    peers.set(ServiceName::Catalog, catalog);
+    let (orders, catalog) = clients(kind, &peers);
+    Ok(Target {
+        kind,
+        orders,
+        catalog,
+        data_dir: PathBuf::new(),
+        backend: Backend::Remote(peers),
+    })
+}
+
+/// Parses `--target-addr KIND=HOST:PORT[,HOST:PORT]`: a networked stack running elsewhere, its
+/// Orders at the first address and its Catalog at the second (default: Orders' port + 5, the
+/// stacks' layout). Names are resolved now.
+pub fn parse_remote(s: &str) -> Result<(TargetKind, SocketAddr, SocketAddr), String> {
+    use std::net::ToSocketAddrs;
+    let (kind, addrs) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: expected KIND=HOST:PORT[,HOST:PORT]"))?;
+    let kind = TargetKind::parse(kind)
+        .filter(|k| k.stack().is_some())
+        .ok_or_else(|| format!("{kind:?}: grpc, rest-h1, rest-h2 or tcp"))?;
+    let resolve = |a: &str| -> Result<SocketAddr, String> {
+        a.to_socket_addrs()
+            .map_err(|e| format!("{a}: {e}"))?
+            .next()
+            .ok_or_else(|| format!("{a}: no address"))
+    };
+    let mut it = addrs.split(',');
+    let orders = resolve(it.next().unwrap_or_default())?;
+    let catalog = match it.next() {
+        Some(a) => resolve(a)?,
+        None => SocketAddr::new(
+            orders.ip(),
+            orders.port() + ServiceName::Catalog.index() as u16,
+        ),
+    };
+    Ok((kind, orders, catalog))
 }
 
 /// Brings up the target `kind` on `data_dir` (already prepared).
@@ -248,20 +329,10 @@ pub fn start_replicated(
             )?))
         }
     };
-    let (orders, catalog): (Arc<dyn OrdersPort>, Arc<dyn CatalogPort>) = match (&backend, kind) {
-        (Backend::InProcess(app), _) => (Arc::new(app.orders.clone()), app.catalog.clone()),
-        (Backend::Cluster(c), TargetKind::Grpc) => {
-            let clients = grpc_stack::GrpcClients::new(c.callers());
-            (Arc::new(clients.orders), Arc::new(clients.catalog))
-        }
-        (Backend::Cluster(c), TargetKind::Tcp) => {
-            let clients = tcp_stack::TcpClients::new(c.callers());
-            (Arc::new(clients.orders), Arc::new(clients.catalog))
-        }
-        (Backend::Cluster(c), _) => {
-            let clients = rest_stack::RestClients::new(c.callers(), kind == TargetKind::RestH2);
-            (Arc::new(clients.orders), Arc::new(clients.catalog))
-        }
+    let (orders, catalog): (Arc<dyn OrdersPort>, Arc<dyn CatalogPort>) = match &backend {
+        Backend::InProcess(app) => (Arc::new(app.orders.clone()), app.catalog.clone()),
+        Backend::Cluster(c) => clients(kind, c.callers()),
+        Backend::Remote(p) => clients(kind, p),
     };
     Ok(Target {
         kind,

@@ -337,6 +337,12 @@ fn audit(r: &Results, d: &mut Vec<Block>) {
         r.audit.settle_limit_s,
         r.audit.settle_ms.iter().map(|(t, ms)| format!("{t} {ms} ms")).collect::<Vec<_>>().join(", ")
     )));
+    if !r.audit.not_audited.is_empty() {
+        d.push(Block::Paragraph(format!(
+            "Not audited: {} — the stack ran elsewhere (`--target-addr`), so its databases are not on this machine; audit them where they are.",
+            r.audit.not_audited.join(", ")
+        )));
+    }
     if r.audit.clean {
         d.push(Block::Paragraph(format!(
             "All six databases of every target were read after the run; every invariant holds ({}).",

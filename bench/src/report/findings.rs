@@ -268,7 +268,12 @@ fn littles_law(r: &Results, f: &mut Vec<String>) {
 }
 
 fn audit(r: &Results) -> String {
-    if r.audit.clean {
+    if r.audit.orders.is_empty() && !r.audit.not_audited.is_empty() {
+        format!(
+            "Not audited: {} ran elsewhere; their databases are not on this machine.",
+            r.audit.not_audited.join(", ")
+        )
+    } else if r.audit.clean {
         format!(
             "Audit after the run: clean on every target ({} orders checked).",
             r.audit.orders.values().sum::<i64>()

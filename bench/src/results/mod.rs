@@ -431,6 +431,9 @@ pub struct Audit {
     pub settle_ms: BTreeMap<String, u64>,
     /// Longest settling wait, seconds.
     pub settle_limit_s: f64,
+    /// Targets whose databases were not read: stacks running elsewhere (`--target-addr`).
+    #[serde(default)]
+    pub not_audited: Vec<String>,
 }
 
 /// A violation on one target.

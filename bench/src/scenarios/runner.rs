@@ -48,6 +48,9 @@ pub struct RunOptions {
     pub busy: bool,
     /// Every hop of the networked stacks crosses a link shaped so (None: plain loopback).
     pub link: Option<crate::cluster::link::LinkProfile>,
+    /// Stacks running elsewhere (`--target-addr`), by kind, with Orders' and Catalog's
+    /// addresses: driven instead of started here.
+    pub remote: Vec<(TargetKind, std::net::SocketAddr, std::net::SocketAddr)>,
 }
 
 /// Everything a run measured, before it is rendered.
@@ -147,6 +150,15 @@ impl Session {
         products: usize,
     ) -> anyhow::Result<Vec<Target>> {
         let mut targets = Vec::new();
+        if !self.opts.remote.is_empty() {
+            for &(kind, orders, catalog) in &self.opts.remote {
+                self.progress.line(&format!(
+                    "driving {kind} elsewhere: Orders {orders}, Catalog {catalog}"
+                ));
+                targets.push(target::remote(kind, orders, catalog)?);
+            }
+            return Ok(targets);
+        }
         for &label in labels {
             let key = format!("{label}-{products}");
             let dir = self.work.join(&key);
@@ -161,6 +173,12 @@ impl Session {
 
     /// Lets owed compensations land (stated in the report), stops the target and audits it.
     pub(crate) async fn settle_and_audit(&mut self, t: Target, key: String) -> anyhow::Result<()> {
+        if t.is_remote() {
+            // Its databases are on another machine.
+            self.audit.not_audited.push(key);
+            t.stop();
+            return Ok(());
+        }
         let dir = t.data_dir.clone();
         let settled = settle(&dir, SETTLE_LIMIT).await;
         self.audit
@@ -260,6 +278,18 @@ fn selection(opts: &RunOptions) -> anyhow::Result<(Vec<TargetKind>, Vec<Scenario
                 None => {}
             }
         }
+    }
+    // A stack running elsewhere is driven, not started: only the sweeps of the seed's catalog
+    // apply (faults, copies, links, the cross-check and the sinks need the stack here).
+    if !opts.remote.is_empty() {
+        let labels: Vec<TargetKind> = opts.remote.iter().map(|r| r.0).collect();
+        scenarios
+            .retain(|s| matches!(s.shape, Shape::Open(_) | Shape::Closed(_)) && s.products == 30);
+        anyhow::ensure!(
+            !scenarios.is_empty(),
+            "with --target-addr only the sweeps of the seed's 30-product catalog run (checkout-open, checkout-closed, catalog-30)"
+        );
+        return Ok((labels, scenarios));
     }
     anyhow::ensure!(!labels.is_empty(), "no target selected");
     anyhow::ensure!(!scenarios.is_empty(), "no scenario selected");
@@ -406,6 +436,7 @@ fn run_config(opts: &RunOptions, labels: &[TargetKind], scenarios: &[Scenario]) 
         ]
         .into_iter()
         .chain(opts.busy.then(|| "busy machine: a separate process spun one thread per core for the whole run (calibration included), competing with the services and the load generator".to_string()))
+        .chain(opts.remote.iter().map(|(k, o, c)| format!("{k} ran elsewhere (Orders {o}, Catalog {c}), started with the stack's own `serve` and the run's seed: driven only — the sweeps of the seed's catalog; its processes' CPU and memory, its core meters and its audit are not measured from here; the floor is this machine's")))
         .chain(opts.link.as_ref().map(|l| format!("every hop of the networked stacks (client → Orders included) crossed a link shaped as `{}` ({:?} one way, jitter {:?}, rate {}, stalls {:.2}% of {:?}): a TCP proxy per service in the bench's process, whose CPU counts as the load generator's; in-process has no hops", l.name, l.delay, l.jitter, l.rate_bps.map_or_else(|| "uncapped".to_string(), |b| format!("{:.0} Mbit/s", b as f64 / 1e6)), 100.0 * l.stall_rate, l.stall)))
         .collect(),
     }

@@ -6,4 +6,5 @@ mod calibration;
 mod client;
 mod conformance;
 mod observability;
+mod remote;
 mod supervisor;

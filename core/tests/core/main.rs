@@ -7,6 +7,7 @@ mod bad_input;
 mod checkout;
 mod concurrency;
 mod datagen;
+mod deploy;
 mod faults;
 mod ingest;
 mod store;

@@ -15,6 +15,7 @@ use prost::Message;
 use tempfile::TempDir;
 use tonic::Code;
 
+mod deploy;
 mod raw;
 
 struct Stack {

@@ -12,6 +12,8 @@ use rest_stack::RestOptions;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
+mod deploy;
+
 struct Stack {
     _dir: TempDir,
     stack: LocalStack,
