@@ -245,10 +245,13 @@ fn draw_bars(
     if categories.is_empty() || series.is_empty() || top <= 0.0 {
         return Err("no data".into());
     }
-    // Room above the bars for the legend: two entries a series when the bars are split.
-    let headroom = if parts.is_some() { 1.3 } else { 1.15 };
+    // Room above the bars for the legend (about 16 px an entry, two a series when the bars are
+    // split, in a plot about 330 px high), and room along the axis for every category's label.
+    let entries = series.len() * if parts.is_some() { 2 } else { 1 };
+    let headroom = 1.0 / (1.0 - ((entries * 16 + 20) as f64 / 330.0).min(0.6));
     let n = series.len() as f64;
-    let root = SVGBackend::with_string(svg, (760, 420)).into_drawing_area();
+    let width = 760.max(80 * categories.len() as u32);
+    let root = SVGBackend::with_string(svg, (width, 420)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 20))

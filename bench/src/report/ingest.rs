@@ -50,7 +50,8 @@ pub fn figures(r: &Results, out: &mut Vec<Figure>) {
     let mut keys = Vec::new();
     for p in patterns(ing) {
         for n in clients(ing) {
-            categories.push(format!("{p} ×{n}"));
+            let short = if p == "stream-batches" { "st-batches" } else { p.as_str() };
+            categories.push(format!("{short} ×{n}"));
             keys.push((p.clone(), n));
         }
     }
@@ -241,6 +242,24 @@ pub fn answer(ing: &Ingest) -> String {
             best.latency_p99_ms
         ));
     }
+    let p99 = |t: &str, p: &str| {
+        cells(ing, p, most)
+            .find(|c| c.target == t)
+            .map(|c| c.latency_p99_ms)
+    };
+    let latency: Vec<String> = ing
+        .cells
+        .iter()
+        .filter(|c| c.clients == most && c.pattern == "stream" && c.target != "inprocess")
+        .filter_map(|c| {
+            Some(format!(
+                "{} {:.1} vs {:.1} ms",
+                c.target,
+                p99(&c.target, "stream")?,
+                p99(&c.target, "batch")?
+            ))
+        })
+        .collect();
     let streaming = ing
         .cells
         .iter()
@@ -248,13 +267,21 @@ pub fn answer(ing: &Ingest) -> String {
         .collect::<Vec<_>>();
     let served = streaming.iter().all(|c| c.errors == 0 && c.events > 0);
     format!(
-        "**Which pattern to choose.** The fastest pattern of each transport with {most} clients — {}. A call costs the same framework work whatever it carries, so carrying many events per call (a batch, or a stream) divides that cost among them; unary pays it per event. Streams commit whatever has arrived whenever the sender pauses, so their latency stays near a batch's while the sender never waits for a reply between events. {}",
+        "**Which pattern to choose.** The fastest pattern of each transport with {most} clients — {}. A call costs the same framework work whatever it carries, so carrying many events per call (a batch, or a stream) divides that cost among them; unary pays it per event. {}{}",
         parts.join("; "),
+        if latency.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "Latency tells streams and batches apart: emission→commit p99 of `stream` against `batch` — {}. A streamed event is stamped when the client writes it and then waits in the connection's buffers while the sink commits the ones ahead of it; a batch is stamped as a whole and committed in one write. ",
+                latency.join(", ")
+            )
+        },
         if streaming.is_empty() {
             String::new()
         } else if served {
             format!(
-                "And the seed's worry — a server holding one thread per streaming client — does not arise here: {most} streaming clients at once were all served on each transport, with no failed call (async servers park a stream, not a thread)."
+                "The seed's worry — a server holding one thread per streaming client — does not arise here: {most} streaming clients at once were all served on each transport, with no failed call (async servers park a stream, not a thread)."
             )
         } else {
             format!("Some of the {most} streaming clients' calls failed: see the table.")

@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{OptionalExtension, params};
-use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use super::progress::{Estado, Progresso};
 use super::{ErroEvento, MAX_LISTED_ERRORS, Recibo, csv, insert_events};
 use crate::error::{ServiceError, ServiceResult};
 use crate::store::{Db, now_text};
@@ -27,70 +27,6 @@ pub const MAX_RUNNING: usize = 4;
 pub const MAX_FILE_BYTES: u64 = 4 << 30;
 /// Errors a progress update lists (the first ones; all are counted).
 const PROGRESS_ERRORS: usize = 20;
-
-/// Where an import is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum Estado {
-    /// Its file is stored; its events are being validated and stored.
-    Processando,
-    /// Every line was processed.
-    Concluida,
-    /// It stopped on an error that is not an event's (named in `falha`).
-    Falhou,
-}
-
-impl Estado {
-    /// As stored and shown.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Processando => "processando",
-            Self::Concluida => "concluida",
-            Self::Falhou => "falhou",
-        }
-    }
-
-    /// Parses [`Estado::as_str`] (anything else reads as failed).
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "processando" => Self::Processando,
-            "concluida" => Self::Concluida,
-            _ => Self::Falhou,
-        }
-    }
-
-    /// True once nothing more will change.
-    pub fn terminal(self) -> bool {
-        self != Self::Processando
-    }
-}
-
-/// An import's progress.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Progresso {
-    /// The import's id.
-    pub id: u64,
-    /// Where it is.
-    pub estado: Estado,
-    /// Size of the file.
-    pub bytes: u64,
-    /// Bytes processed so far.
-    pub bytes_lidos: u64,
-    /// Lines processed so far (the header included).
-    pub linhas: u64,
-    /// Events stored.
-    pub inseridos: u64,
-    /// Events already stored (same id).
-    pub repetidos: u64,
-    /// Lines refused, by line number and reason.
-    pub invalidos: u64,
-    /// The first invalid lines.
-    pub erros: Vec<ErroEvento>,
-    /// Why it failed, when it did.
-    pub falha: Option<String>,
-}
 
 /// The sink's imports.
 pub struct Importer {
