@@ -36,12 +36,14 @@ struct RunArgs {
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// Only this scenario (repeatable): checkout-open, checkout-closed, catalog-30, catalog-1000,
-    /// kill-payments, slow-inventory, overload, overload-unshed, or one outside the profile
-    /// (crosscheck, scaling).
+    /// kill-payments, slow-inventory, overload, overload-unshed, ingest, or one outside the
+    /// profile (crosscheck, scaling, links, links-catalog).
     #[arg(long)]
     scenario: Vec<String>,
     /// Also run this scenario outside the profile after its own (repeatable): crosscheck (our
-    /// engine against wrk and h2load), scaling (workers and cores per service process).
+    /// engine against wrk and h2load), scaling (workers and cores per service process), links
+    /// (checkouts behind shaped links), links-catalog (the 1,000-product listing behind capped
+    /// links).
     #[arg(long)]
     also: Vec<String>,
     /// Only this transport (repeatable): inprocess, grpc, rest (both HTTP versions), rest-h1,
@@ -67,7 +69,8 @@ struct RunArgs {
     #[arg(long)]
     busy: bool,
     /// Every hop of the networked stacks crosses a shaped link: passthrough, lan (0.25 ms),
-    /// region (2 ms), wan (20 ms, 50 Mbit/s), lossy (2 ms, 0.5% stalls), or a spec such as
+    /// region (2 ms), wan (20 ms, 50 Mbit/s), lossy (2 ms, 0.5% stalls), thin (2 ms, 20 Mbit/s),
+    /// or a spec such as
     /// `delay=5ms,jitter=1ms,rate=100mbit,stall=0.5%`.
     #[arg(long, value_parser = bench::cluster::link::LinkProfile::parse)]
     link: Option<bench::cluster::link::LinkProfile>,

@@ -1,9 +1,10 @@
 //! A link shaper: a small TCP proxy in front of a service that makes the loopback hop behave like
 //! a network — one-way delay with jitter, a bandwidth cap, and stalls like a lost segment's
 //! retransmission — in user space, as Toxiproxy does (this kernel has no `netem`). Each direction
-//! of each connection is shaped on its own, and bytes keep their order: a chunk read at `t`
-//! leaves at `max(t + delay ± jitter, previous departure + its size ÷ rate)`, plus a
-//! retransmission timeout when it is "lost". Connections can be reset on demand.
+//! of the link is one wire that all its connections share, as a real link's bandwidth is: a chunk
+//! read at `t` is serialised once the wire is free (`max(t, wire free) + its size ÷ rate`), then
+//! arrives `delay ± jitter` later, plus a retransmission timeout when it is "lost"; each
+//! connection's bytes keep their order. Connections can be reset on demand.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -35,12 +36,13 @@ pub struct LinkProfile {
 }
 
 /// The named profiles: `--link NAME`.
-pub const PROFILES: [(&str, &str); 5] = [
+pub const PROFILES: [(&str, &str); 6] = [
     ("passthrough", "delay=0ms"),
     ("lan", "delay=0.25ms"),
     ("region", "delay=2ms,jitter=0.2ms"),
     ("wan", "delay=20ms,jitter=2ms,rate=50mbit"),
     ("lossy", "delay=2ms,jitter=0.2ms,stall=0.5%"),
+    ("thin", "delay=2ms,jitter=0.2ms,rate=20mbit"),
 ];
 
 fn duration(v: &str) -> Result<Duration, String> {
@@ -124,10 +126,26 @@ impl LinkProfile {
 }
 
 /// What crossed a link.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Counters {
     connections: AtomicU64,
     bytes: AtomicU64,
+    /// When each direction's wire is free again (towards the service, back from it): every
+    /// connection through the link takes its turn on them.
+    wires: [std::sync::Mutex<Instant>; 2],
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Self {
+            connections: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            wires: [
+                std::sync::Mutex::new(Instant::now()),
+                std::sync::Mutex::new(Instant::now()),
+            ],
+        }
+    }
 }
 
 /// A running link in front of one address; it stops (and drops its connections) when dropped.
@@ -228,8 +246,8 @@ async fn carry(
         let (sr, sw) = server.split();
         let both = async {
             tokio::join!(
-                direction(cr, sw, &profile, &counters, seed),
-                direction(sr, cw, &profile, &counters, seed ^ 0xff)
+                direction(cr, sw, &profile, &counters, 0, seed),
+                direction(sr, cw, &profile, &counters, 1, seed ^ 0xff)
             )
         };
         tokio::select! {
@@ -243,13 +261,15 @@ async fn carry(
     }
 }
 
-/// One direction: a reader that stamps each chunk with its departure time, a writer that sends
-/// it then. The queue between them is bounded, so a slow link slows the sender.
+/// One direction (`wire` 0 towards the service, 1 back): a reader that stamps each chunk with its
+/// arrival time, a writer that delivers it then. The queue between them is bounded, so a slow
+/// link slows the sender.
 async fn direction(
     mut from: ReadHalf<'_>,
     mut to: WriteHalf<'_>,
     profile: &LinkProfile,
     counters: &Counters,
+    wire: usize,
     mut seed: u64,
 ) {
     let (tx, mut rx) = mpsc::channel::<(Instant, Vec<u8>)>(256);
@@ -277,12 +297,18 @@ async fn direction(
             counters.bytes.fetch_add(n as u64, Ordering::Relaxed);
             let jitter = profile.jitter.as_secs_f64() * (2.0 * unit() - 1.0);
             let delay = (profile.delay.as_secs_f64() + jitter).max(0.0);
-            let mut at = Instant::now() + Duration::from_secs_f64(delay);
-            if let Some(bps) = profile.rate_bps {
-                // Serialisation: this chunk cannot leave before the previous one has, plus its
-                // own time on the wire.
-                at = at.max(last + Duration::from_secs_f64(n as f64 * 8.0 / bps as f64));
-            }
+            let now = Instant::now();
+            let sent = match profile.rate_bps {
+                // Serialisation on the wire every connection of the link shares: after whatever
+                // is already on it, for this chunk's own time.
+                Some(bps) => {
+                    let mut free = counters.wires[wire].lock().expect("wire poisoned");
+                    *free = (*free).max(now) + Duration::from_secs_f64(n as f64 * 8.0 / bps as f64);
+                    *free
+                }
+                None => now,
+            };
+            let mut at = sent + Duration::from_secs_f64(delay);
             if profile.stall_rate > 0.0 && unit() < profile.stall_rate {
                 at += profile.stall;
             }
@@ -397,6 +423,34 @@ mod tests {
             sent.elapsed()
         );
         assert!(back.iter().all(|b| *b == 7));
+    }
+
+    #[tokio::test]
+    async fn connections_through_a_capped_link_share_its_rate() {
+        let link = Link::start(LinkProfile::parse("rate=20mbit").unwrap(), echo().await).unwrap();
+        let sent = Instant::now();
+        let mut each = Vec::new();
+        for _ in 0..4 {
+            let s = TcpStream::connect(link.addr()).await.unwrap();
+            each.push(tokio::spawn(async move {
+                let (mut r, mut w) = s.into_split();
+                let data = vec![3u8; 256 << 10];
+                let writer = tokio::spawn(async move { w.write_all(&data).await.unwrap() });
+                let mut back = vec![0u8; 256 << 10];
+                r.read_exact(&mut back).await.unwrap();
+                writer.await.unwrap();
+            }));
+        }
+        for t in each {
+            t.await.unwrap();
+        }
+        // Four connections × 2.1 Mbit each way on one 20 Mbit/s wire a direction: 0.42 s at
+        // least (each alone would take 0.1 s).
+        assert!(
+            sent.elapsed() >= Duration::from_millis(400),
+            "{:?}",
+            sent.elapsed()
+        );
     }
 
     #[tokio::test]

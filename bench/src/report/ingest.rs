@@ -50,7 +50,11 @@ pub fn figures(r: &Results, out: &mut Vec<Figure>) {
     let mut keys = Vec::new();
     for p in patterns(ing) {
         for n in clients(ing) {
-            let short = if p == "stream-batches" { "st-batches" } else { p.as_str() };
+            let short = if p == "stream-batches" {
+                "st-batches"
+            } else {
+                p.as_str()
+            };
             categories.push(format!("{short} ×{n}"));
             keys.push((p.clone(), n));
         }

@@ -1,5 +1,6 @@
 //! The "Past one machine" section: each networked target behind each link profile of the links
 //! scenario — latency at one client, throughput at many, the connections its links carried —
+//! and of the links-catalog scenario (the listing of 1,000 behind capped links, its bytes),
 //! and, per profile, which transport wins on each (the verdict table's rule), so a reader sees
 //! where the winner changes as the network gets farther away.
 
@@ -10,7 +11,7 @@ use checkout_core::ServiceName;
 
 use crate::cluster::target::TargetKind;
 use crate::results::{Results, Run};
-use crate::scenarios::links::LINKS;
+use crate::scenarios::links::{CATALOG_LINKS, LINKS};
 
 /// The run of `target` in `scenario` at `clients`.
 fn at<'a>(r: &'a Results, scenario: &str, target: &str, clients: usize) -> Option<&'a Run> {
@@ -18,19 +19,26 @@ fn at<'a>(r: &'a Results, scenario: &str, target: &str, clients: usize) -> Optio
         .find(|x| x.concurrency == Some(clients))
 }
 
-/// Appends the section when the links scenario ran.
+/// Whether any candidate ran behind any of `profiles`.
+fn ran(r: &Results, profiles: &[(&str, &str)], candidates: &[&String]) -> bool {
+    profiles.iter().any(|(_, name)| {
+        candidates
+            .iter()
+            .any(|t| r.series(name, t).next().is_some())
+    })
+}
+
+/// Appends the section when the links scenario (checkouts) or the links-catalog scenario (the
+/// listing of 1,000 products) ran.
 pub fn section(r: &Results, d: &mut Document) {
     let candidates: Vec<&String> = r
         .targets()
         .iter()
         .filter(|t| TargetKind::parse(t).is_some_and(|k| k != TargetKind::InProcess))
         .collect();
-    let ran = LINKS.iter().any(|(_, name)| {
-        candidates
-            .iter()
-            .any(|t| r.series(name, t).next().is_some())
-    });
-    if !ran {
+    let checkouts = ran(r, &LINKS, &candidates);
+    let listings = ran(r, &CATALOG_LINKS, &candidates);
+    if !checkouts && !listings {
         return;
     }
     let many = r
@@ -41,16 +49,12 @@ pub fn section(r: &Results, d: &mut Document) {
         .max()
         .unwrap_or(1);
     d.push(Block::Heading(2, "Past one machine: links".into()));
-    d.push(Block::Paragraph(format!(
-        "Fresh copies of each networked stack with every hop — the load generator's to Orders included — across a shaped link (a TCP proxy per service in the bench: one-way delay ± jitter, a bandwidth cap, retransmission-like stalls; see the README), closed loop at 1 client (latency) and {many} (throughput), every copy's trials interleaved. Medians [interval] over the trials. \"Connections\" counts what the links carried over the copy's life, all hops together: HTTP/1.1 opens one per request in flight per hop; HTTP/2 and raw TCP keep one per lane."
-    )));
-    let mut rows = Vec::new();
     let mut verdicts = Vec::new();
-    for (profile, name) in LINKS {
-        for t in &candidates {
-            let (Some(one), Some(n)) = (at(r, name, t, 1), at(r, name, t, many)) else {
-                continue;
-            };
+    if checkouts {
+        d.push(Block::Paragraph(format!(
+            "Fresh copies of each networked stack with every hop — the load generator's to Orders included — across a shaped link (a TCP proxy per service in the bench: one-way delay ± jitter, a bandwidth cap, retransmission-like stalls; see the README), closed loop at 1 client (latency) and {many} (throughput), every copy's trials interleaved. Medians [interval] over the trials. \"Connections\" counts what the links carried over the copy's life, all hops together: HTTP/1.1 opens one per request in flight per hop; HTTP/2 and raw TCP keep one per lane."
+        )));
+        let rows = part(r, &LINKS, &candidates, many, &mut verdicts, |_, n| {
             let carried = r.link_connections.get(&n.id);
             let of = |svc: &str| {
                 carried
@@ -58,20 +62,81 @@ pub fn section(r: &Results, d: &mut Document) {
                     .map_or(0, |(_, c)| *c)
             };
             let hops: Vec<u64> = ServiceName::CHAIN.iter().map(|s| of(s.as_str())).collect();
-            let connections = format!(
+            format!(
                 "{} ({})",
                 hops.iter().sum::<u64>(),
                 hops.iter()
                     .map(u64::to_string)
                     .collect::<Vec<_>>()
                     .join(" / ")
-            );
+            )
+        });
+        d.push(table(
+            &[
+                "link",
+                "target",
+                "checkout p50 at 1 client, ms",
+                &format!("checkouts/s at {many} clients"),
+                "connections: all hops (orders / payments / inventory / fiscal / logistics)",
+            ],
+            rows,
+        ));
+    }
+    if listings {
+        d.push(Block::Paragraph(format!(
+            "The catalog of 1,000 products behind bandwidth-capped links: every copy's hops (the load generator's to Catalog, Catalog's to Inventory) across the link, the listing asked for at 1 client and at {many}. Here the size of what each wire carries sets the pace: a listing's bytes cross the capped link at its rate, and every connection through a link shares its rate, as on a real link. The bytes column counts loopback traffic, so each hop's bytes appear once on each side of its link's proxy."
+        )));
+        let rows = part(
+            r,
+            &CATALOG_LINKS,
+            &candidates,
+            many,
+            &mut verdicts,
+            |_, n| {
+                n.wire_bytes_per_request
+                    .map_or("–".into(), |b| format!("{:.0}", b / 1000.0))
+            },
+        );
+        d.push(table(
+            &[
+                "link",
+                "target",
+                "listing p50 at 1 client, ms",
+                &format!("listings/s at {many} clients"),
+                "loopback KB per listing (all hops, each through its link's proxy)",
+            ],
+            rows,
+        ));
+    }
+    d.push(Block::Paragraph("Who wins behind each link, gRPC against REST (raw TCP is the baseline), by the verdict table's rule: a winner only where the trials differ significantly, by at least 10%, with the ratio's interval clear of 1.".into()));
+    d.push(table(
+        &["link", "question", "winner", "ratio", "evidence"],
+        verdicts,
+    ));
+}
+
+/// The rows of one table (link, target, latency at 1 client, throughput at `many`, and `extra`
+/// of the throughput step), adding each profile's verdicts on both questions to `verdicts`.
+fn part(
+    r: &Results,
+    profiles: &[(&str, &str)],
+    candidates: &[&String],
+    many: usize,
+    verdicts: &mut Vec<Vec<String>>,
+    extra: impl Fn(&Run, &Run) -> String,
+) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for &(profile, name) in profiles {
+        for t in candidates {
+            let (Some(one), Some(n)) = (at(r, name, t, 1), at(r, name, t, many)) else {
+                continue;
+            };
             rows.push(vec![
                 profile.to_string(),
                 t.to_string(),
                 spread_cell(one.spread.map(|s| s.p50_us), one.latency_us.p50, 1000.0, 2),
                 spread_cell(n.spread.map(|s| s.achieved_rps), n.achieved_rps, 1.0, 0),
-                connections,
+                extra(one, n),
             ]);
         }
         let entries = |pick: fn(&Run) -> Vec<f64>, clients: usize| -> Vec<Entry> {
@@ -87,30 +152,29 @@ pub fn section(r: &Results, d: &mut Document) {
                 .collect()
         };
         let none = |_: &str, _: &str| String::new();
-        for (question, v) in [
+        let what = if name.starts_with("links-catalog") {
+            "listing"
+        } else {
+            "checkout"
+        };
+        for (question, low, pick, clients) in [
             (
-                "latency (p50 at 1 client)",
-                contest(
-                    String::new(),
-                    entries(|x| x.trial_values(|t| t.p50_us), 1),
-                    true,
-                    &none,
-                ),
+                format!("{what} latency (p50 at 1 client)"),
+                true,
+                (|x: &Run| x.trial_values(|t| t.p50_us)) as fn(&Run) -> Vec<f64>,
+                1,
             ),
             (
-                "throughput",
-                contest(
-                    String::new(),
-                    entries(|x| x.trial_values(|t| t.achieved_rps), many),
-                    false,
-                    &none,
-                ),
+                format!("{what} throughput"),
+                false,
+                (|x: &Run| x.trial_values(|t| t.achieved_rps)) as fn(&Run) -> Vec<f64>,
+                many,
             ),
         ] {
-            if let Some(v) = v {
+            if let Some(v) = contest(String::new(), entries(pick, clients), low, &none) {
                 verdicts.push(vec![
                     profile.to_string(),
-                    question.to_string(),
+                    question,
                     v.outcome(),
                     format!(
                         "{:.2}× [{:.2}–{:.2}]",
@@ -121,21 +185,7 @@ pub fn section(r: &Results, d: &mut Document) {
             }
         }
     }
-    d.push(table(
-        &[
-            "link",
-            "target",
-            "checkout p50 at 1 client, ms",
-            &format!("checkouts/s at {many} clients"),
-            "connections: all hops (orders / payments / inventory / fiscal / logistics)",
-        ],
-        rows,
-    ));
-    d.push(Block::Paragraph("Who wins behind each link, gRPC against REST (raw TCP is the baseline), by the verdict table's rule: a winner only where the trials differ significantly, by at least 10%, with the ratio's interval clear of 1.".into()));
-    d.push(table(
-        &["link", "question", "winner", "ratio", "evidence"],
-        verdicts,
-    ));
+    rows
 }
 
 #[cfg(test)]
@@ -191,12 +241,47 @@ mod tests {
             text.contains("| lossy | rest-h1 | 24.00 | 400 | 228 (100 / 128 / 0 / 0 / 0) |"),
             "{text}"
         );
-        assert!(text.contains("| lossy | throughput | rest-h1 |"), "{text}");
+        assert!(
+            text.contains("| lossy | checkout throughput | rest-h1 |"),
+            "{text}"
+        );
         // Raw TCP is measured, never a candidate.
-        assert!(!text.contains("| lossy | throughput | tcp"), "{text}");
+        assert!(
+            !text.contains("| lossy | checkout throughput | tcp"),
+            "{text}"
+        );
         // Without the scenario, no section.
         let mut empty = Document::default();
         section(&fixture::results(&["grpc"], Vec::new()), &mut empty);
         assert!(super::super::document::markdown(&empty).is_empty());
+    }
+
+    #[test]
+    fn behind_a_thin_link_the_listing_shows_its_bytes_and_the_smaller_one_wins_throughput() {
+        let fast = [30.0, 31.0, 29.5, 30.5, 30.2, 29.8];
+        let slow = [13.0, 13.5, 12.8, 13.2, 13.1, 12.9];
+        let mut runs = vec![
+            step("links-catalog-thin", "grpc", 1, 40_000.0, &fast),
+            step("links-catalog-thin", "grpc", 16, 500_000.0, &fast),
+            step("links-catalog-thin", "rest-h1", 1, 80_000.0, &slow),
+            step("links-catalog-thin", "rest-h1", 16, 1_200_000.0, &slow),
+        ];
+        runs[1].wire_bytes_per_request = Some(84_000.0);
+        runs[3].wire_bytes_per_request = Some(185_000.0);
+        let r = fixture::results(&["grpc", "rest-h1"], runs);
+        let mut d = Document::default();
+        section(&r, &mut d);
+        let text = super::super::document::markdown(&d);
+        assert!(text.contains("| thin | grpc | 40.00 | 30 | 84 |"), "{text}");
+        assert!(
+            text.contains("| thin | rest-h1 | 80.00 | 13 | 185 |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| thin | listing throughput | grpc | 2.3"),
+            "{text}"
+        );
+        // Without the checkout scenario, no checkout table.
+        assert!(!text.contains("checkouts/s"), "{text}");
     }
 }

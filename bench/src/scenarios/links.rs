@@ -1,6 +1,7 @@
 //! Past one machine: every networked target started afresh behind each link profile of
-//! [`LINKS`] (every hop across a shaped link, the client's included) and driven closed loop at
-//! one client (latency) and at many (throughput), all copies' trials interleaved. The
+//! [`LINKS`] (checkouts) or [`CATALOG_LINKS`] (the listing of 1,000 products) — every hop across
+//! a shaped link, the client's included — and driven closed loop at one client (latency) and at
+//! many (throughput), all copies' trials interleaved. The
 //! connections each copy's links carried are kept with its runs: HTTP/1.1's pool grows with the
 //! delay, where HTTP/2 and the raw-TCP stack keep one connection per lane.
 
@@ -22,8 +23,10 @@ pub const LINKS: [(&str, &str); 4] = [
     ("lossy", "links-lossy"),
 ];
 
-/// The shortest trial behind a link.
-const MIN_TRIAL: std::time::Duration = std::time::Duration::from_secs(1);
+/// The catalog's link profiles: bandwidth-capped, where a listing's size on the wire sets
+/// throughput.
+pub const CATALOG_LINKS: [(&str, &str); 2] =
+    [("thin", "links-catalog-thin"), ("wan", "links-catalog-wan")];
 
 /// Links: fresh copies of every networked target behind each of [`LINKS`], closed loop at 1 and
 /// `clients`, every copy's trials interleaved.
@@ -34,12 +37,17 @@ pub(crate) async fn links(
     seed_db: &Path,
     products: usize,
 ) -> anyhow::Result<()> {
-    let Shape::Links { clients } = scenario.shape else {
+    let Shape::Links {
+        clients,
+        profiles,
+        min_trial,
+    } = scenario.shape
+    else {
         return Ok(());
     };
     let mut copies = Vec::new();
     let mut probes = Vec::new();
-    for (profile, name) in LINKS {
+    for &(profile, name) in profiles {
         let link = LinkProfile::parse(profile).map_err(anyhow::Error::msg)?;
         for kind in targets
             .iter()
@@ -63,10 +71,10 @@ pub(crate) async fn links(
         }
     }
     let (started, keys): (Vec<Target>, Vec<String>) = copies.into_iter().unzip();
-    // A checkout behind the wan link takes 200 ms or more at one client: trials of at least a
-    // second, so each holds enough checkouts to have a median.
+    // Behind a slow link a request takes a large share of a short trial: trials of at least
+    // the scenario's minimum, so each holds enough requests to have a median.
     let trial = s.opts.profile.trial;
-    s.opts.profile.trial = trial.max(MIN_TRIAL);
+    s.opts.profile.trial = trial.max(min_trial);
     let recorded = round(s, scenario, &started, &probes, products).await;
     s.opts.profile.trial = trial;
     for (at, p) in recorded.into_iter().zip(&probes) {

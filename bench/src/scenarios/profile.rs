@@ -69,6 +69,11 @@ pub enum Shape {
     Links {
         /// Clients in flight at the throughput step.
         clients: usize,
+        /// The link profiles, each with the scenario name its runs are recorded under.
+        profiles: &'static [(&'static str, &'static str)],
+        /// The shortest trial: long against a request's time behind the slowest link, so each
+        /// trial holds enough requests and few are cut off at its end.
+        min_trial: Duration,
     },
     /// The ingestion sink of every transport: the seed's call patterns at each number of
     /// clients, and a file import.
@@ -84,7 +89,7 @@ impl Shape {
             Shape::Kill { .. } | Shape::Slow { .. } | Shape::Overload { .. } => 1,
             Shape::Crosscheck => 0,
             Shape::Scaling { .. } => super::scaling::SCALING.len(),
-            Shape::Links { .. } => 2 * super::links::LINKS.len(),
+            Shape::Links { profiles, .. } => 2 * profiles.len(),
             Shape::Ingest(spec) => {
                 spec.patterns.len() * spec.clients.len() + usize::from(spec.import.is_some())
             }
@@ -121,7 +126,30 @@ pub fn links() -> Scenario {
         name: "links",
         request: Request::Checkout,
         products: 30,
-        shape: Shape::Links { clients: 16 },
+        shape: Shape::Links {
+            clients: 16,
+            profiles: &super::links::LINKS,
+            // A checkout across `wan` takes 200 ms or more.
+            min_trial: Duration::from_secs(1),
+        },
+    }
+}
+
+/// The catalog of 1,000 products behind bandwidth-capped links, where the size of what each
+/// wire carries decides throughput (in `full`; elsewhere with `--scenario links-catalog` or
+/// `--also links-catalog`).
+pub fn links_catalog() -> Scenario {
+    Scenario {
+        name: "links-catalog",
+        request: Request::Catalog,
+        products: 1000,
+        // Four clients already fill a capped wire (the listing is bandwidth-bound), and keep
+        // each request's time well under a trial's.
+        shape: Shape::Links {
+            clients: 4,
+            profiles: &super::links::CATALOG_LINKS,
+            min_trial: Duration::from_secs(2),
+        },
     }
 }
 
@@ -155,6 +183,7 @@ pub fn extra(name: &str) -> Option<Scenario> {
         "crosscheck" => Some(crosscheck()),
         "scaling" => Some(scaling()),
         "links" => Some(links()),
+        "links-catalog" => Some(links_catalog()),
         _ => None,
     }
 }
@@ -380,6 +409,7 @@ impl Profile {
                 catalog("catalog-1000", 1000, 16),
                 scaling(),
                 links(),
+                links_catalog(),
                 crosscheck(),
                 ingest(false, 6, Duration::from_secs(1)),
             ],

@@ -272,7 +272,7 @@ fn selection(opts: &RunOptions) -> anyhow::Result<(Vec<TargetKind>, Vec<Scenario
                 Some(x) => scenarios.push(x),
                 None if opts.also.contains(name) => {
                     anyhow::bail!(
-                        "unknown scenario {name}: --also takes crosscheck, scaling, links or ingest"
+                        "unknown scenario {name}: --also takes crosscheck, scaling, links, links-catalog or ingest"
                     )
                 }
                 None => {}
