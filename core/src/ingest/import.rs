@@ -430,7 +430,7 @@ fn progress_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Progresso> {
     })
 }
 
-/// Runs a read on a pooled connection from synchronous code (the sink's opening).
+/// Runs a read on a connection of its own, from synchronous code (the sink's opening).
 fn read_sync<T>(
     db: &Db,
     f: impl FnOnce(&rusqlite::Connection) -> ServiceResult<T>,

@@ -291,7 +291,8 @@ pub struct Sink {
 
 impl Sink {
     /// Opens (creating) `eventos.db` in `data_dir` and resumes any import a previous run left
-    /// half done (from the last block it committed).
+    /// half done (from the last block it committed). Call it inside a tokio runtime: a resumed
+    /// import's thread stores its blocks through it.
     pub fn open(data_dir: &Path, config: StoreConfig) -> ServiceResult<Self> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| ServiceError::Internal(format!("data dir: {e}")))?;
