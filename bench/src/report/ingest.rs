@@ -81,7 +81,7 @@ pub fn figures(r: &Results, out: &mut Vec<Figure>) {
         .collect();
     out.push(fig(
         "ingest-rate",
-        "Events stored per second by call pattern and clients (thousands; median of the trials)",
+        "Events the sink answered for per second (stored, or counted as repeated or invalid) by call pattern and clients (thousands; median of the trials)",
         super::charts::bars(
             "Ingestion: events/s by pattern × clients",
             "thousand events/s",
@@ -106,7 +106,7 @@ pub fn section(r: &Results, d: &mut Document) {
         .map(|(p, n)| format!("{p} {n}"))
         .collect();
     d.push(Block::Paragraph(format!(
-        "Seed 000's simulators send order events to a sink that stores them in SQLite; seed 003 imports a file of 300,000 in the background with live progress. The sink is a seventh service, outside the checkout chain: its own process and database per transport (in-process: in the bench's process), fresh for the scenario. Each step runs clients that call back to back for a trial's length, every target's trials interleaved with the same events (1% exact repeats, 0.1% invalid, as the seed's pipeline met them). Events per call: {}. Latency runs from the client stamping an event as it goes on the wire to the sink's write that stores it. CPU and bytes are per event stored; the load generator's CPU includes making the events.",
+        "Seed 000's simulators send order events to a sink that stores them in SQLite; seed 003 imports a file of 300,000 in the background with live progress. The sink is a seventh service, outside the checkout chain: its own process and database per transport (in-process: in the bench's process), fresh for the scenario. Each step runs clients that call back to back for a trial's length, every target's trials interleaved with the same events (1% exact repeats, 0.1% invalid, as the seed's pipeline met them). Events per call: {}. \"events/s\" counts the events the sink answered for (stored, or counted as repeated or invalid) per second of the trial. Latency runs from the client stamping an event as it goes on the wire to the sink's write that stores it, over every event stored. CPU and bytes are per event answered for; the load generator's CPU includes making the events.",
         per_call.join(", ")
     )));
     if !ing.cells.is_empty() {
