@@ -2,7 +2,8 @@
 //! every command line they give it uses flags its `--help` lists, every peer is a service the
 //! file defines, on the port the stack's layout gives it, and every container port is the one
 //! its process listens on. Used by the stacks' tests (no YAML parser: the files keep each
-//! command line as one JSON-style list on one line, which this reads).
+//! command line as one JSON-style list on one line, which this reads; an argument holding a
+//! comma, such as replicas `a:1,b:2`, would be read as two).
 
 use std::path::Path;
 

@@ -140,32 +140,6 @@ fn latencies(db: &std::path::Path, since_us: i64) -> anyhow::Result<Histogram<u6
     Ok(h)
 }
 
-/// Rows a sink holds (outside imports) and the wrapping sum of their digests.
-fn stored(db: &std::path::Path) -> anyhow::Result<(u64, u64)> {
-    let c = rusqlite::Connection::open(db)?;
-    let mut stmt = c.prepare(
-        "SELECT id_evento, cliente, produto, quantidade, centro_logistico, canal_venda,
-         valor_centavos FROM eventos WHERE importacao IS NULL",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(Evento {
-            id_evento: r.get(0)?,
-            cliente: r.get(1)?,
-            produto: r.get(2)?,
-            quantidade: r.get(3)?,
-            centro_logistico: r.get(4)?,
-            canal_venda: r.get(5)?,
-            valor_centavos: r.get(6)?,
-            emitido_em_us: 0,
-        })
-    })?;
-    let mut out = (0u64, 0u64);
-    for e in rows {
-        out = (out.0 + 1, out.1.wrapping_add(e?.digest()));
-    }
-    Ok(out)
-}
-
 /// What one target's trials of a step add up to.
 #[derive(Debug, Clone, Default)]
 struct Tally {
@@ -337,7 +311,7 @@ pub(crate) async fn ingest(
     }
     for sut in suts {
         let t = Instant::now();
-        let (count, digest) = stored(&sut.db)?;
+        let (count, digest) = checkout_core::ingest::stored_digest(&sut.db, false)?;
         tracing::debug!(target = %sut.kind, rows = count, secs = t.elapsed().as_secs_f64(), "sink verified");
         out.verified.push(SinkCheck {
             target: sut.kind.to_string(),

@@ -282,6 +282,39 @@ pub fn insert_events(
     Ok(recibo)
 }
 
+/// The events the sink's database at `path` holds — those sent by calls only, or imported too —
+/// and the wrapping sum of their digests ([`Evento::digest`]): what a sender checks the sink
+/// against.
+pub fn stored_digest(path: &Path, with_imports: bool) -> rusqlite::Result<(u64, u64)> {
+    let conn = rusqlite::Connection::open(path)?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT id_evento, cliente, produto, quantidade, centro_logistico, canal_venda,
+         valor_centavos FROM eventos{}",
+        if with_imports {
+            ""
+        } else {
+            " WHERE importacao IS NULL"
+        }
+    ))?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Evento {
+            id_evento: r.get(0)?,
+            cliente: r.get(1)?,
+            produto: r.get(2)?,
+            quantidade: r.get(3)?,
+            centro_logistico: r.get(4)?,
+            canal_venda: r.get(5)?,
+            valor_centavos: r.get(6)?,
+            emitido_em_us: 0,
+        })
+    })?;
+    let mut out = (0u64, 0u64);
+    for e in rows {
+        out = (out.0 + 1, out.1.wrapping_add(e?.digest()));
+    }
+    Ok(out)
+}
+
 /// The sink: its database and its imports.
 #[derive(Clone)]
 pub struct Sink {

@@ -3,13 +3,11 @@
 //! file that is not the format fails with a reason and imports nothing.
 
 use checkout_core::ingest::events::{EventsConfig, write_csv};
-use checkout_core::ingest::{Estado, IngestPort, Sink};
+use checkout_core::ingest::{Estado, IngestPort, Sink, stored_digest};
 use checkout_core::store::StoreConfig;
 
 fn stored(dir: &std::path::Path) -> u64 {
-    let c = rusqlite::Connection::open(dir.join("eventos.db")).unwrap();
-    c.query_row("SELECT count(*) FROM eventos", [], |r| r.get::<_, i64>(0))
-        .unwrap() as u64
+    stored_digest(&dir.join("eventos.db"), true).unwrap().0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

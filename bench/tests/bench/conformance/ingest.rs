@@ -37,29 +37,7 @@ impl SinkApp {
 
     /// Rows stored and the wrapping sum of their digests.
     pub fn stored(&self) -> (u64, u64) {
-        let c = rusqlite::Connection::open(self.db()).unwrap();
-        let mut stmt = c
-            .prepare(
-                "SELECT id_evento, cliente, produto, quantidade, centro_logistico, canal_venda,
-                 valor_centavos FROM eventos",
-            )
-            .unwrap();
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(Evento {
-                    id_evento: r.get(0)?,
-                    cliente: r.get(1)?,
-                    produto: r.get(2)?,
-                    quantidade: r.get(3)?,
-                    centro_logistico: r.get(4)?,
-                    canal_venda: r.get(5)?,
-                    valor_centavos: r.get(6)?,
-                    emitido_em_us: 0,
-                })
-            })
-            .unwrap();
-        rows.map(Result::unwrap)
-            .fold((0, 0u64), |(n, d), e| (n + 1, d.wrapping_add(e.digest())))
+        checkout_core::ingest::stored_digest(&self.db(), true).unwrap()
     }
 
     pub async fn stop(mut self) {
