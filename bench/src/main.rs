@@ -36,8 +36,8 @@ struct RunArgs {
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// Only this scenario (repeatable): checkout-open, checkout-closed, catalog-30, catalog-1000,
-    /// kill-payments, slow-inventory, overload, overload-unshed, ingest, or one outside the
-    /// profile (crosscheck, scaling, links, links-catalog).
+    /// kill-payments, slow-inventory, overload, overload-unshed, ingest, links-region, or one
+    /// outside the profile (crosscheck, scaling, links, links-catalog).
     #[arg(long)]
     scenario: Vec<String>,
     /// Also run this scenario outside the profile after its own (repeatable): crosscheck (our
@@ -74,6 +74,17 @@ struct RunArgs {
     /// `delay=5ms,jitter=1ms,rate=100mbit,stall=0.5%`.
     #[arg(long, value_parser = bench::cluster::link::LinkProfile::parse)]
     link: Option<bench::cluster::link::LinkProfile>,
+    /// Every hop of the networked stacks over TLS (rustls; the bench's own calls included), with a
+    /// CA of the run's own made into the work folder (or the material in --tls-dir).
+    #[arg(long)]
+    tls: bool,
+    /// Mutual TLS (implies --tls): every server refuses a caller without the chain's certificate.
+    #[arg(long)]
+    mtls: bool,
+    /// The chain's TLS material (`ca.pem`, `chain.pem`, `chain.key`) for --tls, --mtls or a
+    /// --target-addr stack served with --tls; made there when the folder holds none.
+    #[arg(long)]
+    tls_dir: Option<PathBuf>,
     /// Drive a stack running elsewhere instead of starting one (repeatable):
     /// `KIND=HOST:PORT[,HOST:PORT]` — grpc, rest-h1, rest-h2 or tcp; Orders' address, then
     /// Catalog's (default: Orders' port + 5). Only the sweeps of the seed's catalog run; the
@@ -142,6 +153,8 @@ struct ClientArgs {
     /// Answer in JSON (one-shot actions).
     #[arg(long, global = true)]
     json: bool,
+    #[command(flatten)]
+    tls: bench::client::ClientTls,
     #[command(subcommand)]
     action: Option<ClientAction>,
 }
@@ -261,11 +274,12 @@ fn client(a: ClientArgs) -> anyhow::Result<()> {
         },
         ClientAction::Consultar { pedido } => Action::Consultar { pedido },
     });
+    let tls = a.tls.load()?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let c = Client::connect(a.transport, orders, catalog);
+        let c = Client::connect(a.transport, orders, catalog, tls);
         match action {
             Some(action) => match c.run(&action, a.json).await {
                 Ok(text) => {
@@ -375,6 +389,15 @@ fn benchmark(a: RunArgs) -> anyhow::Result<()> {
         rest_workers: a.rest_workers.max(1),
         admission: a.admission,
         busy: a.busy,
+        tls: (a.tls || a.mtls || a.tls_dir.is_some()).then(|| {
+            bench::cluster::supervisor::TlsFlags {
+                dir: a
+                    .tls_dir
+                    .clone()
+                    .unwrap_or_else(|| a.out.join("work").join("tls")),
+                mutual: a.mtls,
+            }
+        }),
         link: a.link.clone(),
         remote: a.target_addr.clone(),
     };

@@ -4,7 +4,8 @@
 //! rules ([`services`]), the traits through which each calls the next ([`ports`]), their SQLite
 //! stores with group commit ([`store`]), the simulation knobs ([`sim`]), the seed's data generator
 //! ([`datagen`]) and importer ([`seed_import`]), the cross-database [`audit`], and the in-process
-//! [`wiring`] that connects them with no transport at all. No transport crate is a dependency.
+//! [`wiring`] that connects them with no transport at all, and the chain's [`tls`] material. No
+//! transport crate is a dependency (rustls only makes the TLS configurations the transports use).
 #![warn(missing_docs)]
 
 pub mod admission;
@@ -29,6 +30,7 @@ pub mod store;
 pub mod telemetry;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod tls;
 pub mod topology;
 pub mod wiring;
 

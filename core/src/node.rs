@@ -4,17 +4,20 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::datagen::{DatagenConfig, generate};
 use crate::seed_import::{SeedError, SeedSummary, init_data_dir};
 use crate::services::ServiceEnv;
+use crate::tls::Tls;
 use crate::topology::ServiceName;
 
-/// Where each of the six services listens: one address per service, or several replicas that
-/// callers take in turn.
+/// Where each of the six services listens — one address per service, or several replicas that
+/// callers take in turn — and whether they are reached over TLS.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Peers {
     addrs: [Vec<SocketAddr>; 6],
+    tls: Option<Arc<Tls>>,
 }
 
 impl Peers {
@@ -30,7 +33,24 @@ impl Peers {
         };
         Self {
             addrs: std::array::from_fn(|i| vec![SocketAddr::new(host, port(i))]),
+            tls: None,
         }
+    }
+
+    /// The chain's TLS material when the services serve (and call each other) over TLS.
+    pub fn tls(&self) -> Option<&Arc<Tls>> {
+        self.tls.as_ref()
+    }
+
+    /// Serve and call over TLS with `tls` (or in the clear with `None`).
+    pub fn set_tls(&mut self, tls: Option<Arc<Tls>>) {
+        self.tls = tls;
+    }
+
+    /// The same peers, reached over TLS with `tls` (or in the clear with `None`).
+    pub fn with_tls(mut self, tls: Option<Arc<Tls>>) -> Self {
+        self.tls = tls;
+        self
     }
 
     /// The address of `service` (its first replica).
@@ -270,19 +290,25 @@ where
     stopped
 }
 
-/// Runs the ingestion sink of `data_dir` on `addr` with the transport's `start` (given the sink
-/// and its listener): prints `ingestao listening on ADDR` once ready, and on SIGINT/SIGTERM (or
+/// Runs the ingestion sink of `data_dir` on `addr` with the transport's `start` (given the sink,
+/// its listener and the TLS material it serves with, if any): prints `ingestao listening on ADDR` once ready, and on SIGINT/SIGTERM (or
 /// `stop`) lets the server drain, running imports stop at their next block, and the database
 /// close.
 pub async fn run_sink<F>(
     addr: SocketAddr,
     data_dir: &Path,
     store: crate::store::StoreConfig,
+    tls: Option<Arc<Tls>>,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
     start: F,
 ) -> Result<(), BoxError>
 where
-    F: FnOnce(crate::ingest::Sink, std::net::TcpListener, Shutdown) -> Result<Serving, BoxError>,
+    F: FnOnce(
+        crate::ingest::Sink,
+        std::net::TcpListener,
+        Option<Arc<Tls>>,
+        Shutdown,
+    ) -> Result<Serving, BoxError>,
 {
     let sink = crate::ingest::Sink::open(data_dir, store)?;
     let listener =
@@ -295,7 +321,7 @@ where
             _ = stop => {}
         }
     });
-    let serving = start(sink, listener, shutdown)?;
+    let serving = start(sink, listener, tls, shutdown)?;
     println!("ingestao listening on {local}");
     serving.await
 }

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::node::{NodeOptions, Peers};
+use crate::node::{BoxError, NodeOptions, Peers};
 use crate::services::ServiceEnv;
 use crate::sim::{Simulation, WorkTime};
 use crate::store::{StoreConfig, SyncMode};
+use crate::tls::Tls;
 use crate::topology::ServiceName;
 
 /// Serve the checkout's services.
@@ -88,6 +89,40 @@ pub struct ServeArgs {
     /// (client-side round robin).
     #[arg(long, value_delimiter = ',', value_parser = parse_peer)]
     pub peer_catalog: Vec<String>,
+    /// TLS between the services and for their callers.
+    #[command(flatten)]
+    pub tls: TlsArgs,
+}
+
+/// TLS for a service process: the same flags on `serve` and `sink`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct TlsArgs {
+    /// Serve over TLS (rustls; gRPC with ALPN h2, REST https with h2 and http/1.1), and call the
+    /// other services over TLS, with the chain's certificates from --tls-dir (made on first use:
+    /// a CA of the chain's own and one certificate it signed).
+    #[arg(long)]
+    pub tls: bool,
+    /// Mutual TLS (implies --tls): refuse a caller that presents no certificate signed by the
+    /// chain's CA, and present the chain's certificate when calling.
+    #[arg(long)]
+    pub mtls: bool,
+    /// Folder of the chain's TLS material (`ca.pem`, `chain.pem`, `chain.key`); by default `tls`
+    /// in the data directory. Every process of a chain must be given the same material.
+    #[arg(long)]
+    pub tls_dir: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    /// The chain's material when TLS is on (made in the folder when it holds none yet).
+    pub fn load(&self, data_dir: &std::path::Path) -> Result<Option<Arc<Tls>>, String> {
+        if !(self.tls || self.mtls) {
+            return Ok(None);
+        }
+        let dir = self.tls_dir.clone().unwrap_or_else(|| data_dir.join("tls"));
+        Tls::load_or_create(&dir, self.mtls)
+            .map(|t| Some(Arc::new(t)))
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// Checks a peer's `HOST:PORT` (resolved later, in [`ServeArgs::into_options`]).
@@ -179,6 +214,7 @@ impl ServeArgs {
             return Err("--approval-rate must be between 0 and 1".into());
         }
         let mut peers = Peers::from_base(self.bind, base);
+        peers.set_tls(self.tls.load(&self.data_dir)?);
         for (service, addr) in [
             (ServiceName::Orders, self.peer_orders),
             (ServiceName::Payments, self.peer_payments),
@@ -247,6 +283,9 @@ pub struct SinkArgs {
     /// SQLite `synchronous` setting: off, normal or full.
     #[arg(long, default_value = "normal", value_parser = parse_sync)]
     pub sync: SyncMode,
+    /// TLS for the sink's callers.
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 impl SinkArgs {
@@ -264,5 +303,29 @@ impl SinkArgs {
             sync: self.sync,
             ..StoreConfig::default()
         }
+    }
+
+    /// Serves the sink as these flags say with the transport's `start`
+    /// ([`crate::node::run_sink`]), until SIGINT or SIGTERM.
+    pub async fn serve<F>(self, default_base_port: u16, start: F) -> Result<(), BoxError>
+    where
+        F: FnOnce(
+            crate::ingest::Sink,
+            std::net::TcpListener,
+            Option<Arc<Tls>>,
+            crate::node::Shutdown,
+        ) -> Result<crate::node::Serving, BoxError>,
+    {
+        let tls = self.tls.load(&self.data_dir)?;
+        let (addr, store) = (self.addr(default_base_port), self.store());
+        crate::node::run_sink(
+            addr,
+            &self.data_dir,
+            store,
+            tls,
+            std::future::pending(),
+            start,
+        )
+        .await
     }
 }

@@ -42,6 +42,8 @@ pub fn export_spans(services: &[ServiceName]) -> Result<bool, String> {
     if otlp_endpoint().is_none() || EXPORT.get().is_some() {
         return Ok(EXPORT.get().is_some());
     }
+    // The exporter's HTTP client looks for the process's default TLS provider when built.
+    crate::tls::install_crypto();
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .build()

@@ -13,8 +13,9 @@ use async_trait::async_trait;
 use checkout_core::admission::{Lanes, PeerLimit};
 use checkout_core::node;
 use checkout_core::ports::within;
+use checkout_core::tls::{self, Tls};
 use checkout_core::*;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic::{Request, Response, Status};
 
 use crate::convert::*;
@@ -27,13 +28,34 @@ use crate::pb::pedidos::pedidos_client::PedidosClient;
 use crate::pb::{catalogo, comum, estoque};
 use crate::status::from_status;
 
-/// A lazily connected channel to `addr`: no traffic until the first call, reconnects on demand.
-pub fn channel(addr: SocketAddr) -> Channel {
-    Endpoint::from_shared(format!("http://{addr}"))
+/// A lazily connected channel to `addr`: no traffic until the first call, reconnects on demand;
+/// over TLS with the chain's material when `tls` is given.
+pub fn channel(addr: SocketAddr, tls: Option<&Tls>) -> Channel {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let endpoint = Endpoint::from_shared(format!("{scheme}://{addr}"))
         .expect("a socket address is a valid URI")
         .tcp_nodelay(true)
-        .connect_timeout(Duration::from_secs(1))
-        .connect_lazy()
+        .connect_timeout(Duration::from_secs(1));
+    let endpoint = match tls {
+        Some(t) => endpoint
+            .tls_config(client_tls(t))
+            .expect("the chain's TLS material was checked when it was read"),
+        None => endpoint,
+    };
+    endpoint.connect_lazy()
+}
+
+/// The client side of the chain's TLS: trust its CA only, check the server for
+/// [`tls::CHAIN_NAME`], present the chain's certificate unless told not to.
+pub fn client_tls(t: &Tls) -> ClientTlsConfig {
+    let config = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(&t.ca_pem))
+        .domain_name(tls::CHAIN_NAME);
+    if t.present_cert {
+        config.identity(Identity::from_pem(&t.cert_pem, &t.key_pem))
+    } else {
+        config
+    }
 }
 
 fn request<T>(ctx: CallCtx, msg: T) -> Request<T> {
@@ -80,9 +102,10 @@ impl<C: Clone> Link<C> {
     /// Lazily connected channels to every replica of `service` in `peers`, wrapped by `client`.
     pub fn new(peers: &node::Peers, service: ServiceName, client: impl Fn(Channel) -> C) -> Self {
         let replicas = peers.replicas(service);
+        let tls = peers.tls().map(|t| &**t);
         Self {
-            chain: replicas.iter().map(|&a| client(channel(a))).collect(),
-            undo: replicas.iter().map(|&a| client(channel(a))).collect(),
+            chain: replicas.iter().map(|&a| client(channel(a, tls))).collect(),
+            undo: replicas.iter().map(|&a| client(channel(a, tls))).collect(),
             next: Arc::new(AtomicUsize::new(0)),
             lanes: Arc::new(Lanes::new(service.as_str())),
         }

@@ -42,5 +42,5 @@ pub async fn serve(
 
 /// A client of the echo at `addr`, on a channel built as the services' own.
 pub fn client(addr: SocketAddr) -> EcoClient<Channel> {
-    EcoClient::new(crate::client::channel(addr))
+    EcoClient::new(crate::client::channel(addr, None))
 }

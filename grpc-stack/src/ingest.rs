@@ -12,6 +12,7 @@ use checkout_core::ingest::{
     Evento, FileChunks, IngestPort, Progresso, Recibo, Sink, StreamIngest, forward_progress,
     if_ready,
 };
+use checkout_core::tls::Tls;
 use tokio::net::TcpListener;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
@@ -139,6 +140,7 @@ impl Ingestao for IngestaoGrpc {
 pub async fn serve_sink(
     sink: Sink,
     listener: TcpListener,
+    tls: Option<&Tls>,
     shutdown: impl std::future::Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let (reporter, health) = tonic_health::server::health_reporter();
@@ -152,7 +154,7 @@ pub async fn serve_sink(
         .build_v1()?;
     let service = IngestaoServer::new(IngestaoGrpc { sink: sink.clone() })
         .max_decoding_message_size(16 << 20);
-    tonic::transport::Server::builder()
+    crate::server::builder(tls)?
         .tcp_nodelay(true)
         .add_service(health)
         .add_service(reflection)
@@ -173,10 +175,10 @@ pub struct GrpcIngest {
 }
 
 impl GrpcIngest {
-    /// A client of the sink at `addr` (connects on the first call).
-    pub fn new(addr: SocketAddr) -> Self {
+    /// A client of the sink at `addr` (connects on the first call), over TLS with `tls`.
+    pub fn new(addr: SocketAddr, tls: Option<&Tls>) -> Self {
         Self {
-            client: IngestaoClient::new(crate::client::channel(addr))
+            client: IngestaoClient::new(crate::client::channel(addr, tls))
                 .max_decoding_message_size(16 << 20)
                 .max_encoding_message_size(16 << 20),
         }
@@ -273,11 +275,12 @@ impl IngestPort for GrpcIngest {
 pub fn start(
     sink: Sink,
     listener: std::net::TcpListener,
+    tls: Option<std::sync::Arc<Tls>>,
     shutdown: checkout_core::node::Shutdown,
 ) -> Result<checkout_core::node::Serving, checkout_core::node::BoxError> {
     let listener = TcpListener::from_std(listener)?;
     Ok(Box::pin(async move {
-        serve_sink(sink, listener, shutdown)
+        serve_sink(sink, listener, tls.as_deref(), shutdown)
             .await
             .map_err(Into::into)
     }))

@@ -1,6 +1,6 @@
 //! `grpc-stack serve`: runs the checkout's services over gRPC.
 
-use checkout_core::node::{run_services, run_sink};
+use checkout_core::node::run_services;
 use checkout_core::node_cli::{ServeArgs, SinkArgs};
 use clap::{Parser, Subcommand};
 
@@ -30,18 +30,7 @@ async fn main() -> anyhow::Result<()> {
             let opts = args.into_options(50051).map_err(anyhow::Error::msg)?;
             run_services(opts, std::future::pending(), grpc_stack::start).await
         }
-        Command::Sink(args) => {
-            let addr = args.addr(50051);
-            let store = args.store();
-            run_sink(
-                addr,
-                &args.data_dir,
-                store,
-                std::future::pending(),
-                grpc_stack::ingest::start,
-            )
-            .await
-        }
+        Command::Sink(args) => args.serve(50051, grpc_stack::ingest::start).await,
     }
     .map_err(|e| anyhow::anyhow!(e))
 }

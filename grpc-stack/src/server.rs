@@ -15,10 +15,12 @@ use checkout_core::services::logistics::LogisticsService;
 use checkout_core::services::orders::OrdersService;
 use checkout_core::services::payments::PaymentsService;
 use checkout_core::store::Db;
+use checkout_core::tls::Tls;
 use checkout_core::*;
 use tokio::net::TcpListener;
 use tonic::server::NamedService;
 use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic::{Request, Response, Status};
 
 use crate::client::*;
@@ -264,6 +266,22 @@ pub struct GrpcNode {
     name: &'static str,
     /// Where its database (and its outbox) is, for `/metrics`.
     data_dir: std::path::PathBuf,
+    /// The chain's TLS material, when it serves over TLS.
+    tls: Option<Arc<Tls>>,
+}
+
+/// A tonic server builder, serving over TLS with the chain's certificate when `tls` is given (ALPN
+/// h2), and then refusing a caller without a certificate of the chain's CA when TLS is mutual.
+pub fn builder(tls: Option<&Tls>) -> Result<Server, tonic::transport::Error> {
+    let builder = Server::builder();
+    let Some(t) = tls else {
+        return Ok(builder);
+    };
+    let mut config = ServerTlsConfig::new().identity(Identity::from_pem(&t.cert_pem, &t.key_pem));
+    if t.mutual {
+        config = config.client_ca_root(Certificate::from_pem(&t.ca_pem));
+    }
+    builder.tls_config(config)
 }
 
 impl GrpcNode {
@@ -326,6 +344,7 @@ impl GrpcNode {
             router: routes,
             name,
             data_dir: env.data_dir.clone(),
+            tls: peers.tls().cloned(),
         })
     }
 
@@ -390,7 +409,7 @@ impl GrpcNode {
                 service,
                 crate::edge::count_call,
             ));
-        tonic::transport::Server::builder()
+        builder(self.tls.as_deref())?
             .accept_http1(true)
             .tcp_nodelay(true)
             // Streams one connection may hold open at once: a client's forward lane fits

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use checkout_core::admission::{Lanes, PeerLimit};
 use checkout_core::node::Peers;
 use checkout_core::ports::within;
+use checkout_core::tls::{Tls, alpn};
 use checkout_core::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -25,20 +26,32 @@ pub struct Peer {
     client: reqwest::Client,
     undo: reqwest::Client,
     lanes: Arc<Lanes>,
-    /// `http://ADDR` of every replica, taken in turn (client-side round robin).
+    /// `http(s)://ADDR` of every replica, taken in turn (client-side round robin).
     bases: Arc<[String]>,
     next: Arc<std::sync::atomic::AtomicUsize>,
     name: &'static str,
 }
 
-/// The pooled keep-alive client every peer (and the calibration echo) uses: HTTP/1.1, or HTTP/2
-/// with prior knowledge.
-pub fn http_client(http2: bool) -> reqwest::Client {
+/// The pooled keep-alive client every peer (and the calibration echo and the sink's client) uses:
+/// HTTP/1.1, or HTTP/2 with prior knowledge; over TLS with the chain's material when `tls` is
+/// given (ALPN offering only the version asked for).
+pub fn http_client(http2: bool, tls: Option<&Tls>) -> reqwest::Client {
+    checkout_core::tls::install_crypto();
     let b = reqwest::Client::builder()
         .tcp_nodelay(true)
         .connect_timeout(Duration::from_secs(1))
         .pool_idle_timeout(Duration::from_secs(60))
         .no_proxy();
+    let b = match tls {
+        Some(t) => {
+            let alpn = if http2 { alpn::H2 } else { alpn::HTTP1 };
+            let config = t
+                .client_config(&[alpn])
+                .expect("the chain's TLS material was checked when it was read");
+            b.tls_backend_preconfigured(config)
+        }
+        None => b,
+    };
     let b = if http2 {
         b.http2_prior_knowledge()
     } else {
@@ -47,24 +60,26 @@ pub fn http_client(http2: bool) -> reqwest::Client {
     b.build().expect("reqwest client")
 }
 
-impl Peer {
-    /// A client for `service` at `addr`.
-    pub fn new(service: ServiceName, addr: std::net::SocketAddr, http2: bool) -> Self {
-        Self::replicated(service, &[addr], http2)
-    }
+/// `https://ADDR` with TLS, `http://ADDR` without.
+pub fn base_url(addr: std::net::SocketAddr, tls: Option<&Tls>) -> String {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    format!("{scheme}://{addr}")
+}
 
-    /// A client for `service`'s `replicas` (at least one), each request to the next in turn;
-    /// the pools hold connections to all of them.
+impl Peer {
+    /// A client for `service`'s `replicas` (at least one), each request to the next in turn,
+    /// over TLS with `tls`; the pools hold connections to all of them.
     pub fn replicated(
         service: ServiceName,
         replicas: &[std::net::SocketAddr],
         http2: bool,
+        tls: Option<&Tls>,
     ) -> Self {
         Self {
-            client: http_client(http2),
-            undo: http_client(http2),
+            client: http_client(http2, tls),
+            undo: http_client(http2, tls),
             lanes: Arc::new(Lanes::new(service.as_str())),
-            bases: replicas.iter().map(|a| format!("http://{a}")).collect(),
+            bases: replicas.iter().map(|&a| base_url(a, tls)).collect(),
             next: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             name: service.as_str(),
         }
@@ -353,9 +368,11 @@ pub struct RestClients {
 }
 
 impl RestClients {
-    /// Clients for every service in `peers`, over HTTP/2 (prior knowledge) when `http2`.
+    /// Clients for every service in `peers`, over HTTP/2 (prior knowledge) when `http2`, over
+    /// TLS when `peers` say so.
     pub fn new(peers: &Peers, http2: bool) -> Self {
-        let p = |s: ServiceName| Peer::replicated(s, peers.replicas(s), http2);
+        let tls = peers.tls().map(|t| &**t);
+        let p = |s: ServiceName| Peer::replicated(s, peers.replicas(s), http2, tls);
         Self {
             orders: RestOrders(p(ServiceName::Orders)),
             payments: RestPayments(p(ServiceName::Payments)),

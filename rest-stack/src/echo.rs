@@ -44,7 +44,7 @@ impl EchoClient {
     /// A client of the echo at `addr`.
     pub fn new(addr: SocketAddr, http2: bool) -> Self {
         Self {
-            client: http_client(http2),
+            client: http_client(http2, None),
             url: format!("http://{addr}/eco"),
         }
     }

@@ -7,6 +7,7 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use async_trait::async_trait;
@@ -15,6 +16,7 @@ use checkout_core::ingest::{
     if_ready,
 };
 use checkout_core::node::{BoxError, Serving, Shutdown};
+use checkout_core::tls::Tls;
 use checkout_core::{ServiceError, ServiceResult};
 use tokio_stream::StreamExt;
 
@@ -164,6 +166,7 @@ pub async fn serve_sink(
     sink: Sink,
     listener: std::net::TcpListener,
     workers: usize,
+    tls: Option<Arc<Tls>>,
     shutdown: Shutdown,
 ) -> Result<(), BoxError> {
     let data = web::Data::new(sink.clone());
@@ -188,9 +191,8 @@ pub async fn serve_sink(
     .workers(workers.max(1))
     .tcp_nodelay(true)
     .disable_signals()
-    .shutdown_timeout(5)
-    .listen_auto_h2c(listener)?
-    .run();
+    .shutdown_timeout(5);
+    let server = crate::server::listen!(server, listener, tls.as_deref())?.run();
     crate::server::run_until(server, shutdown).await?;
     sink.close();
     Ok(())
@@ -199,8 +201,11 @@ pub async fn serve_sink(
 /// The REST start function for [`checkout_core::node::run_sink`], with `workers` actix workers.
 pub fn start(
     workers: usize,
-) -> impl FnOnce(Sink, std::net::TcpListener, Shutdown) -> Result<Serving, BoxError> {
-    move |sink, listener, shutdown| Ok(Box::pin(serve_sink(sink, listener, workers, shutdown)))
+) -> impl FnOnce(Sink, std::net::TcpListener, Option<Arc<Tls>>, Shutdown) -> Result<Serving, BoxError>
+{
+    move |sink, listener, tls, shutdown| {
+        Ok(Box::pin(serve_sink(sink, listener, workers, tls, shutdown)))
+    }
 }
 
 /// The sink's REST client, over HTTP/1.1 or h2c.
@@ -211,11 +216,11 @@ pub struct RestIngest {
 }
 
 impl RestIngest {
-    /// A client of the sink at `addr`.
-    pub fn new(addr: SocketAddr, http2: bool) -> Self {
+    /// A client of the sink at `addr`, over TLS with `tls`.
+    pub fn new(addr: SocketAddr, http2: bool, tls: Option<&Tls>) -> Self {
         Self {
-            client: crate::client::http_client(http2),
-            base: format!("http://{addr}"),
+            client: crate::client::http_client(http2, tls),
+            base: crate::client::base_url(addr, tls),
         }
     }
 

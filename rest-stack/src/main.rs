@@ -1,6 +1,6 @@
 //! `rest-stack serve`: runs the checkout's services over REST.
 
-use checkout_core::node::{run_services, run_sink};
+use checkout_core::node::run_services;
 use checkout_core::node_cli::{ServeArgs, SinkArgs};
 use clap::{Parser, Subcommand};
 use rest_stack::RestOptions;
@@ -21,8 +21,8 @@ enum Command {
     Serve {
         #[command(flatten)]
         args: ServeArgs,
-        /// Next-hop clients use HTTP/2 with prior knowledge (h2c) instead of HTTP/1.1; the servers
-        /// always accept both.
+        /// Next-hop clients use HTTP/2 with prior knowledge (h2c; h2 over TLS with --tls) instead
+        /// of HTTP/1.1; the servers always accept both.
         #[arg(long)]
         http2: bool,
         /// actix workers (threads) per service.
@@ -30,7 +30,7 @@ enum Command {
         workers: usize,
     },
     /// Serve the ingestion sink: one event, a batch, NDJSON streams, file imports with progress
-    /// as Server-Sent Events (default port 8086; HTTP/1.1 and h2c).
+    /// as Server-Sent Events (default port 8086; HTTP/1.1 and h2c, or https with --tls).
     Sink {
         #[command(flatten)]
         args: SinkArgs,
@@ -57,9 +57,7 @@ async fn main() -> anyhow::Result<()> {
             run_services(opts, std::future::pending(), rest_stack::start(options)).await
         }
         Command::Sink { args, workers } => {
-            let (addr, store) = (args.addr(8080), args.store());
-            let start = rest_stack::ingest::start(workers);
-            run_sink(addr, &args.data_dir, store, std::future::pending(), start).await
+            args.serve(8080, rest_stack::ingest::start(workers)).await
         }
     }
     .map_err(|e| anyhow::anyhow!(e))

@@ -21,6 +21,23 @@ use crate::client::RestClients;
 use crate::errors::{json_config, path_config, query_config};
 use crate::handlers::*;
 
+/// Binds an actix server to a listener: https with the chain's certificate when the TLS material
+/// is given (actix offers ALPN h2 and http/1.1), else HTTP/1.1 and h2c on the same port. A macro
+/// because actix's `HttpServer` bounds name a type actix-web does not export.
+macro_rules! listen {
+    ($server:expr, $listener:expr, $tls:expr) => {
+        match $tls {
+            Some(t) => {
+                let config: checkout_core::tls::Tls = (*t).clone();
+                let config = config.server_config(&[]).map_err(std::io::Error::other)?;
+                $server.listen_rustls_0_23($listener, config)
+            }
+            None => $server.listen_auto_h2c($listener),
+        }
+    };
+}
+pub(crate) use listen;
+
 /// How the REST services run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RestOptions {
@@ -100,6 +117,8 @@ pub struct RestNode {
     options: RestOptions,
     /// Where its database (and its outbox) is, for `/metrics`.
     data_dir: std::path::PathBuf,
+    /// The chain's TLS material, when it serves over TLS.
+    tls: Option<Arc<checkout_core::tls::Tls>>,
 }
 
 impl RestNode {
@@ -143,6 +162,7 @@ impl RestNode {
             routes,
             options,
             data_dir: env.data_dir.clone(),
+            tls: peers.tls().cloned(),
         })
     }
 
@@ -201,9 +221,8 @@ impl RestNode {
         // actix leaves Nagle's algorithm on unless told; small HTTP/2 frames then wait for ACKs.
         .tcp_nodelay(true)
         .disable_signals()
-        .shutdown_timeout(5)
-        .listen_auto_h2c(listener)?
-        .run();
+        .shutdown_timeout(5);
+        let server = listen!(server, listener, self.tls.as_deref())?.run();
         run_until(server, shutdown).await?;
         self.db.close();
         Ok(())

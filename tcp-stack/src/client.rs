@@ -14,15 +14,16 @@ use async_trait::async_trait;
 use checkout_core::admission::{Lanes, PEER_IN_FLIGHT, PeerLimit};
 use checkout_core::node;
 use checkout_core::ports::within;
+use checkout_core::tls::Tls;
 use checkout_core::*;
 use checkout_proto::convert::*;
 use checkout_proto::erro::error_of;
 use checkout_proto::pb::{catalogo, comum, estoque};
 use prost::Message;
-use tokio::io::BufReader;
+use tokio::io::{AsyncRead, AsyncWrite, BufReader};
 use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::{mpsc, oneshot};
+use tokio_rustls::TlsConnector;
 
 use crate::frame::{self, Answer, Method};
 
@@ -68,9 +69,12 @@ fn unavailable(peer: &'static str, why: impl std::fmt::Display) -> ServiceError 
 }
 
 impl Live {
-    fn start(stream: TcpStream, peer: &'static str) -> Arc<Self> {
-        let _ = stream.set_nodelay(true);
-        let (r, w) = stream.into_split();
+    /// Starts the writer and the reader of a connection's two halves.
+    fn start(
+        r: impl AsyncRead + Unpin + Send + 'static,
+        w: impl AsyncWrite + Unpin + Send + 'static,
+        peer: &'static str,
+    ) -> Arc<Self> {
         let (frames, rx) = mpsc::channel(PEER_IN_FLIGHT);
         let pending = Arc::new(Pending {
             calls: Mutex::new(HashMap::new()),
@@ -92,7 +96,7 @@ impl Live {
 }
 
 /// Hands every answer on `r` to its call, until the connection ends; then fails what waits.
-async fn read_answers(r: OwnedReadHalf, pending: Arc<Pending>, peer: &'static str) {
+async fn read_answers(r: impl AsyncRead + Unpin, pending: Arc<Pending>, peer: &'static str) {
     let mut r = BufReader::with_capacity(64 * 1024, r);
     let why = loop {
         match frame::read(&mut r).await {
@@ -128,16 +132,24 @@ impl Drop for Waiting<'_> {
 pub struct Conn {
     addr: SocketAddr,
     peer: &'static str,
+    /// TLS with the chain's material, or none.
+    tls: Option<TlsConnector>,
     live: Mutex<Option<Arc<Live>>>,
     connecting: tokio::sync::Mutex<()>,
 }
 
 impl Conn {
-    /// A connection to `peer` at `addr`, not opened until the first call.
-    pub fn new(peer: &'static str, addr: SocketAddr) -> Self {
+    /// A connection to `peer` at `addr`, not opened until the first call; over TLS with `tls`.
+    pub fn new(peer: &'static str, addr: SocketAddr, tls: Option<&Tls>) -> Self {
         Self {
             addr,
             peer,
+            tls: tls.map(|t| {
+                let config = t
+                    .client_config(&[])
+                    .expect("the chain's TLS material was checked when it was read");
+                TlsConnector::from(Arc::new(config))
+            }),
             live: Mutex::new(None),
             connecting: tokio::sync::Mutex::new(()),
         }
@@ -164,7 +176,22 @@ impl Conn {
             .await
             .map_err(|_| unavailable(self.peer, "connect timed out"))?
             .map_err(|e| unavailable(self.peer, e))?;
-        let live = Live::start(stream, self.peer);
+        let _ = stream.set_nodelay(true);
+        let live = match &self.tls {
+            None => {
+                let (r, w) = stream.into_split();
+                Live::start(r, w, self.peer)
+            }
+            Some(tls) => {
+                let handshake = tls.connect(checkout_core::tls::Tls::server_name(), stream);
+                let stream = tokio::time::timeout(Duration::from_secs(1), handshake)
+                    .await
+                    .map_err(|_| unavailable(self.peer, "TLS handshake timed out"))?
+                    .map_err(|e| unavailable(self.peer, format!("TLS: {e}")))?;
+                let (r, w) = tokio::io::split(stream);
+                Live::start(r, w, self.peer)
+            }
+        };
         *self.live.lock().expect("connection slot") = Some(live.clone());
         Ok(live)
     }
@@ -242,10 +269,11 @@ impl Link {
     pub fn new(peers: &node::Peers, service: ServiceName) -> Arc<Self> {
         let peer = service.as_str();
         let replicas = peers.replicas(service);
+        let tls = peers.tls().map(|t| &**t);
         Arc::new(Self {
             peer,
-            chain: replicas.iter().map(|&a| Conn::new(peer, a)).collect(),
-            undo: replicas.iter().map(|&a| Conn::new(peer, a)).collect(),
+            chain: replicas.iter().map(|&a| Conn::new(peer, a, tls)).collect(),
+            undo: replicas.iter().map(|&a| Conn::new(peer, a, tls)).collect(),
             next: AtomicUsize::new(0),
             lanes: Lanes::new(peer),
         })

@@ -25,10 +25,11 @@ use checkout_core::*;
 use checkout_proto::convert::*;
 use checkout_proto::pb::{catalogo, comum, estoque};
 use prost::Message;
-use tokio::io::BufReader;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite, BufReader};
+use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 use tracing::Instrument;
 
 use crate::client::TcpClients;
@@ -230,6 +231,8 @@ struct Shared {
 pub struct TcpNode {
     shared: Arc<Shared>,
     db: Db,
+    /// TLS with the chain's material, or none.
+    tls: Option<TlsAcceptor>,
 }
 
 impl TcpNode {
@@ -270,13 +273,20 @@ impl TcpNode {
                 data_dir: env.data_dir.clone(),
             }),
             db,
+            tls: match peers.tls() {
+                Some(t) => Some(TlsAcceptor::from(Arc::new(
+                    t.server_config(&[])
+                        .map_err(|e| ServiceError::Internal(e.to_string()))?,
+                ))),
+                None => None,
+            },
         })
     }
 
     /// Serves on `listener` until `shutdown` resolves; then stops reading new calls, lets the
     /// calls in flight answer, and closes the database.
     pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send) {
-        accept(listener, self.shared, shutdown).await;
+        accept(listener, self.shared, self.tls, shutdown).await;
         self.db.close();
     }
 }
@@ -290,12 +300,17 @@ pub async fn serve_echo(listener: TcpListener, shutdown: impl Future<Output = ()
         face: Face::Echo,
         data_dir: PathBuf::new(),
     });
-    accept(listener, shared, shutdown).await;
+    accept(listener, shared, None, shutdown).await;
 }
 
-/// Accepts connections until `shutdown` resolves; then stops every connection reading and
-/// returns once each has answered what it started.
-async fn accept(listener: TcpListener, shared: Arc<Shared>, shutdown: impl Future<Output = ()>) {
+/// Accepts connections (over TLS with `tls`) until `shutdown` resolves; then stops every
+/// connection reading and returns once each has answered what it started.
+async fn accept(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    tls: Option<TlsAcceptor>,
+    shutdown: impl Future<Output = ()>,
+) {
     let (stop, stopped) = watch::channel(false);
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
@@ -304,7 +319,31 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>, shutdown: impl Futur
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    connections.spawn(connection(stream, shared.clone(), stopped.clone()));
+                    let _ = stream.set_nodelay(true);
+                    let (shared, stopped) = (shared.clone(), stopped.clone());
+                    match tls.clone() {
+                        None => {
+                            let (r, w) = stream.into_split();
+                            connections.spawn(connection(r, w, shared, stopped));
+                        }
+                        Some(tls) => {
+                            connections.spawn(async move {
+                                let handshake = tls.accept(stream);
+                                let handshake =
+                                    tokio::time::timeout(std::time::Duration::from_secs(5), handshake);
+                                match handshake.await {
+                                    Ok(Ok(s)) => {
+                                        let (r, w) = tokio::io::split(s);
+                                        connection(r, w, shared, stopped).await;
+                                    }
+                                    // A caller without the chain's CA, or without a certificate
+                                    // when TLS is mutual: refused in the handshake.
+                                    Ok(Err(e)) => tracing::debug!(service = shared.name, "TLS: {e}"),
+                                    Err(_) => tracing::debug!(service = shared.name, "TLS: handshake timed out"),
+                                }
+                            });
+                        }
+                    }
                 }
                 // Out of descriptors, or a connection reset before it was accepted: the
                 // listener itself is fine.
@@ -321,11 +360,14 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>, shutdown: impl Futur
     while connections.join_next().await.is_some() {}
 }
 
-/// Reads `stream`'s calls until the peer closes it, the stream breaks, or the server stops;
-/// returns once every call it started has answered.
-async fn connection(stream: TcpStream, shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
-    let _ = stream.set_nodelay(true);
-    let (r, w) = stream.into_split();
+/// Reads a connection's calls off `r` until the peer closes it, the stream breaks, or the server
+/// stops, answering on `w`; returns once every call it started has answered.
+async fn connection(
+    r: impl AsyncRead + Unpin,
+    w: impl AsyncWrite + Unpin + Send + 'static,
+    shared: Arc<Shared>,
+    mut stopped: watch::Receiver<bool>,
+) {
     let (tx, rx) = mpsc::channel(PEER_IN_FLIGHT);
     let writer = tokio::spawn(frame::write_all(w, rx));
     let slots = Arc::new(Semaphore::new(PEER_IN_FLIGHT));

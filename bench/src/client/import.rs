@@ -75,6 +75,9 @@ pub struct ImportArgs {
     /// Follow an import already running (its id) instead of uploading.
     #[arg(long)]
     pub follow: Option<u64>,
+    /// TLS to the sink.
+    #[command(flatten)]
+    pub tls: super::ClientTls,
 }
 
 /// Where `sink` listens by default for `t`.
@@ -83,12 +86,17 @@ pub fn default_sink(t: Transport) -> SocketAddr {
     SocketAddr::new(orders.ip(), orders.port() + PORT_OFFSET)
 }
 
-/// A client of the sink at `addr` over `t` (inside a runtime).
-pub fn sink_port(t: Transport, addr: SocketAddr) -> anyhow::Result<Arc<dyn IngestPort>> {
+/// A client of the sink at `addr` over `t` (inside a runtime), over TLS with `tls`.
+pub fn sink_port(
+    t: Transport,
+    addr: SocketAddr,
+    tls: Option<&checkout_core::tls::Tls>,
+) -> anyhow::Result<Arc<dyn IngestPort>> {
+    use rest_stack::ingest::RestIngest;
     Ok(match t {
-        Transport::Grpc => Arc::new(grpc_stack::ingest::GrpcIngest::new(addr)),
-        Transport::Rest => Arc::new(rest_stack::ingest::RestIngest::new(addr, false)),
-        Transport::RestH2 => Arc::new(rest_stack::ingest::RestIngest::new(addr, true)),
+        Transport::Grpc => Arc::new(grpc_stack::ingest::GrpcIngest::new(addr, tls)),
+        Transport::Rest => Arc::new(RestIngest::new(addr, false, tls)),
+        Transport::RestH2 => Arc::new(RestIngest::new(addr, true, tls)),
         Transport::Tcp => {
             anyhow::bail!("the raw-TCP stack has no ingestion sink: use grpc or rest")
         }
@@ -133,11 +141,12 @@ pub fn bar_line(p: &Progresso, first_lines: u64, elapsed: Duration) -> String {
 /// prints the final counts; on Ctrl-C leaves the import running and says how to follow it.
 pub fn run(a: ImportArgs) -> anyhow::Result<()> {
     let addr = a.addr.unwrap_or_else(|| default_sink(a.transport));
+    let tls = a.tls.load()?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let port = sink_port(a.transport, addr)?;
+        let port = sink_port(a.transport, addr, tls.as_deref())?;
         let started = Instant::now();
         let id = match (a.follow, &a.file) {
             (Some(id), _) => id,

@@ -95,6 +95,30 @@ pub enum Action {
     },
 }
 
+/// TLS for the bench's own clients (`client`, `import`).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ClientTls {
+    /// Reach the services over TLS with the chain's material in this folder (`tls` in the data
+    /// directory of `serve --tls`, or its --tls-dir): trust its CA only, and present its
+    /// certificate (which mutual TLS asks for).
+    #[arg(long)]
+    pub tls_dir: Option<std::path::PathBuf>,
+}
+
+impl ClientTls {
+    /// The chain's material, when a folder was given.
+    pub fn load(&self) -> anyhow::Result<Option<Arc<checkout_core::tls::Tls>>> {
+        self.tls_dir
+            .as_deref()
+            .map(|d| {
+                checkout_core::tls::Tls::load(d, false)
+                    .map(Arc::new)
+                    .map_err(|e| anyhow::anyhow!("--tls-dir: {e}"))
+            })
+            .transpose()
+    }
+}
+
 /// A connected client.
 pub struct Client {
     orders: Arc<dyn OrdersPort>,
@@ -196,9 +220,15 @@ fn error_text(e: &ServiceError) -> String {
 }
 
 impl Client {
-    /// A client over `transport` with Orders at `orders` and Catalog at `catalog`.
-    pub fn connect(transport: Transport, orders: SocketAddr, catalog: SocketAddr) -> Self {
-        let mut peers = Peers::from_base(orders.ip(), 0);
+    /// A client over `transport` with Orders at `orders` and Catalog at `catalog`, over TLS with
+    /// `tls`.
+    pub fn connect(
+        transport: Transport,
+        orders: SocketAddr,
+        catalog: SocketAddr,
+        tls: Option<Arc<checkout_core::tls::Tls>>,
+    ) -> Self {
+        let mut peers = Peers::from_base(orders.ip(), 0).with_tls(tls);
         peers.set(ServiceName::Orders, orders);
         peers.set(ServiceName::Catalog, catalog);
         let (o, c): (Arc<dyn OrdersPort>, Arc<dyn CatalogPort>) = match transport {

@@ -1,7 +1,7 @@
 //! The hidden `node` command: one service process of a stack (or a stack's ingestion sink), as
 //! the bench's supervisor starts it, with its runtime sized and its cores pinned as told.
 
-use checkout_core::node::{run_services, run_sink};
+use checkout_core::node::run_services;
 use checkout_core::node_cli::ServeArgs;
 use clap::Subcommand;
 
@@ -132,17 +132,10 @@ fn sink_node(stack: NodeStack) -> anyhow::Result<()> {
         .worker_threads(workers.max(1))
         .enable_all()
         .build()?;
-    let (store, pending) = (args.store(), std::future::pending());
     rt.block_on(async move {
         match stack.as_str() {
-            "grpc" => {
-                let start = grpc_stack::ingest::start;
-                run_sink(args.addr(50051), &args.data_dir, store, pending, start).await
-            }
-            "rest" => {
-                let start = rest_stack::ingest::start(workers);
-                run_sink(args.addr(8080), &args.data_dir, store, pending, start).await
-            }
+            "grpc" => args.serve(50051, grpc_stack::ingest::start).await,
+            "rest" => args.serve(8080, rest_stack::ingest::start(workers)).await,
             other => return Err(anyhow::anyhow!("--stack {other:?}: grpc or rest")),
         }
         .map_err(|e| anyhow::anyhow!(e))

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use super::supervisor::{spawn_listening, terminate};
+use super::supervisor::{TlsFlags, spawn_listening, terminate};
 
 /// A running sink process.
 pub struct SinkProcess {
@@ -22,12 +22,13 @@ pub struct SinkProcess {
 
 impl SinkProcess {
     /// Starts the sink of `stack` (`grpc` or `rest`) on `data_dir` with `workers` threads and
-    /// SQLite `sync`; returns once it listens.
+    /// SQLite `sync`, over TLS with `tls`; returns once it listens.
     pub fn start(
         stack: &str,
         data_dir: &Path,
         workers: usize,
         sync: &str,
+        tls: Option<&TlsFlags>,
         logs: &Path,
     ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(logs)?;
@@ -46,6 +47,9 @@ impl SinkProcess {
         .arg("--data-dir")
         .arg(data_dir)
         .args(["--sync", sync, "--workers", &workers.to_string()]);
+        if let Some(t) = tls {
+            c.args(t.args());
+        }
         let (child, listening) = spawn_listening(c, &logs.join(format!("sink-{stack}.log")))
             .with_context(|| format!("starting the {stack} sink"))?;
         let mut me = Self {

@@ -7,11 +7,12 @@ use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use checkout_core::node::Peers;
+use checkout_core::tls::Tls;
 use checkout_core::*;
 
 use crate::cluster::link::{Link, LinkProfile};
@@ -59,6 +60,38 @@ pub struct NodeFlags {
     /// Every hop crosses a link shaped so (None: plain loopback). Not a flag of the processes:
     /// the supervisor puts a [`Link`] in front of each and gives callers its address.
     pub link: Option<LinkProfile>,
+    /// Every hop (the bench's own calls included) over TLS (None: in the clear).
+    pub tls: Option<TlsFlags>,
+}
+
+/// TLS for a run's service processes: the chain's folder (made on first use) and whether TLS is
+/// mutual.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFlags {
+    /// The chain's TLS folder, handed to every process.
+    pub dir: PathBuf,
+    /// Mutual TLS: servers refuse callers without the chain's certificate.
+    pub mutual: bool,
+}
+
+impl TlsFlags {
+    /// The chain's material (made in the folder when it holds none yet).
+    pub fn load(&self) -> anyhow::Result<Arc<Tls>> {
+        Ok(Arc::new(
+            Tls::load_or_create(&self.dir, self.mutual).context("the chain's TLS material")?,
+        ))
+    }
+
+    /// The flags a `serve` or `sink` process takes for it.
+    pub fn args(&self) -> Vec<std::ffi::OsString> {
+        let mode = if self.mutual { "--mtls" } else { "--tls" };
+        vec![mode.into(), "--tls-dir".into(), self.dir.clone().into()]
+    }
+
+    /// How the report names it.
+    pub fn label(&self) -> &'static str {
+        if self.mutual { "mutual TLS" } else { "TLS" }
+    }
 }
 
 /// More than one process of a service, and how its callers reach them.
@@ -137,6 +170,9 @@ impl Cluster {
         // The services' ports stay held while the links bind theirs, so a link cannot be handed
         // a service's port.
         let (mut peers, more, held) = free_ports(extra)?;
+        if let Some(t) = &flags.tls {
+            peers.set_tls(Some(t.load()?));
+        }
         let mut callers = peers.clone();
         if let Some(r) = replicas {
             let all: Vec<SocketAddr> = std::iter::once(peers.get(r.service)).chain(more).collect();
@@ -225,6 +261,9 @@ impl Cluster {
         }
         if !f.metrics {
             c.args(["--metrics", "off"]);
+        }
+        if let Some(t) = &f.tls {
+            c.args(t.args());
         }
         for var in [
             "OTEL_EXPORTER_OTLP_ENDPOINT",

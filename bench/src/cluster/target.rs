@@ -250,10 +250,15 @@ fn clients(kind: TargetKind, callers: &Peers) -> (Arc<dyn OrdersPort>, Arc<dyn C
 }
 
 /// A stack of `kind` already running elsewhere, its Orders at `orders` and Catalog at `catalog`:
-/// the bench drives it, and neither starts, faults nor audits it.
-pub fn remote(kind: TargetKind, orders: SocketAddr, catalog: SocketAddr) -> anyhow::Result<Target> {
+/// the bench drives it (over TLS with `tls`), and neither starts, faults nor audits it.
+pub fn remote(
+    kind: TargetKind,
+    orders: SocketAddr,
+    catalog: SocketAddr,
+    tls: Option<Arc<checkout_core::tls::Tls>>,
+) -> anyhow::Result<Target> {
     anyhow::ensure!(kind.stack().is_some(), "{kind} is not a networked stack");
-    let mut peers = Peers::from_base(orders.ip(), 0);
+    let mut peers = Peers::from_base(orders.ip(), 0).with_tls(tls);
     peers.set(ServiceName::Orders, orders);
     peers.set(ServiceName::Catalog, catalog);
     let (orders, catalog) = clients(kind, &peers);

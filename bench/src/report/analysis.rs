@@ -434,6 +434,11 @@ pub fn command_line(r: &Results) -> String {
     if let Some(link) = &c.link {
         cmd.push_str(&format!(" --link {link}"));
     }
+    match c.tls.as_deref() {
+        Some("mutual TLS") => cmd.push_str(" --mtls"),
+        Some(_) => cmd.push_str(" --tls"),
+        None => {}
+    }
     cmd
 }
 
@@ -473,9 +478,10 @@ mod tests {
             .collect();
         r.config.sqlite_synchronous = "FULL".into();
         r.config.busy = true;
+        r.config.tls = Some("mutual TLS".into());
         assert_eq!(
             command_line(&r),
-            "cargo run -p bench -- --profile default --seed 1 --also scaling --also crosscheck --sync full --busy"
+            "cargo run -p bench -- --profile default --seed 1 --also scaling --also crosscheck --sync full --busy --mtls"
         );
     }
 }

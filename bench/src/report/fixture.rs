@@ -74,6 +74,7 @@ pub fn results(targets: &[&str], runs: Vec<Run>) -> Results {
             admission: "static:64".into(),
             busy: false,
             link: None,
+            tls: None,
             targets: targets.iter().map(|t| t.to_string()).collect(),
             scenarios: vec!["checkout-open".into()],
             data: String::new(),

@@ -107,6 +107,10 @@ pub struct RunConfig {
     /// The link profile every networked hop crossed (`--link`); none: plain loopback.
     #[serde(default)]
     pub link: Option<String>,
+    /// `TLS` or `mutual TLS` when every networked hop ran over it (`--tls`, `--mtls`); none: in
+    /// the clear.
+    #[serde(default)]
+    pub tls: Option<String>,
     /// Targets measured.
     pub targets: Vec<String>,
     /// Scenarios run.

@@ -332,6 +332,13 @@ fn outside(
 pub(crate) async fn run(s: &mut Session, targets: &[Target], products: usize) -> Crosscheck {
     let window = s.opts.profile.trial.max(Duration::from_secs(2));
     let mut out = Crosscheck::default();
+    if let Some(t) = &s.flags.tls {
+        out.skipped.push(format!(
+            "skipped: the run is over {}, and the outside drivers are set up for the stacks in the clear",
+            t.label()
+        ));
+        return out;
+    }
     for tool in ["wrk", "h2load"] {
         if on_path(tool).is_none() {
             out.skipped.push(format!(

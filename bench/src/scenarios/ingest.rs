@@ -167,24 +167,27 @@ async fn start_sut(s: &Session, kind: TargetKind, dir_name: &str) -> anyhow::Res
             (Arc::new(sink.clone()), None, Some(sink))
         }
         TargetKind::Grpc => {
-            let p = SinkProcess::start(
-                "grpc",
-                &dir,
-                s.flags.grpc_workers.max(1),
-                &s.flags.sync,
-                &logs,
-            )?;
+            let workers = s.flags.grpc_workers.max(1);
+            let tls_flags = s.flags.tls.as_ref();
+            let p = SinkProcess::start("grpc", &dir, workers, &s.flags.sync, tls_flags, &logs)?;
+            let tls = tls_flags.map(|t| t.load()).transpose()?;
             (
-                Arc::new(grpc_stack::ingest::GrpcIngest::new(p.addr)),
+                Arc::new(grpc_stack::ingest::GrpcIngest::new(p.addr, tls.as_deref())),
                 Some(p),
                 None,
             )
         }
         _ => {
-            let p = SinkProcess::start("rest", &dir, s.flags.rest_workers, &s.flags.sync, &logs)?;
+            let (workers, tls_flags) = (s.flags.rest_workers, s.flags.tls.as_ref());
+            let p = SinkProcess::start("rest", &dir, workers, &s.flags.sync, tls_flags, &logs)?;
+            let tls = tls_flags.map(|t| t.load()).transpose()?;
             let http2 = kind == TargetKind::RestH2;
             (
-                Arc::new(rest_stack::ingest::RestIngest::new(p.addr, http2)),
+                Arc::new(rest_stack::ingest::RestIngest::new(
+                    p.addr,
+                    http2,
+                    tls.as_deref(),
+                )),
                 Some(p),
                 None,
             )

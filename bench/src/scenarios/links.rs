@@ -23,6 +23,9 @@ pub const LINKS: [(&str, &str); 4] = [
     ("lossy", "links-lossy"),
 ];
 
+/// The default profile's one link: `region`, its runs recorded as the links scenario's are.
+pub const REGION: [(&str, &str); 1] = [("region", "links-region")];
+
 /// The catalog's link profiles: bandwidth-capped, where a listing's size on the wire sets
 /// throughput.
 pub const CATALOG_LINKS: [(&str, &str); 2] =

@@ -48,6 +48,8 @@ pub struct RunOptions {
     pub busy: bool,
     /// Every hop of the networked stacks crosses a link shaped so (None: plain loopback).
     pub link: Option<crate::cluster::link::LinkProfile>,
+    /// Every networked hop over TLS (None: in the clear).
+    pub tls: Option<crate::cluster::supervisor::TlsFlags>,
     /// Stacks running elsewhere (`--target-addr`), by kind, with Orders' and Catalog's
     /// addresses: driven instead of started here.
     pub remote: Vec<(TargetKind, std::net::SocketAddr, std::net::SocketAddr)>,
@@ -155,7 +157,8 @@ impl Session {
                 self.progress.line(&format!(
                     "driving {kind} elsewhere: Orders {orders}, Catalog {catalog}"
                 ));
-                targets.push(target::remote(kind, orders, catalog)?);
+                let tls = self.opts.tls.as_ref().map(|t| t.load()).transpose()?;
+                targets.push(target::remote(kind, orders, catalog, tls)?);
             }
             return Ok(targets);
         }
@@ -221,6 +224,7 @@ async fn open_session(opts: RunOptions, machine: &Machine) -> anyhow::Result<Ses
         metrics: true,
         otlp: None,
         link: opts.link.clone(),
+        tls: opts.tls.clone(),
     };
     let mut env = ServiceEnv::new(&work);
     env.store = store;
@@ -424,6 +428,7 @@ fn run_config(opts: &RunOptions, labels: &[TargetKind], scenarios: &[Scenario]) 
         admission: opts.admission.to_string(),
         busy: opts.busy,
         link: opts.link.as_ref().map(|l| l.name.clone()),
+        tls: opts.tls.as_ref().map(|t| t.label().to_string()),
         targets: labels.iter().map(|l| l.to_string()).collect(),
         scenarios: scenarios.iter().map(|s| s.name.to_string()).collect(),
         data: "50 customers, 30 products (1,000 for catalog-1000), 100 historical orders; generated with the run seed".into(),
@@ -437,6 +442,7 @@ fn run_config(opts: &RunOptions, labels: &[TargetKind], scenarios: &[Scenario]) 
         .into_iter()
         .chain(opts.busy.then(|| "busy machine: a separate process spun one thread per core for the whole run (calibration included), competing with the services and the load generator".to_string()))
         .chain(opts.remote.iter().map(|(k, o, c)| format!("{k} ran elsewhere (Orders {o}, Catalog {c}), started with the stack's own `serve` and the run's seed: driven only — the sweeps of the seed's catalog; its processes' CPU and memory, its core meters and its audit are not measured from here; the floor is this machine's")))
+        .chain(opts.tls.as_ref().map(|t| format!("every hop of the networked stacks (the load generator's calls to Orders and Catalog included) ran over {} 1.3 (rustls, `ring`; a CA of the run's own, one certificate for the chain, sessions kept on long-lived connections); the calibration's floor and framework echoes ran in the clear", t.label())))
         .chain(opts.link.as_ref().map(|l| format!("every hop of the networked stacks (client → Orders included) crossed a link shaped as `{}` ({:?} one way, jitter {:?}, rate {}, stalls {:.2}% of {:?}): a TCP proxy per service in the bench's process, whose CPU counts as the load generator's; in-process has no hops", l.name, l.delay, l.jitter, l.rate_bps.map_or_else(|| "uncapped".to_string(), |b| format!("{:.0} Mbit/s", b as f64 / 1e6)), 100.0 * l.stall_rate, l.stall)))
         .collect(),
     }

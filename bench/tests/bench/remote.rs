@@ -37,6 +37,7 @@ async fn a_remote_target_drives_a_stack_it_did_not_start() {
         TargetKind::Grpc,
         stack.peers.get(ServiceName::Orders),
         stack.peers.get(ServiceName::Catalog),
+        None,
     )
     .unwrap();
     assert!(t.is_remote());

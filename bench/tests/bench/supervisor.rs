@@ -23,6 +23,7 @@ fn flags() -> NodeFlags {
         metrics: true,
         otlp: None,
         link: None,
+        tls: None,
     }
 }
 

@@ -11,3 +11,4 @@ mod deploy;
 mod faults;
 mod ingest;
 mod store;
+mod tls;

@@ -51,7 +51,7 @@ impl Stack {
 }
 
 fn endpoint(s: &Stack, service: ServiceName) -> tonic::transport::Channel {
-    grpc_stack::client::channel(s.peers().get(service))
+    grpc_stack::client::channel(s.peers().get(service), None)
 }
 
 #[tokio::test]

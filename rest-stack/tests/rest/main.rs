@@ -22,6 +22,8 @@ struct Stack {
 }
 
 async fn spawn() -> Stack {
+    // reqwest's clients built here look for the process's TLS provider.
+    checkout_core::tls::install_crypto();
     let dir = TempDir::new().unwrap();
     let env = init_env(dir.path(), PRODUCTS, approving());
     let peers = Peers::from_base(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);

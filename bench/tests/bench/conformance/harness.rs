@@ -23,8 +23,20 @@ use tempfile::TempDir;
 pub enum Wiring {
     InProcess,
     Grpc,
-    Rest { http2: bool },
+    Rest {
+        http2: bool,
+    },
     Tcp,
+    /// A networked wiring (`Grpc`, `Rest` or `Tcp`) with every hop, the test's own calls
+    /// included, over mutual TLS with a CA made for the test.
+    Mtls(&'static Wiring),
+    /// The same over TLS that asks callers for no certificate.
+    Tls(&'static Wiring),
+}
+
+/// TLS material for a test, made in `dir/tls` (a CA of its own).
+pub fn test_tls(dir: &std::path::Path, mutual: bool) -> Arc<checkout_core::tls::Tls> {
+    Arc::new(checkout_core::tls::Tls::load_or_create(&dir.join("tls"), mutual).unwrap())
 }
 
 /// Fiscal reached in-process through a switch: off, it answers as a stopped server would.
@@ -66,6 +78,27 @@ pub struct App {
     fiscal_down: Arc<AtomicBool>,
 }
 
+/// The test's clients of Orders and Catalog at `peers` over a networked `wiring` (over TLS when
+/// `peers` say so).
+pub fn clients(wiring: Wiring, peers: &Peers) -> (Arc<dyn OrdersPort>, Arc<dyn CatalogPort>) {
+    match wiring {
+        Wiring::Grpc => {
+            let c = grpc_stack::GrpcClients::new(peers);
+            (Arc::new(c.orders), Arc::new(c.catalog))
+        }
+        Wiring::Tcp => {
+            let c = tcp_stack::TcpClients::new(peers);
+            (Arc::new(c.orders), Arc::new(c.catalog))
+        }
+        Wiring::Rest { http2 } => {
+            let c = rest_stack::RestClients::new(peers, http2);
+            (Arc::new(c.orders), Arc::new(c.catalog))
+        }
+        Wiring::Mtls(inner) | Wiring::Tls(inner) => clients(*inner, peers),
+        Wiring::InProcess => unreachable!("in-process has no clients of its own"),
+    }
+}
+
 pub async fn spawn(wiring: Wiring, products: &[SeedProduct], sim: Simulation) -> App {
     spawn_admitting(wiring, products, sim, Admission::default()).await
 }
@@ -82,7 +115,12 @@ pub async fn spawn_admitting(
     env.admission = admission;
     let probe = Probe(env.data_dir.clone());
     let fiscal_down = Arc::new(AtomicBool::new(false));
-    let peers = Peers::from_base(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+    let (wiring, tls) = match wiring {
+        Wiring::Mtls(inner) => (*inner, Some(test_tls(dir.path(), true))),
+        Wiring::Tls(inner) => (*inner, Some(test_tls(dir.path(), false))),
+        w => (w, None),
+    };
+    let peers = Peers::from_base(IpAddr::V4(Ipv4Addr::LOCALHOST), 0).with_tls(tls);
     let (orders, catalog, stack): (Arc<dyn OrdersPort>, Arc<dyn CatalogPort>, _) = match wiring {
         Wiring::InProcess => {
             let logistics = Arc::new(LogisticsService::open(&env).unwrap());
@@ -103,15 +141,15 @@ pub async fn spawn_admitting(
                 spawn_services(&ServiceName::ALL, peers, &env, grpc_stack::start, |_, _| {})
                     .await
                     .unwrap();
-            let c = grpc_stack::GrpcClients::new(&stack.peers);
-            (Arc::new(c.orders), Arc::new(c.catalog), Some(stack))
+            let (orders, catalog) = clients(wiring, &stack.peers);
+            (orders, catalog, Some(stack))
         }
         Wiring::Tcp => {
             let stack = spawn_services(&ServiceName::ALL, peers, &env, tcp_stack::start, |_, _| {})
                 .await
                 .unwrap();
-            let c = tcp_stack::TcpClients::new(&stack.peers);
-            (Arc::new(c.orders), Arc::new(c.catalog), Some(stack))
+            let (orders, catalog) = clients(wiring, &stack.peers);
+            (orders, catalog, Some(stack))
         }
         Wiring::Rest { http2 } => {
             let options = rest_stack::RestOptions { workers: 1, http2 };
@@ -124,9 +162,10 @@ pub async fn spawn_admitting(
             )
             .await
             .unwrap();
-            let c = rest_stack::RestClients::new(&stack.peers, http2);
-            (Arc::new(c.orders), Arc::new(c.catalog), Some(stack))
+            let (orders, catalog) = clients(wiring, &stack.peers);
+            (orders, catalog, Some(stack))
         }
+        Wiring::Mtls(_) | Wiring::Tls(_) => unreachable!("unwrapped above"),
     };
     App {
         _dir: dir,

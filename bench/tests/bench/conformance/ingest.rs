@@ -19,7 +19,11 @@ use tempfile::TempDir;
 pub enum SinkWiring {
     InProcess,
     Grpc,
-    Rest { http2: bool },
+    Rest {
+        http2: bool,
+    },
+    /// A networked wiring with the test's calls over mutual TLS.
+    Mtls(&'static SinkWiring),
 }
 
 pub struct SinkApp {
@@ -55,6 +59,10 @@ impl SinkApp {
 
 pub async fn spawn(wiring: SinkWiring) -> SinkApp {
     let dir = TempDir::new().unwrap();
+    let (wiring, tls) = match wiring {
+        SinkWiring::Mtls(inner) => (*inner, Some(super::harness::test_tls(dir.path(), true))),
+        w => (w, None),
+    };
     let sink = Sink::open(&dir.path().join("sink"), StoreConfig::default()).unwrap();
     if let SinkWiring::InProcess = wiring {
         return SinkApp {
@@ -74,14 +82,18 @@ pub async fn spawn(wiring: SinkWiring) -> SinkApp {
     });
     let (serving, port): (_, Arc<dyn IngestPort>) = match wiring {
         SinkWiring::Grpc => (
-            grpc_stack::ingest::start(sink, listener, shutdown).unwrap(),
-            Arc::new(grpc_stack::ingest::GrpcIngest::new(addr)),
+            grpc_stack::ingest::start(sink, listener, tls.clone(), shutdown).unwrap(),
+            Arc::new(grpc_stack::ingest::GrpcIngest::new(addr, tls.as_deref())),
         ),
         SinkWiring::Rest { http2 } => (
-            rest_stack::ingest::start(1)(sink, listener, shutdown).unwrap(),
-            Arc::new(rest_stack::ingest::RestIngest::new(addr, http2)),
+            rest_stack::ingest::start(1)(sink, listener, tls.clone(), shutdown).unwrap(),
+            Arc::new(rest_stack::ingest::RestIngest::new(
+                addr,
+                http2,
+                tls.as_deref(),
+            )),
         ),
-        SinkWiring::InProcess => unreachable!(),
+        SinkWiring::InProcess | SinkWiring::Mtls(_) => unreachable!(),
     };
     let task = tokio::spawn(async move { serving.await.unwrap() });
     SinkApp {
@@ -285,6 +297,16 @@ macro_rules! for_every_sink_wiring {
         mod sink_rest_http2 {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() { super::$case(super::SinkWiring::Rest { http2: true }).await }
+            )*
+        }
+        mod sink_grpc_mtls {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() { super::$case(super::SinkWiring::Mtls(&super::SinkWiring::Grpc)).await }
+            )*
+        }
+        mod sink_rest_http2_mtls {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() { super::$case(super::SinkWiring::Mtls(&super::SinkWiring::Rest { http2: true })).await }
             )*
         }
     };

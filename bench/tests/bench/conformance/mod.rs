@@ -1,10 +1,12 @@
 //! One conformance suite, written once, run against every wiring: in-process (no transport),
-//! gRPC, REST over HTTP/1.1, REST over HTTP/2 and protobuf frames over plain TCP. A behaviour
-//! that differs between them fails here.
+//! gRPC, REST over HTTP/1.1, REST over HTTP/2 and protobuf frames over plain TCP, and each
+//! networked one again with every hop over mutual TLS. A behaviour that differs between them
+//! fails here.
 
 mod cases;
 pub mod harness;
 mod ingest;
+mod tls;
 
 pub use harness::Wiring;
 
@@ -33,6 +35,26 @@ macro_rules! for_every_wiring {
         mod tcp {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() { crate::conformance::cases::$case(crate::conformance::Wiring::Tcp).await }
+            )*
+        }
+        mod grpc_mtls {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() { crate::conformance::cases::$case(crate::conformance::Wiring::Mtls(&crate::conformance::Wiring::Grpc)).await }
+            )*
+        }
+        mod rest_http1_mtls {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() { crate::conformance::cases::$case(crate::conformance::Wiring::Mtls(&crate::conformance::Wiring::Rest { http2: false })).await }
+            )*
+        }
+        mod rest_http2_mtls {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() { crate::conformance::cases::$case(crate::conformance::Wiring::Mtls(&crate::conformance::Wiring::Rest { http2: true })).await }
+            )*
+        }
+        mod tcp_mtls {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() { crate::conformance::cases::$case(crate::conformance::Wiring::Mtls(&crate::conformance::Wiring::Tcp)).await }
             )*
         }
     };
