@@ -37,13 +37,13 @@ struct RunArgs {
     seed: u64,
     /// Only this scenario (repeatable): checkout-open, checkout-closed, catalog-30, catalog-1000,
     /// kill-payments, slow-inventory, overload, overload-unshed, ingest, links-region, or one
-    /// outside the profile (crosscheck, scaling, links, links-catalog).
+    /// outside the profile (crosscheck, scaling, links, links-catalog, tls).
     #[arg(long)]
     scenario: Vec<String>,
     /// Also run this scenario outside the profile after its own (repeatable): crosscheck (our
     /// engine against wrk and h2load), scaling (workers and cores per service process), links
     /// (checkouts behind shaped links), links-catalog (the 1,000-product listing behind capped
-    /// links).
+    /// links), tls (checkouts in the clear, over TLS and over mutual TLS).
     #[arg(long)]
     also: Vec<String>,
     /// Only this transport (repeatable): inprocess, grpc, rest (both HTTP versions), rest-h1,

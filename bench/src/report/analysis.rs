@@ -93,6 +93,7 @@ pub fn document(r: &Results, _figures: &[Figure]) -> Document {
         super::scaling::section(r, &mut d);
         super::observability::section(r, &mut d);
         super::links::section(r, &mut d);
+        super::tls::section(r, &mut d);
         super::complexity::section(r, &mut d);
         super::conclusion::section(r, &mut d);
         d.push(Block::Heading(2, "Bytes on the wire".into()));

@@ -14,13 +14,26 @@ use crate::results::{Results, Run};
 use crate::scenarios::links::{CATALOG_LINKS, LINKS};
 
 /// The run of `target` in `scenario` at `clients`.
-fn at<'a>(r: &'a Results, scenario: &str, target: &str, clients: usize) -> Option<&'a Run> {
+pub(crate) fn at<'a>(
+    r: &'a Results,
+    scenario: &str,
+    target: &str,
+    clients: usize,
+) -> Option<&'a Run> {
     r.series(scenario, target)
         .find(|x| x.concurrency == Some(clients))
 }
 
+/// The run's networked targets.
+pub(crate) fn networked(r: &Results) -> Vec<&String> {
+    r.targets()
+        .iter()
+        .filter(|t| TargetKind::parse(t).is_some_and(|k| k != TargetKind::InProcess))
+        .collect()
+}
+
 /// Whether any candidate ran behind any of `profiles`.
-fn ran(r: &Results, profiles: &[(&str, &str)], candidates: &[&String]) -> bool {
+pub(crate) fn ran(r: &Results, profiles: &[(&str, &str)], candidates: &[&String]) -> bool {
     profiles.iter().any(|(_, name)| {
         candidates
             .iter()
@@ -31,11 +44,7 @@ fn ran(r: &Results, profiles: &[(&str, &str)], candidates: &[&String]) -> bool {
 /// Appends the section when the links scenario (checkouts) or the links-catalog scenario (the
 /// listing of 1,000 products) ran.
 pub fn section(r: &Results, d: &mut Document) {
-    let candidates: Vec<&String> = r
-        .targets()
-        .iter()
-        .filter(|t| TargetKind::parse(t).is_some_and(|k| k != TargetKind::InProcess))
-        .collect();
+    let candidates = networked(r);
     let checkouts = ran(r, &LINKS, &candidates);
     let listings = ran(r, &CATALOG_LINKS, &candidates);
     if !checkouts && !listings {
@@ -108,16 +117,26 @@ pub fn section(r: &Results, d: &mut Document) {
             rows,
         ));
     }
-    d.push(Block::Paragraph("Who wins behind each link, gRPC against REST (raw TCP is the baseline), by the verdict table's rule: a winner only where the trials differ significantly, by at least 10%, with the ratio's interval clear of 1.".into()));
+    verdict_table(d, "behind each link", "link", verdicts);
+}
+
+/// Who wins in each `where_` (its column named `column`), gRPC against REST, as [`part`] found.
+pub(crate) fn verdict_table(
+    d: &mut Document,
+    where_: &str,
+    column: &str,
+    verdicts: Vec<Vec<String>>,
+) {
+    d.push(Block::Paragraph(format!("Who wins {where_}, gRPC against REST (raw TCP is the baseline), by the verdict table's rule: a winner only where the trials differ significantly, by at least 10%, with the ratio's interval clear of 1.")));
     d.push(table(
-        &["link", "question", "winner", "ratio", "evidence"],
+        &[column, "question", "winner", "ratio", "evidence"],
         verdicts,
     ));
 }
 
 /// The rows of one table (link, target, latency at 1 client, throughput at `many`, and `extra`
 /// of the throughput step), adding each profile's verdicts on both questions to `verdicts`.
-fn part(
+pub(crate) fn part(
     r: &Results,
     profiles: &[(&str, &str)],
     candidates: &[&String],

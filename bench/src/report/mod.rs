@@ -24,6 +24,7 @@ pub mod links;
 pub mod observability;
 pub mod resilience;
 pub mod scaling;
+pub mod tls;
 pub mod verdict;
 
 use std::collections::BTreeMap;

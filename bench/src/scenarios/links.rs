@@ -9,10 +9,9 @@ use std::path::Path;
 
 use super::profile::{Scenario, Shape};
 use super::runner::Session;
-use super::sweep::{Probe, round, start_copy};
+use super::sweep::{Copies, networked, round, start_copy};
 use crate::cluster::link::LinkProfile;
-use crate::cluster::target::{Target, TargetKind};
-use crate::engine::load::Mode;
+use crate::cluster::target::Target;
 
 /// The link profiles the scenario measures, each with the scenario name its runs are recorded
 /// under.
@@ -48,40 +47,26 @@ pub(crate) async fn links(
     else {
         return Ok(());
     };
-    let mut copies = Vec::new();
-    let mut probes = Vec::new();
+    let mut copies = Copies::default();
     for &(profile, name) in profiles {
         let link = LinkProfile::parse(profile).map_err(anyhow::Error::msg)?;
-        for kind in targets
-            .iter()
-            .map(|t| t.kind)
-            .filter(|k| *k != TargetKind::InProcess)
-        {
+        for kind in networked(targets) {
             s.progress
                 .line(&format!("starting {kind} behind the {profile} link"));
-            let (copy, key) = start_copy(s, kind, seed_db, products, name, None, |_, flags| {
+            let copy = start_copy(s, kind, seed_db, products, name, None, |_, flags| {
                 flags.link = Some(link.clone());
             })?;
-            for (step, c) in [1, clients].into_iter().enumerate() {
-                probes.push(Probe {
-                    target: copies.len(),
-                    mode: Mode::Closed { clients: c },
-                    step,
-                    name,
-                });
-            }
-            copies.push((copy, key));
+            copies.add(copy, clients, name);
         }
     }
-    let (started, keys): (Vec<Target>, Vec<String>) = copies.into_iter().unzip();
     // Behind a slow link a request takes a large share of a short trial: trials of at least
     // the scenario's minimum, so each holds enough requests to have a median.
     let trial = s.opts.profile.trial;
     s.opts.profile.trial = trial.max(min_trial);
-    let recorded = round(s, scenario, &started, &probes, products).await;
+    let recorded = round(s, scenario, &copies.started, &copies.probes, products).await;
     s.opts.profile.trial = trial;
-    for (at, p) in recorded.into_iter().zip(&probes) {
-        let carried = started[p.target].link_connections();
+    for (at, p) in recorded.into_iter().zip(&copies.probes) {
+        let carried = copies.started[p.target].link_connections();
         s.link_connections.insert(
             s.runs[at].id.clone(),
             carried
@@ -90,8 +75,6 @@ pub(crate) async fn links(
                 .collect(),
         );
     }
-    for (t, key) in started.into_iter().zip(keys) {
-        s.settle_and_audit(t, key).await?;
-    }
+    copies.settle(s).await?;
     Ok(())
 }

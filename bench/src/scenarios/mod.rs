@@ -1,8 +1,9 @@
 //! What a run does: its profiles ([`profile`]), the calibration of this machine's floor
 //! ([`calibrate`]), the run ([`runner`]), the steps of every scenario on every target as
 //! interleaved trials ([`sweep`]), the knee search ([`knee`]), the fault scenarios ([`faults`]),
-//! scaling ([`scaling`]), the cross-check against outside drivers ([`crosscheck`]), the
-//! ingestion sinks ([`ingest`]), and the progress shown while it runs ([`progress`]).
+//! scaling ([`scaling`]), links past one machine ([`links`]), what TLS costs ([`tls`]), the
+//! cross-check against outside drivers ([`crosscheck`]), the ingestion sinks ([`ingest`]), and
+//! the progress shown while it runs ([`progress`]).
 
 pub mod calibrate;
 pub mod crosscheck;
@@ -15,3 +16,4 @@ pub mod progress;
 pub mod runner;
 pub mod scaling;
 pub mod sweep;
+pub mod tls;

@@ -64,6 +64,12 @@ pub enum Shape {
         /// Clients in flight.
         clients: usize,
     },
+    /// Closed loop at 1 and `clients` on fresh copies of every networked target in the clear, over
+    /// TLS and over mutual TLS (`tls::VARIANTS`).
+    Tls {
+        /// Clients in flight at the throughput step.
+        clients: usize,
+    },
     /// Closed loop at 1 and `clients` on fresh copies of every networked target behind each
     /// link profile (`links::LINKS`).
     Links {
@@ -90,6 +96,7 @@ impl Shape {
             Shape::Crosscheck => 0,
             Shape::Scaling { .. } => super::scaling::SCALING.len(),
             Shape::Links { profiles, .. } => 2 * profiles.len(),
+            Shape::Tls { .. } => 2 * super::tls::VARIANTS.len(),
             Shape::Ingest(spec) => {
                 spec.patterns.len() * spec.clients.len() + usize::from(spec.import.is_some())
             }
@@ -151,6 +158,17 @@ pub fn links_region() -> Scenario {
     }
 }
 
+/// What TLS costs: checkouts on copies in the clear, over TLS and over mutual TLS, at 1 and 16
+/// clients (in `full`; elsewhere with `--scenario tls` or `--also tls`).
+pub fn tls() -> Scenario {
+    Scenario {
+        name: "tls",
+        request: Request::Checkout,
+        products: 30,
+        shape: Shape::Tls { clients: 16 },
+    }
+}
+
 /// The catalog of 1,000 products behind bandwidth-capped links, where the size of what each
 /// wire carries decides throughput (in `full`; elsewhere with `--scenario links-catalog` or
 /// `--also links-catalog`).
@@ -201,6 +219,7 @@ pub fn extra(name: &str) -> Option<Scenario> {
         "links" => Some(links()),
         "links-region" => Some(links_region()),
         "links-catalog" => Some(links_catalog()),
+        "tls" => Some(tls()),
         _ => None,
     }
 }
@@ -428,6 +447,7 @@ impl Profile {
                 scaling(),
                 links(),
                 links_catalog(),
+                tls(),
                 crosscheck(),
                 ingest(false, 6, Duration::from_secs(1)),
             ],
@@ -486,7 +506,7 @@ mod tests {
                             ..
                         } => (*before + *burst + *calm).as_secs_f64(),
                         Shape::Slow { .. } => p.step.as_secs_f64(),
-                        Shape::Crosscheck | Shape::Scaling { .. } => 0.0,
+                        Shape::Crosscheck | Shape::Scaling { .. } | Shape::Tls { .. } => 0.0,
                         // Trials of every copy, each at least the scenario's minimum long.
                         Shape::Links { min_trial, .. } => {
                             p.trials as f64

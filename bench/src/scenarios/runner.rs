@@ -276,7 +276,7 @@ fn selection(opts: &RunOptions) -> anyhow::Result<(Vec<TargetKind>, Vec<Scenario
                 Some(x) => scenarios.push(x),
                 None if opts.also.contains(name) => {
                     anyhow::bail!(
-                        "unknown scenario {name}: --also takes crosscheck, scaling, links, links-catalog or ingest"
+                        "unknown scenario {name}: --also takes crosscheck, scaling, links, links-region, links-catalog, tls or ingest"
                     )
                 }
                 None => {}
@@ -345,6 +345,9 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
                 }
                 Shape::Links { .. } => {
                     super::links::links(&mut s, scenario, &targets, &seed_db, products).await?
+                }
+                Shape::Tls { .. } => {
+                    super::tls::tls(&mut s, scenario, &targets, &seed_db, products).await?
                 }
                 Shape::Ingest(ref spec) => super::ingest::ingest(&mut s, spec, &labels).await?,
                 Shape::Crosscheck => {

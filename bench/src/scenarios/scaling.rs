@@ -12,7 +12,7 @@ use super::runner::Session;
 use super::sweep::{Probe, round, start_copy};
 use crate::cluster::balancer::Balancer;
 use crate::cluster::supervisor::Replicas;
-use crate::cluster::target::{Target, TargetKind};
+use crate::cluster::target::Target;
 use crate::engine::load::Mode;
 
 /// How a scaling configuration reaches a replicated Payments.
@@ -125,11 +125,7 @@ pub(crate) async fn scaling(
     let mut balancers = Vec::new();
     let mut probes = Vec::new();
     for config in SCALING {
-        for kind in targets
-            .iter()
-            .map(|t| t.kind)
-            .filter(|k| *k != TargetKind::InProcess)
-        {
+        for kind in super::sweep::networked(targets) {
             s.progress
                 .line(&format!("starting {kind} for {}", config.name));
             let front = match config.payments {

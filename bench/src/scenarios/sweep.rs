@@ -311,6 +311,7 @@ pub(crate) async fn faults(
             | Shape::Crosscheck
             | Shape::Scaling { .. }
             | Shape::Links { .. }
+            | Shape::Tls { .. }
             | Shape::Ingest(_) => None,
         };
         match measured {
@@ -356,6 +357,55 @@ pub(super) fn start_copy(
     let logs = s.work.join("logs").join(&key);
     let copy = target::start_replicated(kind, &dir, &env, &flags, &logs, replicas)?;
     Ok((copy, key))
+}
+
+/// The networked kinds among `targets` (copies of in-process have nothing to set apart).
+pub(super) fn networked(targets: &[Target]) -> impl Iterator<Item = TargetKind> + '_ {
+    targets
+        .iter()
+        .map(|t| t.kind)
+        .filter(|k| *k != TargetKind::InProcess)
+}
+
+/// Fresh copies of targets, each probed closed loop at one client (latency) and at many
+/// (throughput), all their trials interleaved in one round.
+#[derive(Default)]
+pub(super) struct Copies {
+    /// The copies started, in the order their probes name them.
+    pub(super) started: Vec<Target>,
+    keys: Vec<String>,
+    /// Two probes per copy: 1 client, then `clients`.
+    pub(super) probes: Vec<Probe>,
+}
+
+impl Copies {
+    /// Adds a copy (from [`start_copy`]), probed at 1 client and at `clients`, its runs
+    /// recorded under `name`.
+    pub(super) fn add(
+        &mut self,
+        (copy, key): (Target, String),
+        clients: usize,
+        name: &'static str,
+    ) {
+        for (step, c) in [1, clients].into_iter().enumerate() {
+            self.probes.push(Probe {
+                target: self.started.len(),
+                mode: Mode::Closed { clients: c },
+                step,
+                name,
+            });
+        }
+        self.started.push(copy);
+        self.keys.push(key);
+    }
+
+    /// Lets every copy settle and audits it.
+    pub(super) async fn settle(self, s: &mut Session) -> anyhow::Result<()> {
+        for (t, key) in self.started.into_iter().zip(self.keys) {
+            s.settle_and_audit(t, key).await?;
+        }
+        Ok(())
+    }
 }
 
 /// The overload burst on `t` (admitting as the run says), or on a copy of it whose services admit
