@@ -4,20 +4,10 @@
 //! verdict table's rule), so a reader sees whether TLS changes the answer.
 
 use super::document::{Block, Document, table};
-use super::links::{at, networked, part, ran, verdict_table};
+use super::links::{at, most_clients, networked, part, ran, verdict_table};
 use crate::results::{Results, Run};
 use crate::scenarios::tls::VARIANTS;
 use crate::stats;
-
-/// Clients at the throughput step (the most any of the scenario's runs had).
-fn many(r: &Results) -> usize {
-    r.runs
-        .iter()
-        .filter(|x| VARIANTS.iter().any(|(_, name)| x.scenario == *name))
-        .filter_map(|x| x.concurrency)
-        .max()
-        .unwrap_or(1)
-}
 
 /// What TLS adds to `run` against the same target's run in the clear at the same clients: the
 /// difference of medians (latency, µs) or their ratio (throughput), with interval and p-value.
@@ -62,7 +52,7 @@ pub fn section(r: &Results, d: &mut Document) {
     if !ran(r, &VARIANTS, &candidates) {
         return;
     }
-    let many = many(r);
+    let many = most_clients(r, &VARIANTS);
     d.push(Block::Heading(2, "TLS: what it costs".into()));
     d.push(Block::Paragraph(format!(
         "Fresh copies of each networked stack in the clear (`clear`), with every hop — the load generator's to Orders included — over TLS (`tls`), and over mutual TLS (`mtls`: every server asks its caller for a certificate of the chain's CA); rustls over `ring`, TLS 1.3, one handshake per connection, connections kept. Closed loop at 1 client (latency) and {many} (throughput), every copy's trials interleaved, so the variants differ in TLS alone. Medians [interval] over the trials; \"added\" is the variant against the same stack in the clear in this run (difference of median p50s, ratio of throughputs)."
