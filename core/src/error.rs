@@ -44,11 +44,12 @@ pub enum ServiceError {
         order_id: i64,
     },
     /// A downstream service could not be reached.
-    #[error("{service} unavailable: {detail}")]
+    #[error("{}", unavailable(service, .detail))]
     Unavailable {
         /// Service that could not be reached.
         service: &'static str,
-        /// Short description of the failure.
+        /// Short description of the failure; the transports write it as `SERVICE unavailable:
+        /// why`, and the message names the service once whether or not it does.
         detail: String,
     },
     /// The call's deadline passed before a downstream answered.
@@ -312,6 +313,19 @@ pub fn static_service_name(name: &str) -> &'static str {
     crate::topology::ServiceName::parse(name).map_or("unknown", |s| s.as_str())
 }
 
+/// `SERVICE unavailable: DETAIL`, unless the detail already says so (as it does once it has
+/// crossed a wire: the callee's message is the caller's detail).
+fn unavailable(service: &str, detail: &str) -> String {
+    let named = detail
+        .strip_prefix(service)
+        .is_some_and(|rest| rest.starts_with(" unavailable"));
+    if named {
+        detail.to_owned()
+    } else {
+        format!("{service} unavailable: {detail}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,5 +388,24 @@ mod tests {
         }
         let hidden = ErrorDetails::from(&ServiceError::Internal("disk full at /secret".into()));
         assert!(!hidden.mensagem.contains("secret"));
+    }
+
+    #[test]
+    fn an_unreachable_service_is_named_once_however_many_hops_carry_it() {
+        let first = ServiceError::Unavailable {
+            service: "fiscal",
+            detail: "fiscal unavailable: connection refused".into(),
+        };
+        // Inventory passes it to Payments, Payments to Orders, each through the wire's details.
+        let mut e = first.clone();
+        for caller in ["inventory", "payments"] {
+            e = ErrorDetails::from(&e).into_error(caller);
+        }
+        assert_eq!(e.to_string(), "fiscal unavailable: connection refused");
+        let bare = ServiceError::Unavailable {
+            service: "logistics",
+            detail: "connection reset".into(),
+        };
+        assert_eq!(bare.to_string(), "logistics unavailable: connection reset");
     }
 }
