@@ -1,5 +1,5 @@
 //! Profiles: what a run measures and for how long. `smoke` fits in a minute for CI, `default` in
-//! about six minutes on a 2-core machine, `full` is a study.
+//! about seven minutes on a 2-core machine (412 s in the reference run), `full` is a study.
 
 use std::time::Duration;
 
