@@ -28,8 +28,8 @@ macro_rules! listen {
     ($server:expr, $listener:expr, $tls:expr) => {
         match $tls {
             Some(t) => {
-                let config: checkout_core::tls::Tls = (*t).clone();
-                let config = config.server_config(&[]).map_err(std::io::Error::other)?;
+                let t: &checkout_core::tls::Tls = t;
+                let config = t.server_config(&[]).map_err(std::io::Error::other)?;
                 $server.listen_rustls_0_23($listener, config)
             }
             None => $server.listen_auto_h2c($listener),

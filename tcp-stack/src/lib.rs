@@ -5,7 +5,9 @@
 //! into "the RPC itself" (this) and "HTTP/2 + gRPC framing" (the difference).
 
 pub mod client;
+pub mod conn;
 pub mod frame;
+mod listen;
 pub mod server;
 
 pub use client::TcpClients;

@@ -1,15 +1,12 @@
-//! The server side: one listener per service; per connection, a reader that starts a task per
-//! call (at most `PEER_IN_FLIGHT` at once on a connection: beyond, a call is refused at once, as
-//! HTTP/2's stream limit refuses it on the gRPC stack) and a writer that sends the answers as they
-//! finish. Each call is decoded, bounded by the deadline it carries, served by the core through
-//! its port, counted in the service's metrics and traced like on the other stacks.
+//! The server side: one listener per service (its connections in `listen`). Each call is
+//! decoded, bounded by the deadline it carries, served by the core through its port, counted in
+//! the service's metrics and traced like on the other stacks.
 
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use checkout_core::admission::PEER_IN_FLIGHT;
 use checkout_core::metrics;
 use checkout_core::node::Peers;
 use checkout_core::ports::within;
@@ -25,15 +22,13 @@ use checkout_core::*;
 use checkout_proto::convert::*;
 use checkout_proto::pb::{catalogo, comum, estoque};
 use prost::Message;
-use tokio::io::{AsyncRead, AsyncWrite, BufReader};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, mpsc, watch};
-use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tracing::Instrument;
 
 use crate::client::TcpClients;
 use crate::frame::{self, Method};
+use crate::listen::{Received, accept};
 
 /// A service's face on the wire: its port, whichever service it is.
 enum Face {
@@ -218,11 +213,11 @@ impl Face {
 }
 
 /// What every connection of one server shares.
-struct Shared {
+pub(crate) struct Shared {
     /// The service served (`None`: the echo, which is neither counted nor traced).
     service: Option<ServiceName>,
     /// Its name, in logs and refusals.
-    name: &'static str,
+    pub(crate) name: &'static str,
     face: Face,
     data_dir: PathBuf,
 }
@@ -303,151 +298,8 @@ pub async fn serve_echo(listener: TcpListener, shutdown: impl Future<Output = ()
     accept(listener, shared, None, shutdown).await;
 }
 
-/// Accepts connections (over TLS with `tls`) until `shutdown` resolves; then stops every
-/// connection reading and returns once each has answered what it started.
-async fn accept(
-    listener: TcpListener,
-    shared: Arc<Shared>,
-    tls: Option<TlsAcceptor>,
-    shutdown: impl Future<Output = ()>,
-) {
-    let (stop, stopped) = watch::channel(false);
-    let mut connections = JoinSet::new();
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            _ = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    let _ = stream.set_nodelay(true);
-                    let (shared, stopped) = (shared.clone(), stopped.clone());
-                    match tls.clone() {
-                        None => {
-                            let (r, w) = stream.into_split();
-                            connections.spawn(connection(r, w, shared, stopped));
-                        }
-                        Some(tls) => {
-                            connections.spawn(async move {
-                                let handshake = tls.accept(stream);
-                                let handshake =
-                                    tokio::time::timeout(std::time::Duration::from_secs(5), handshake);
-                                match handshake.await {
-                                    Ok(Ok(s)) => {
-                                        let (r, w) = tokio::io::split(s);
-                                        connection(r, w, shared, stopped).await;
-                                    }
-                                    // A caller without the chain's CA, or without a certificate
-                                    // when TLS is mutual: refused in the handshake.
-                                    Ok(Err(e)) => tracing::debug!(service = shared.name, "TLS: {e}"),
-                                    Err(_) => tracing::debug!(service = shared.name, "TLS: handshake timed out"),
-                                }
-                            });
-                        }
-                    }
-                }
-                // Out of descriptors, or a connection reset before it was accepted: the
-                // listener itself is fine.
-                Err(e) => {
-                    tracing::warn!(service = shared.name, "accept: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                }
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-    drop(listener);
-    let _ = stop.send(true);
-    while connections.join_next().await.is_some() {}
-}
-
-/// Reads a connection's calls off `r` until the peer closes it, the stream breaks, or the server
-/// stops, answering on `w`; returns once every call it started has answered.
-async fn connection(
-    r: impl AsyncRead + Unpin,
-    w: impl AsyncWrite + Unpin + Send + 'static,
-    shared: Arc<Shared>,
-    mut stopped: watch::Receiver<bool>,
-) {
-    let (tx, rx) = mpsc::channel(PEER_IN_FLIGHT);
-    let writer = tokio::spawn(frame::write_all(w, rx));
-    let slots = Arc::new(Semaphore::new(PEER_IN_FLIGHT));
-    let mut r = BufReader::with_capacity(64 * 1024, r);
-    loop {
-        let body = tokio::select! {
-            _ = stopped.wait_for(|s| *s) => break,
-            body = frame::read(&mut r) => match body {
-                Ok(Some(b)) => b,
-                Ok(None) => break,
-                Err(e) => {
-                    tracing::debug!(service = shared.name, "connection closed: {e}");
-                    break;
-                }
-            },
-        };
-        let Ok(call) = Received::read(body) else {
-            tracing::debug!(service = shared.name, "not a call frame: closing");
-            break;
-        };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            let full = ServiceError::Overloaded {
-                service: shared.name,
-                retry_after_ms: 1,
-            };
-            if tx.send(frame::error(call.id, &full)).await.is_err() {
-                break;
-            }
-            continue;
-        };
-        let (tx, shared) = (tx.clone(), shared.clone());
-        tokio::spawn(async move {
-            let answer = serve_call(&shared, &call).await;
-            let _ = tx.send(answer).await;
-            drop(slot);
-        });
-    }
-    drop(tx);
-    let _ = writer.await;
-}
-
-/// A call frame read off a connection: its body, and its head as the reader parsed it (once).
-struct Received {
-    body: Vec<u8>,
-    id: u64,
-    method: u8,
-    deadline: Option<std::time::Duration>,
-    /// Where the `traceparent` is in the body; the message follows it.
-    trace: std::ops::Range<usize>,
-}
-
-impl Received {
-    /// Parses a call frame's body; an error means the stream cannot be trusted any further.
-    fn read(body: Vec<u8>) -> Result<Self, String> {
-        let c = frame::parse_call(&body)?;
-        let payload_at = body.len() - c.payload.len();
-        let trace = payload_at - c.trace.map_or(0, str::len)..payload_at;
-        let (id, method, deadline) = (c.id, c.method, c.deadline);
-        Ok(Self {
-            body,
-            id,
-            method,
-            deadline,
-            trace,
-        })
-    }
-
-    fn payload(&self) -> &[u8] {
-        &self.body[self.trace.end..]
-    }
-
-    fn trace(&self) -> Option<&str> {
-        std::str::from_utf8(&self.body[self.trace.clone()])
-            .ok()
-            .filter(|t| !t.is_empty())
-    }
-}
-
 /// Serves one call frame (already known to parse) and returns its answer frame.
-async fn serve_call(shared: &Shared, call: &Received) -> Vec<u8> {
+pub(crate) async fn serve_call(shared: &Shared, call: &Received) -> Vec<u8> {
     let Some(method) = Method::from_u8(call.method) else {
         let e = ServiceError::invalid("", format!("método {} desconhecido", call.method));
         return frame::error(call.id, &e);

@@ -413,7 +413,7 @@ pub fn command_line(r: &Results) -> String {
         for extra in c
             .scenarios
             .iter()
-            .filter(|x| crate::scenarios::profile::extra(x).is_some())
+            .filter(|x| crate::scenarios::named::extra(x).is_some())
         {
             if !own.contains(&extra.as_str()) {
                 cmd.push_str(&format!(" --also {extra}"));

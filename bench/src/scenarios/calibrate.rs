@@ -271,7 +271,7 @@ pub async fn framework_echo(calls: usize) -> anyhow::Result<Vec<EchoCost>> {
         let server = tokio::spawn(tcp_stack::serve_echo(listener, async {
             let _ = stopped.await;
         }));
-        let client = std::sync::Arc::new(tcp_stack::client::Conn::new("echo", addr, None));
+        let client = std::sync::Arc::new(tcp_stack::conn::Conn::new("echo", addr, None));
         let msg = std::sync::Arc::new(grpc_stack::convert::payment_to_wire(&hop_order()));
         let timed = time_calls(calls, || {
             let (c, m) = (client.clone(), msg.clone());

@@ -11,6 +11,7 @@ pub mod faults;
 pub mod ingest;
 pub mod knee;
 pub mod links;
+pub mod named;
 pub mod profile;
 pub mod progress;
 pub mod runner;

@@ -272,7 +272,7 @@ fn selection(opts: &RunOptions) -> anyhow::Result<(Vec<TargetKind>, Vec<Scenario
     // alone with `--scenario` or beside the profile's with `--also`.
     for name in opts.scenarios.iter().chain(&opts.also) {
         if !scenarios.iter().any(|s| s.name == name) {
-            match super::profile::extra(name) {
+            match super::named::extra(name) {
                 Some(x) => scenarios.push(x),
                 None if opts.also.contains(name) => {
                     anyhow::bail!(
