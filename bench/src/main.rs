@@ -60,7 +60,7 @@ struct RunArgs {
     /// actix workers (threads) of each REST service process.
     #[arg(long, default_value_t = DEFAULT_REST_WORKERS)]
     rest_workers: usize,
-    /// What each service admits: `static` (64 in flight), `static:N`, `adaptive` or `off`
+    /// What each service admits: `static` (256 in flight), `static:N`, `adaptive` or `off`
     /// (everything: no load shedding; the overload scenario's comparison runs it anyway).
     #[arg(long, default_value = "static", value_parser = checkout_core::admission::Admission::parse)]
     admission: checkout_core::admission::Admission,

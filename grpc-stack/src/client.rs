@@ -69,19 +69,22 @@ fn request<T>(ctx: CallCtx, msg: T) -> Request<T> {
     r
 }
 
-/// Sends `rpc` once `lane` has a slot for it (refused, with nothing sent, when it has none).
+/// Sends `rpc` once `lane` lets it go (refused, with nothing sent, when it is throttled or has
+/// no slot).
 async fn call<T>(
     ctx: CallCtx,
     peer: &'static str,
     lane: &PeerLimit,
     rpc: impl Future<Output = Result<Response<T>, Status>>,
 ) -> ServiceResult<T> {
-    let _slot = lane.acquire(ctx).await?;
-    within(ctx, peer, async {
-        rpc.await
-            .map(Response::into_inner)
-            .map_err(|s| from_status(&s, peer))
-    })
+    lane.run(
+        ctx,
+        within(ctx, peer, async {
+            rpc.await
+                .map(Response::into_inner)
+                .map_err(|s| from_status(&s, peer))
+        }),
+    )
     .await
 }
 

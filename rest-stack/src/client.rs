@@ -91,24 +91,25 @@ impl Peer {
         &self.bases[i % self.bases.len()]
     }
 
-    /// Sends `req` once `lane` has a slot for it (refused, with nothing sent, when it has none).
+    /// Sends `req` once `lane` lets it go (refused, with nothing sent, when it is throttled or has
+    /// no slot).
     async fn send<T: DeserializeOwned>(
         &self,
         ctx: CallCtx,
         lane: &PeerLimit,
         req: reqwest::RequestBuilder,
     ) -> ServiceResult<T> {
-        let _slot = lane.acquire(ctx).await?;
-        let req = match ctx.remaining() {
-            Some(left) => req.header(TIMEOUT_HEADER, left.as_millis().max(1).to_string()),
-            None => req,
-        };
-        let req = match ctx.trace {
-            Some(t) => req.header(TRACE_HEADER, t.header()),
-            None => req,
-        };
         let name = self.name;
-        within(ctx, name, async move {
+        // Built once the lane lets the request go, so the deadline it carries is what is left then.
+        let call = within(ctx, name, async move {
+            let req = match ctx.remaining() {
+                Some(left) => req.header(TIMEOUT_HEADER, left.as_millis().max(1).to_string()),
+                None => req,
+            };
+            let req = match ctx.trace {
+                Some(t) => req.header(TRACE_HEADER, t.header()),
+                None => req,
+            };
             let resp = req.send().await.map_err(|e| from_transport(&e, name))?;
             let status = resp.status();
             let body = resp.bytes().await.map_err(|e| from_transport(&e, name))?;
@@ -118,8 +119,8 @@ impl Peer {
             let body: &[u8] = if body.is_empty() { b"null" } else { &body };
             serde_json::from_slice(body)
                 .map_err(|e| ServiceError::Internal(format!("{name}: bad answer: {e}")))
-        })
-        .await
+        });
+        lane.run(ctx, call).await
     }
 
     /// POSTs `body` as JSON to `path`.

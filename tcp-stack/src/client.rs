@@ -53,9 +53,9 @@ impl Link {
         ctx: CallCtx,
         msg: &impl Message,
     ) -> ServiceResult<M> {
-        let _slot = lane.acquire(ctx).await?;
         let conn = &conns[self.next.fetch_add(1, Ordering::Relaxed) % conns.len()];
-        within(ctx, self.peer, conn.call(method, ctx, msg)).await
+        lane.run(ctx, within(ctx, self.peer, conn.call(method, ctx, msg)))
+            .await
     }
 
     /// A forward call.

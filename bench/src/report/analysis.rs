@@ -426,7 +426,8 @@ pub fn command_line(r: &Results) -> String {
             c.sqlite_synchronous.to_ascii_lowercase()
         ));
     }
-    if !c.admission.is_empty() && c.admission != "static:64" {
+    let default_admission = checkout_core::admission::Admission::default().to_string();
+    if !c.admission.is_empty() && c.admission != default_admission {
         cmd.push_str(&format!(" --admission {}", c.admission));
     }
     if c.busy {

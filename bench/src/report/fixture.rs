@@ -71,7 +71,7 @@ pub fn results(targets: &[&str], runs: Vec<Run>) -> Results {
             slo_p99_ms: 50.0,
             grpc_worker_threads: 2,
             rest_workers: 2,
-            admission: "static:64".into(),
+            admission: "static:256".into(),
             busy: false,
             link: None,
             tls: None,

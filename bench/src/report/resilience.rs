@@ -33,7 +33,7 @@ pub fn resilience(r: &Results, d: &mut Document) {
             d.push(Block::Figure(format!("timeline-{name}")));
         }
     }
-    d.push(Block::Paragraph("When the client outruns the server and nothing is shed (`overload-unshed`), the excess waits, and where it waits depends on the transport: gRPC multiplexes every call on one HTTP/2 connection per peer, so it waits in stream queues behind HTTP/2 flow control; REST over HTTP/1.1 opens a connection per concurrent request, so it becomes new connections, each with its own buffers and accept work, up to the client's bound of 256 per peer, past which the client itself refuses (`overloaded`). REST over HTTP/2 behaves like gRPC on the wire, with JSON on top. With admission on, the excess is refused at each service's edge instead, and no queue grows.".into()));
+    d.push(Block::Paragraph("When the client outruns the server and nothing is shed (`overload-unshed`), the excess waits, and where it waits depends on the transport: gRPC multiplexes every call on one HTTP/2 connection per peer, so it waits in stream queues behind HTTP/2 flow control; REST over HTTP/1.1 opens a connection per concurrent request, so it becomes new connections, each with its own buffers and accept work, up to the client's bound per peer, past which the client itself refuses (`overloaded`). REST over HTTP/2 behaves like gRPC on the wire, with JSON on top. With admission on, the excess is refused at each service's edge instead, and no queue grows.".into()));
     d.push(fault_table(&faults));
     if faults
         .iter()
@@ -159,9 +159,10 @@ fn shedding(faults: &[&Run], d: &mut Document) {
     }
     d.push(Block::Heading(3, "Overload: shedding on and off".into()));
     d.push(Block::Paragraph(format!(
-        "Each service admits a forward request only while fewer than its limit are in flight and the request has at least the service's recent median left before its deadline; otherwise it refuses at once, before any work (gRPC `RESOURCE_EXHAUSTED`, REST `503` with `Retry-After`). Compensations bypass admission and travel on their own connection. The burst is twice each target's knee. A share above 100% means a target served more during the burst than its closed-loop peak at 64 clients: holding more requests in flight, each group commit carries more. Goals: goodput ≥ {:.0}% of what the target can serve (its closed-loop peak, or the offered rate when lower), p99 of a refusal ≤ {REFUSAL_P99_GOAL_MS:.0} ms, recovery ≤ {:.0} s.",
+        "Each service admits a forward request only while fewer than its limit are in flight and the request has at least the service's recent median left before its deadline; otherwise it refuses at once, before any work (gRPC `RESOURCE_EXHAUSTED`, REST `503` with `Retry-After`). Compensations bypass admission and travel on their own connection. A refusal still costs both ends a round trip on the cores they share, so every client throttles its forward lane to a peer once the peer refuses (client-side adaptive throttling, after the Google SRE book's \"Handling Overload\"): it refuses locally, sending nothing, with probability max(0, (requests − {k} × accepts) / (requests + 1)) over the last half second or so, and stops once the peer has refused nothing for 200 ms; the \"throttled\" column counts the bench's own client's local refusals among the refused. The burst is twice each target's knee. A share above 100% means a target served more during the burst than its closed-loop peak at 64 clients: holding more requests in flight, each group commit carries more. Goals: goodput ≥ {:.0}% of what the target can serve (its closed-loop peak, or the offered rate when lower), p99 of a refusal ≤ {REFUSAL_P99_GOAL_MS:.0} ms, recovery ≤ {:.0} s.",
         100.0 * GOODPUT_GOAL,
-        RECOVERY_GOAL_MS / 1000.0
+        RECOVERY_GOAL_MS / 1000.0,
+        k = checkout_core::admission::THROTTLE_K,
     )));
     let yes_no = |ok: Option<bool>| match ok {
         Some(true) => "met",
@@ -184,6 +185,7 @@ fn shedding(faults: &[&Run], d: &mut Document) {
                 format!("{:.0}", s.goodput_rps),
                 share.map_or("–".into(), |v| format!("{:.0}%", 100.0 * v)),
                 format!("{}", x.refused()),
+                s.throttled.map_or("–".into(), |v| v.to_string()),
                 s.refusal_p99_ms.map_or("–".into(), |v| format!("{v:.2}")),
                 f.recovery_ms.map_or("none".into(), |v| format!("{v:.0}")),
                 format!("{:.0}", f.backlog.iter().map(|p| p[1]).fold(0.0, f64::max)),
@@ -205,6 +207,7 @@ fn shedding(faults: &[&Run], d: &mut Document) {
             "goodput/s",
             "of attainable",
             "refused",
+            "throttled",
             "refusal p99 ms",
             "recovery ms",
             "max owed compensations",
@@ -233,7 +236,7 @@ fn verdict(runs: &[(&Run, &Fault, &Shedding)]) -> String {
             s.refusal_p99_ms
                 .map_or("none refused".into(), |v| format!("p99 {v:.2} ms")),
             match f.recovery_ms {
-                Some(ms) => format!(", recovered in {:.0} s", ms / 1000.0),
+                Some(ms) => format!(", recovered in {ms:.0} ms"),
                 None => ", and had not recovered by the end of the step".into(),
             },
             off.map_or(String::new(), |(_, fo, so)| format!(
@@ -315,6 +318,7 @@ mod tests {
                 peak_rps: Some(3000.0),
                 refusal_p99_ms: (refused > 0).then_some(4.0),
                 before_p99_ms: 5.0,
+                throttled: Some(refused / 2),
             }),
         });
         x
@@ -325,7 +329,7 @@ mod tests {
         let r = fixture::results(
             &["grpc"],
             vec![
-                burst("overload", "grpc", "static:64", 2850.0, 1200),
+                burst("overload", "grpc", "static:256", 2850.0, 1200),
                 burst("overload-unshed", "grpc", "off", 1500.0, 0),
             ],
         );
@@ -334,12 +338,12 @@ mod tests {
         let text = markdown(&d);
         // Attainable is the peak (3,000/s), lower than the 4,000/s offered: 2,850 is 95%.
         assert!(
-            text.contains("| grpc | static:64 | 4000 | 2850 | 95% | 1200 | 4.00 | 0 |"),
+            text.contains("| grpc | static:256 | 4000 | 2850 | 95% | 1200 | 600 | 4.00 | 0 |"),
             "{text}"
         );
         assert!(text.contains("met / met / met"), "{text}");
         assert!(
-            text.contains("| grpc | off | 4000 | 1500 | 50% | 0 | – |"),
+            text.contains("| grpc | off | 4000 | 1500 | 50% | 0 | 0 | – |"),
             "{text}"
         );
         assert!(text.contains("not met / – / met"), "{text}");

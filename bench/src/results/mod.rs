@@ -97,7 +97,7 @@ pub struct RunConfig {
     pub grpc_worker_threads: usize,
     /// actix workers of each REST service process.
     pub rest_workers: usize,
-    /// What each service admitted (`static:64`, `adaptive`, `off`); empty in runs made before
+    /// What each service admitted (`static:256`, `adaptive`, `off`); empty in runs made before
     /// admission control.
     #[serde(default)]
     pub admission: String,
@@ -320,7 +320,7 @@ pub struct Fault {
 /// How a target absorbed an overload burst.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Shedding {
-    /// What its services admitted (`static:64`, `adaptive`, `off`).
+    /// What its services admitted (`static:256`, `adaptive`, `off`).
     pub admission: String,
     /// Requests offered per second during the burst.
     pub offered_rps: f64,
@@ -332,6 +332,11 @@ pub struct Shedding {
     pub refusal_p99_ms: Option<f64>,
     /// p99 of the second before the burst, ms: what recovery is measured against.
     pub before_p99_ms: f64,
+    /// Of the refusals, those the bench's own client to Orders made locally, throttled once
+    /// Orders had been refusing (nothing sent); the rest came from the services. None in-process
+    /// (no client) and in runs made before throttling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttled: Option<u64>,
 }
 
 impl Run {

@@ -246,7 +246,12 @@ pub async fn overload(
     let backlog: Arc<Mutex<Vec<[f64; 2]>>> = Arc::default();
     let t0 = Instant::now() + Duration::from_millis(20) + warmup;
     let sampler = sample_backlog(o.data_dir.to_owned(), t0, backlog.clone());
+    // The bench's own client to Orders throttles once Orders refuses: what it refused locally.
+    let networked = info.kind != crate::cluster::target::TargetKind::InProcess;
+    let throttled_before = checkout_core::admission::throttled("orders");
     let (mut run, hist, extras) = measure_step(call, spec, &info, ctx.calibration, sampler).await;
+    let throttled = networked
+        .then(|| checkout_core::admission::throttled("orders").saturating_sub(throttled_before));
     let (from, to) = (before.as_secs_f64(), (before + burst).as_secs_f64());
     let seconds = &run.timeline;
     // The p99 of the calm before the burst, and the first full second after it (searched in
@@ -296,6 +301,7 @@ pub async fn overload(
             peak_rps: o.peak,
             refusal_p99_ms,
             before_p99_ms: before_p99_us / 1e3,
+            throttled,
         }),
         backlog: std::mem::take(&mut *backlog.lock().expect("backlog")),
     });
