@@ -3,11 +3,11 @@
 //! refusal by the peer still costs both ends a round trip — on a machine whose cores the caller
 //! shares with the peer, as much CPU as a small request. So once the peer has been refusing, the
 //! caller refuses part of its own requests locally, before sending anything, with probability
-//! `max(0, (requests − K × accepts) / (requests + 1))` over the last second or so: the peer
-//! keeps hearing about K times what it accepts, and decides; the rest is refused where it costs
-//! nothing. Only the peer's own refusals (`Overloaded`) count against it, so a peer that is down
-//! or slow is not throttled, and the caller stops throttling about a second after the peer
-//! stops refusing.
+//! `max(0, (requests − K × accepts) / (requests + 1))` over the last half second or so: the
+//! peer keeps hearing about K times what it accepts, and decides; the rest is refused where it
+//! costs nothing. Only the peer's own refusals (`Overloaded`) count against it, so a peer that is
+//! down or slow is not throttled, and the caller stops throttling once the peer has refused
+//! nothing for 200 ms.
 
 use std::collections::HashMap;
 use std::future::Future;
