@@ -9,7 +9,7 @@
 //! down or slow is not throttled, and the caller stops throttling once the peer has refused
 //! nothing for 200 ms.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,8 +23,8 @@ use crate::ports::CallCtx;
 pub const THROTTLE_K: f64 = 1.1;
 /// How fast the throttle forgets: its counts decay with this time constant.
 const THROTTLE_MEMORY: Duration = Duration::from_millis(500);
-/// A peer that refused nothing for this long is not throttled, and what the throttle remembers
-/// is forgotten. Without it, recovery would be slow: with K near 1 the requests refused locally
+/// A peer that refused nothing for this long is not throttled, and the requests refused locally
+/// are forgotten. Without it, recovery would be slow: with K near 1 the requests refused locally
 /// keep the ratio up, and the probability falls by only (K − 1) of what is left per memory.
 const THROTTLE_QUIET: Duration = Duration::from_millis(200);
 
@@ -190,8 +190,10 @@ impl Throttle {
             .refused_at
             .is_none_or(|t| now.saturating_duration_since(t) > THROTTLE_QUIET);
         if quiet {
-            self.requests = 0.0;
-            self.accepts = 0.0;
+            // What was refused locally is forgotten; what the peer accepted is kept, so one
+            // refusal after a quiet spell weighs against that history, not against nothing.
+            self.decay(now);
+            self.requests = self.accepts;
             return false;
         }
         self.decay(now);
@@ -215,17 +217,20 @@ impl Throttle {
 }
 
 /// Requests this process's callers refused locally, per peer, since it started.
-static THROTTLED: Mutex<Option<HashMap<&'static str, u64>>> = Mutex::new(None);
+static THROTTLED: Mutex<BTreeMap<&'static str, u64>> = Mutex::new(BTreeMap::new());
 
 fn count_throttled(peer: &'static str) {
-    let mut t = THROTTLED.lock().expect("throttled counts");
-    *t.get_or_insert_with(HashMap::new).entry(peer).or_default() += 1;
+    *THROTTLED
+        .lock()
+        .expect("throttled counts")
+        .entry(peer)
+        .or_default() += 1;
 }
 
 /// Requests this process refused locally for `peer` (throttled) since it started.
 pub fn throttled(peer: &str) -> u64 {
     let t = THROTTLED.lock().expect("throttled counts");
-    t.as_ref().and_then(|m| m.get(peer)).copied().unwrap_or(0)
+    t.get(peer).copied().unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -289,6 +294,17 @@ mod tests {
         let later = t0 + THROTTLE_QUIET + Duration::from_millis(1);
         assert!(!t.refuse(later, 0.0));
         assert_eq!(t.probability(), 0.0, "{t:?}");
+        // A peer that refuses one request among many it accepts is not throttled: the refusal
+        // weighs against what it accepted before, even after a quiet spell.
+        let mut t = Throttle::new(t0);
+        for _ in 0..1000 {
+            t.record(t0, true);
+        }
+        let quiet = t0 + THROTTLE_QUIET * 2;
+        assert!(!t.refuse(quiet, 0.0));
+        t.record(quiet, false);
+        assert_eq!(t.probability(), 0.0, "{t:?}");
+        assert!(!t.refuse(quiet, 0.0));
     }
 
     #[tokio::test]
