@@ -241,8 +241,17 @@ pub async fn a_stream_broken_off_keeps_what_was_committed_and_a_resend_stores_ea
     }
     call.abort();
     let _ = call.await;
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let before = app.stored().0;
+    // The server may still commit what it had received when the call broke: read the count
+    // once it has stopped moving.
+    let mut before = app.stored().0;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let now = app.stored().0;
+        if now == before || std::time::Instant::now() > deadline {
+            break;
+        }
+        before = now;
+    }
     assert!(
         before > 0,
         "part of the stream was committed before the break"
