@@ -232,7 +232,9 @@ pub fn prepare_data(seed_db: &Path, data_dir: &Path, store: StoreConfig) -> anyh
 }
 
 /// The bench's clients of a networked stack's Orders and Catalog at `callers`.
+/// They are made on the driver runtime, where their connection tasks will run.
 fn clients(kind: TargetKind, callers: &Peers) -> (Arc<dyn OrdersPort>, Arc<dyn CatalogPort>) {
+    let _driver = crate::engine::driver::handle().enter();
     match kind {
         TargetKind::Grpc => {
             let c = grpc_stack::GrpcClients::new(callers);

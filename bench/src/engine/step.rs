@@ -180,14 +180,17 @@ pub async fn measure_step(
     let meter_before = t.meter.read().await;
     let mut sampler = crate::engine::procfs::ResourceSampler::start(t.processes.clone());
     let lo_before = crate::engine::procfs::loopback_bytes();
-    let run = run_step_with_deadline(
-        call,
-        mode.clone(),
-        warmup,
-        step_window,
-        Duration::from_millis(CHAIN_TIMEOUT_MS + 1500),
-        Duration::from_millis(CHAIN_TIMEOUT_MS + 1000),
-        samples,
+    let run = crate::engine::driver::run(
+        t.kind.stack().is_some(),
+        run_step_with_deadline(
+            call,
+            mode.clone(),
+            warmup,
+            step_window,
+            Duration::from_millis(CHAIN_TIMEOUT_MS + 1500),
+            Duration::from_millis(CHAIN_TIMEOUT_MS + 1000),
+            samples,
+        ),
     );
     tokio::pin!(run);
     tokio::pin!(inject);

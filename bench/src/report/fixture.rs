@@ -68,6 +68,7 @@ pub fn results(targets: &[&str], runs: Vec<Run>) -> Results {
             trials: 5,
             trial_warmup_s: 0.1,
             trial_s: 0.4,
+            trial_requests: 0,
             slo_p99_ms: 50.0,
             grpc_worker_threads: 2,
             rest_workers: 2,

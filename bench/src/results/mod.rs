@@ -91,6 +91,10 @@ pub struct RunConfig {
     /// Measured window of each trial, seconds.
     #[serde(default)]
     pub trial_s: f64,
+    /// Fewest requests an open-loop trial holds: at a light rate its window is that much longer
+    /// (0: no minimum).
+    #[serde(default)]
+    pub trial_requests: u64,
     /// p99 objective that defines the knee, ms.
     pub slo_p99_ms: f64,
     /// tokio worker threads of each gRPC service process (0: a current-thread runtime).

@@ -168,17 +168,18 @@ pub fn links_catalog() -> Scenario {
     }
 }
 
-/// The ingestion sinks: every pattern at 1, 4 and 20 clients, and the import of 300,000 events
-/// (seed 003's file), in `default` and `full`; one streaming pattern and a small import in
-/// `smoke`. At least five trials where transports are compared: with three against three,
+/// The ingestion sinks: every pattern at each number of `clients`, and the import of 300,000
+/// events (seed 003's file); with no `clients` (`smoke`), one streaming pattern at 4 and a small
+/// import. At least five trials where transports are compared: with three against three,
 /// Mann–Whitney's smallest p is 0.1, so no difference could ever be called.
-pub fn ingest(smoke: bool, trials: usize, trial: Duration) -> Scenario {
+pub fn ingest(clients: &[usize], trials: usize, trial: Duration) -> Scenario {
+    let smoke = clients.is_empty();
     let spec = super::ingest::IngestSpec {
         patterns: match smoke {
             true => vec!["stream"],
             false => super::ingest::PATTERNS.iter().map(|(p, _)| *p).collect(),
         },
-        clients: if smoke { vec![4] } else { vec![1, 4, 20] },
+        clients: if smoke { vec![4] } else { clients.to_vec() },
         trials,
         trial,
         import: Some(if smoke { 10_000 } else { 300_000 }),
@@ -194,7 +195,7 @@ pub fn ingest(smoke: bool, trials: usize, trial: Duration) -> Scenario {
 /// A scenario outside the default profile, by name.
 pub fn extra(name: &str) -> Option<Scenario> {
     match name {
-        "ingest" => Some(ingest(false, 5, Duration::from_millis(200))),
+        "ingest" => Some(ingest(&[1, 4, 20], 5, Duration::from_millis(200))),
         "crosscheck" => Some(crosscheck()),
         "scaling" => Some(scaling()),
         "links" => Some(links()),

@@ -425,6 +425,7 @@ fn run_config(opts: &RunOptions, labels: &[TargetKind], scenarios: &[Scenario]) 
         trials: opts.profile.trials,
         trial_warmup_s: opts.profile.trial_warmup.as_secs_f64(),
         trial_s: opts.profile.trial.as_secs_f64(),
+        trial_requests: opts.profile.trial_requests,
         slo_p99_ms: opts.profile.slo_p99.as_secs_f64() * 1000.0,
         grpc_worker_threads: opts.grpc_workers,
         rest_workers: opts.rest_workers,
@@ -438,6 +439,7 @@ fn run_config(opts: &RunOptions, labels: &[TargetKind], scenarios: &[Scenario]) 
         notes: vec![
             format!("every product's stock topped up by {} units before the run, so the sweep never sells out (out-of-stock behaviour is covered by the conformance tests)", target::STOCK_TOP_UP),
             "each networked stack runs six OS processes (one per service); the in-process target runs inside the load generator's process".into(),
+            "the networked targets' clients run on one thread of the load generator, a current-thread tokio runtime of their own (a request and its connection's tasks wake each other on one thread); the in-process target runs on the load generator's two-worker runtime".into(),
             "the load generator shares the machine's cores with the services; its own CPU is reported as `loadgen`".into(),
             "an open-loop target that misses its offered rate by 20% or its p99 objective tenfold twice is not driven at higher rates".into(),
             format!("every service admits as `{}` says (static:N: at most N forward requests in flight; adaptive: a gradient limit; off: everything); the overload-unshed scenario runs copies that admit everything", opts.admission),

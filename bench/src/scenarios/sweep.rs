@@ -88,7 +88,7 @@ pub(super) async fn round(
     products: usize,
 ) -> Vec<usize> {
     let profile = &s.opts.profile;
-    let (k, warmup, window) = (profile.trials.max(1), profile.trial_warmup, profile.trial);
+    let (k, warmup) = (profile.trials.max(1), profile.trial_warmup);
     let mut parts: Vec<Vec<Part>> = probes.iter().map(|_| Vec::new()).collect();
     for j in 0..k {
         for i in 0..probes.len() {
@@ -96,6 +96,10 @@ pub(super) async fn round(
             let p = &probes[n];
             let t = &targets[p.target];
             let (_, label) = step_names(&p.mode);
+            let window = profile.trial_window(match p.mode {
+                Mode::Open { rate } => Some(rate),
+                _ => None,
+            });
             let spec = StepSpec {
                 mode: p.mode.clone(),
                 warmup,
