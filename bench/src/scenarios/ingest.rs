@@ -325,8 +325,10 @@ pub(crate) async fn ingest(
         sut.stop();
     }
     if let Some(events) = spec.import {
-        s.progress
-            .step(&format!("ingest import of {events} events"));
+        s.progress.step(&format!(
+            "ingest imports of {} and {events} events",
+            events / 10
+        ));
         out.imports = imports(s, &kinds, events).await?;
     }
     s.ingest = Some(out);
