@@ -70,7 +70,8 @@ fn request<T>(ctx: CallCtx, msg: T) -> Request<T> {
 }
 
 /// Sends `rpc` once `lane` lets it go (refused, with nothing sent, when it is throttled or has
-/// no slot).
+/// no slot). `rpc` builds its request when first polled, so the `grpc-timeout` it carries is the
+/// time left once the lane let it go, not before it waited.
 async fn call<T>(
     ctx: CallCtx,
     peer: &'static str,
@@ -148,26 +149,20 @@ pub struct GrpcOrders(pub Link<PedidosClient<Channel>>);
 #[async_trait]
 impl OrdersPort for GrpcOrders {
     async fn place_order(&self, ctx: CallCtx, req: CheckoutRequest) -> ServiceResult<OrderView> {
-        let msg = request(ctx, checkout_to_wire(req));
+        let msg = checkout_to_wire(req);
         order_from_wire(
-            call(
-                ctx,
-                "orders",
-                &self.0.lanes.forward,
-                self.0.chain().criar_pedido(msg),
-            )
+            call(ctx, "orders", &self.0.lanes.forward, async {
+                self.0.chain().criar_pedido(request(ctx, msg)).await
+            })
             .await?,
         )
     }
     async fn get_order(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<OrderView> {
-        let msg = request(ctx, order_ref(order_id));
+        let msg = order_ref(order_id);
         order_from_wire(
-            call(
-                ctx,
-                "orders",
-                &self.0.lanes.forward,
-                self.0.chain().consultar_pedido(msg),
-            )
+            call(ctx, "orders", &self.0.lanes.forward, async {
+                self.0.chain().consultar_pedido(request(ctx, msg)).await
+            })
             .await?,
         )
     }
@@ -185,24 +180,19 @@ impl PaymentsPort for GrpcPayments {
         req: PaymentRequest,
     ) -> ServiceResult<PaymentReply> {
         let msg = payment_to_wire(&req);
-        let r = call(
-            ctx,
-            "payments",
-            &self.0.lanes.forward,
-            self.0.chain().processar_pagamento(request(ctx, msg)),
-        )
+        let r = call(ctx, "payments", &self.0.lanes.forward, async {
+            self.0.chain().processar_pagamento(request(ctx, msg)).await
+        })
         .await?;
         Ok(payment_reply_from_wire(r))
     }
     async fn void_payment(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
-        call(
-            ctx,
-            "payments",
-            &self.0.lanes.undo,
+        call(ctx, "payments", &self.0.lanes.undo, async {
             self.0
                 .undo()
-                .estornar_pagamento(request(ctx, order_ref(order_id))),
-        )
+                .estornar_pagamento(request(ctx, order_ref(order_id)))
+                .await
+        })
         .await?;
         Ok(())
     }
@@ -217,24 +207,19 @@ impl InventoryPort for GrpcInventory {
     async fn reserve_stock(&self, ctx: CallCtx, req: ReserveRequest) -> ServiceResult<Fulfilment> {
         let msg = reserve_to_wire(&req);
         Ok(fulfilment_from_wire(
-            call(
-                ctx,
-                "inventory",
-                &self.0.lanes.forward,
-                self.0.chain().separar_estoque(request(ctx, msg)),
-            )
+            call(ctx, "inventory", &self.0.lanes.forward, async {
+                self.0.chain().separar_estoque(request(ctx, msg)).await
+            })
             .await?,
         ))
     }
     async fn release_stock(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
-        call(
-            ctx,
-            "inventory",
-            &self.0.lanes.undo,
+        call(ctx, "inventory", &self.0.lanes.undo, async {
             self.0
                 .undo()
-                .liberar_estoque(request(ctx, order_ref(order_id))),
-        )
+                .liberar_estoque(request(ctx, order_ref(order_id)))
+                .await
+        })
         .await?;
         Ok(())
     }
@@ -246,12 +231,9 @@ impl InventoryPort for GrpcInventory {
         let msg = estoque::ConsultarEstoqueRequest {
             produto_ids: product_ids,
         };
-        let r = call(
-            ctx,
-            "inventory",
-            &self.0.lanes.forward,
-            self.0.chain().consultar_estoque(request(ctx, msg)),
-        )
+        let r = call(ctx, "inventory", &self.0.lanes.forward, async {
+            self.0.chain().consultar_estoque(request(ctx, msg)).await
+        })
         .await?;
         Ok(r.niveis.into_iter().map(level_from_wire).collect())
     }
@@ -265,12 +247,9 @@ impl InventoryPort for GrpcInventory {
             produto_id: product_id,
             delta,
         };
-        let n = call(
-            ctx,
-            "inventory",
-            &self.0.lanes.forward,
-            self.0.chain().ajustar_estoque(request(ctx, msg)),
-        )
+        let n = call(ctx, "inventory", &self.0.lanes.forward, async {
+            self.0.chain().ajustar_estoque(request(ctx, msg)).await
+        })
         .await?;
         Ok(level_from_wire(n))
     }
@@ -285,24 +264,19 @@ impl FiscalPort for GrpcFiscal {
     async fn issue_invoice(&self, ctx: CallCtx, req: InvoiceRequest) -> ServiceResult<Fulfilment> {
         let msg = invoice_to_wire(req);
         Ok(fulfilment_from_wire(
-            call(
-                ctx,
-                "fiscal",
-                &self.0.lanes.forward,
-                self.0.chain().emitir_nota_fiscal(request(ctx, msg)),
-            )
+            call(ctx, "fiscal", &self.0.lanes.forward, async {
+                self.0.chain().emitir_nota_fiscal(request(ctx, msg)).await
+            })
             .await?,
         ))
     }
     async fn cancel_invoice(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
-        call(
-            ctx,
-            "fiscal",
-            &self.0.lanes.undo,
+        call(ctx, "fiscal", &self.0.lanes.undo, async {
             self.0
                 .undo()
-                .cancelar_nota_fiscal(request(ctx, order_ref(order_id))),
-        )
+                .cancelar_nota_fiscal(request(ctx, order_ref(order_id)))
+                .await
+        })
         .await?;
         Ok(())
     }
@@ -320,24 +294,19 @@ impl LogisticsPort for GrpcLogistics {
         req: ShipmentRequest,
     ) -> ServiceResult<ShipmentReply> {
         let msg = shipment_to_wire(req);
-        let r = call(
-            ctx,
-            "logistics",
-            &self.0.lanes.forward,
-            self.0.chain().agendar_envio(request(ctx, msg)),
-        )
+        let r = call(ctx, "logistics", &self.0.lanes.forward, async {
+            self.0.chain().agendar_envio(request(ctx, msg)).await
+        })
         .await?;
         Ok(shipment_reply_from_wire(r))
     }
     async fn cancel_shipment(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
-        call(
-            ctx,
-            "logistics",
-            &self.0.lanes.undo,
+        call(ctx, "logistics", &self.0.lanes.undo, async {
             self.0
                 .undo()
-                .cancelar_envio(request(ctx, order_ref(order_id))),
-        )
+                .cancelar_envio(request(ctx, order_ref(order_id)))
+                .await
+        })
         .await?;
         Ok(())
     }
@@ -355,12 +324,9 @@ impl CatalogPort for GrpcCatalog {
         filter: ProductFilter,
     ) -> ServiceResult<Vec<ProductInfo>> {
         let msg = filter_to_wire(filter);
-        let r = call(
-            ctx,
-            "catalog",
-            &self.0.lanes.forward,
-            self.0.chain().listar_produtos(request(ctx, msg)),
-        )
+        let r = call(ctx, "catalog", &self.0.lanes.forward, async {
+            self.0.chain().listar_produtos(request(ctx, msg)).await
+        })
         .await?;
         Ok(r.produtos.into_iter().map(product_from_wire).collect())
     }
@@ -375,12 +341,9 @@ impl CatalogPort for GrpcCatalog {
             delta,
         };
         Ok(product_from_wire(
-            call(
-                ctx,
-                "catalog",
-                &self.0.lanes.forward,
-                self.0.chain().atualizar_estoque(request(ctx, msg)),
-            )
+            call(ctx, "catalog", &self.0.lanes.forward, async {
+                self.0.chain().atualizar_estoque(request(ctx, msg)).await
+            })
             .await?,
         ))
     }

@@ -16,6 +16,7 @@ use tempfile::TempDir;
 use tonic::Code;
 
 mod deploy;
+mod lane;
 mod raw;
 
 struct Stack {
