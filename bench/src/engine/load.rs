@@ -13,8 +13,8 @@ use crate::engine::workload::Call;
 /// Most requests the open loop keeps in flight; past it a request is counted as `generator_overrun`.
 /// Every request is cancelled at its deadline (5 s), so up to 20,000/s offered (the in-process
 /// overload burst, twice its knee, offered 13,000–18,600/s on copies that shed nothing in the
-/// runs so far) the bound cannot be reached unless the generator itself falls behind; it still caps the memory a
-/// runaway step can take (a few hundred MiB).
+/// runs so far) the bound cannot be reached unless the generator itself falls behind; it still
+/// caps the memory a runaway step can take (a few hundred MiB).
 pub const MAX_IN_FLIGHT: u64 = 100_000;
 
 /// How a step loads its target.

@@ -308,8 +308,8 @@ mod tests {
         // The measured time: steps × targets × (warm-up + step); five targets (the in-process
         // one included) where it takes part, four where it does not (faults, links) or there are
         // four sinks (ingest). Starting the targets, the import and the pauses after saturated
-        // trials come on top: the default profile took 291–299 s in four runs of this model's
-        // 265 s at most.
+        // trials come on top: the default profile took 293 and 299 s in two runs, against
+        // this model's 265 s at most.
         let budget = |p: &Profile| {
             p.scenarios
                 .iter()
