@@ -45,6 +45,12 @@ pub struct Tally {
     pub over_deadline: u64,
     /// Latency of the requests a service refused for overload (`overloaded`), µs.
     pub refusals: Histogram<u64>,
+    /// Latency of the requests the bench's own client refused for overload before sending them
+    /// (throttled, or its lane to the peer full), µs.
+    pub local_refusals: Histogram<u64>,
+    /// How late each request's task began past its intended start, µs: the load generator's own
+    /// lag, nothing the target did.
+    pub start_lag: Histogram<u64>,
     /// Every request of the window as it ended, for series finer than a second.
     pub samples: Vec<Sample>,
 }
@@ -73,6 +79,8 @@ impl Tally {
             error_offsets: Vec::new(),
             over_deadline: 0,
             refusals: new_histogram(),
+            local_refusals: new_histogram(),
+            start_lag: new_histogram(),
             samples: Vec::new(),
         }
     }
@@ -96,8 +104,19 @@ impl Tally {
         self.error_offsets.extend(o.error_offsets);
         self.over_deadline += o.over_deadline;
         let _ = self.refusals.add(&o.refusals);
+        let _ = self.local_refusals.add(&o.local_refusals);
+        let _ = self.start_lag.add(&o.start_lag);
         self.samples.extend(o.samples);
     }
+}
+
+/// How a request went out.
+#[derive(Debug, Clone, Copy)]
+pub struct Sent {
+    /// When its task began.
+    pub started: Instant,
+    /// Whether the bench's own client refused it before sending anything.
+    pub refused_locally: bool,
 }
 
 /// The step's recorder, shared by every task that completes a request.
@@ -132,10 +151,17 @@ impl Collector {
         }
     }
 
-    /// Records request `i`, meant to start at `intended`, that ended at `done` with `outcome`.
-    /// A request belongs to the step when it was meant to start inside the window, however late
-    /// it ended.
-    pub fn record(&self, i: u64, intended: Instant, done: Instant, outcome: Outcome) {
+    /// Records request `i`, meant to start at `intended`, that went out as `sent` (`None`: never
+    /// started) and ended at `done` with `outcome`. A request belongs to the step when it was
+    /// meant to start inside the window, however late it ended.
+    pub fn record(
+        &self,
+        i: u64,
+        intended: Instant,
+        sent: Option<Sent>,
+        done: Instant,
+        outcome: Outcome,
+    ) {
         crate::scenarios::progress::count_ended();
         let mut t = self.shards[i as usize % SHARDS]
             .lock()
@@ -145,6 +171,10 @@ impl Collector {
             return;
         }
         t.requests += 1;
+        if let Some(s) = sent {
+            let late = s.started.saturating_duration_since(intended).as_micros();
+            let _ = t.start_lag.record((late as u64).clamp(1, 60_000_000));
+        }
         let latency = (done - intended).as_micros().clamp(1, 60_000_000) as u64;
         if done - intended > self.deadline_limit {
             t.over_deadline += 1;
@@ -170,7 +200,13 @@ impl Collector {
             }
             Err(kind) => {
                 if kind == OVERLOADED {
-                    let _ = t.refusals.record(latency);
+                    let local = sent.is_some_and(|s| s.refused_locally);
+                    let h = if local {
+                        &mut t.local_refusals
+                    } else {
+                        &mut t.refusals
+                    };
+                    let _ = h.record(latency);
                 }
                 if let Some(slot) = t.seconds.get_mut(second) {
                     slot.0 += 1;
@@ -208,29 +244,51 @@ mod tests {
         let to = from + Duration::from_secs(2);
         let c = Collector::new(from, to, Duration::from_millis(500));
         let ms = Duration::from_millis;
-        c.record(0, t0, t0 + ms(5), Ok("enviado")); // warm-up
+        let sent = |at: Instant, late_ms: u64| {
+            Some(Sent {
+                started: at + ms(late_ms),
+                refused_locally: false,
+            })
+        };
+        c.record(0, t0, sent(t0, 0), t0 + ms(5), Ok("enviado")); // warm-up
         for i in 1..=20 {
             let start = from + ms(50 * i);
-            c.record(i, start, start + ms(10), Ok("enviado"));
+            c.record(i, start, sent(start, 0), start + ms(10), Ok("enviado"));
         }
-        c.record(21, from + ms(100), from + ms(700), Err("deadline_exceeded")); // outlived
-        c.record(22, to - ms(1), to + ms(20), Ok("cancelado")); // ends after the window
-        c.record(23, from + ms(300), from + ms(302), Err("overloaded")); // refused
+        let at = from + ms(100);
+        c.record(21, at, sent(at, 0), at + ms(600), Err("deadline_exceeded")); // outlived
+        let at = to - ms(1);
+        c.record(22, at, sent(at, 0), at + ms(21), Ok("cancelado")); // ends after the window
+        let at = from + ms(300);
+        c.record(23, at, sent(at, 1), at + ms(2), Err("overloaded")); // refused by the service
+        let at = from + ms(400);
+        let local = Some(Sent {
+            started: at + ms(4),
+            refused_locally: true,
+        });
+        c.record(24, at, local, at + ms(4), Err("overloaded")); // refused by the bench's client
+        c.record(25, at, None, at, Err("generator_overrun")); // never started
         let t = c.tally();
-        assert_eq!((t.dispatched, t.requests), (24, 23));
+        assert_eq!((t.dispatched, t.requests), (26, 25));
         assert_eq!(
-            t.refusals.len(),
-            1,
-            "only the refusal is in the refusals' histogram"
+            (t.refusals.len(), t.local_refusals.len()),
+            (1, 1),
+            "each refusal in its own histogram"
         );
         assert!((1900..=2100).contains(&t.refusals.max()));
+        assert!((3900..=4100).contains(&t.local_refusals.max()));
+        assert_eq!(t.start_lag.len(), 24, "every request that started");
+        assert!((3900..=4100).contains(&t.start_lag.max()));
+        assert_eq!(t.errors["overloaded"], 2);
         assert_eq!(t.completed_in_window, 20);
         assert_eq!(t.histogram.len(), 21);
         assert_eq!(t.errors["deadline_exceeded"], 1);
         assert_eq!(t.outcomes["cancelado"], 1);
         assert_eq!(t.over_deadline, 1);
-        assert_eq!(t.error_offsets, vec![ms(100), ms(300)]);
-        assert_eq!(t.seconds.iter().map(|s| s.0).sum::<u64>(), 23);
-        assert_eq!(t.seconds[0].1, 2);
+        let mut offsets = t.error_offsets.clone();
+        offsets.sort();
+        assert_eq!(offsets, vec![ms(100), ms(300), ms(400), ms(400)]);
+        assert_eq!(t.seconds.iter().map(|s| s.0).sum::<u64>(), 25);
+        assert_eq!(t.seconds[0].1, 4);
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::collect::{Collector, Tally};
+use super::collect::{Collector, Sent, Tally};
 use crate::engine::workload::Call;
 
 /// Most requests the open loop keeps in flight; past it a request is counted as `generator_overrun`.
@@ -200,8 +200,15 @@ impl Load {
     /// Sends request `i`, meant to start at `intended`, and records it (before it leaves the
     /// in-flight count, so a drained step has every completion).
     async fn send(&self, i: u64, intended: Instant) {
-        let outcome = self.call.call(i, intended).await;
-        self.collector.record(i, intended, Instant::now(), outcome);
+        let started = Instant::now();
+        let (outcome, refused_locally) =
+            checkout_core::admission::noting_local_refusals(self.call.call(i, intended)).await;
+        let sent = Sent {
+            started,
+            refused_locally,
+        };
+        self.collector
+            .record(i, intended, Some(sent), Instant::now(), outcome);
         self.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
@@ -231,7 +238,7 @@ fn drive_open(load: Load, phases: Vec<(Duration, f64)>, start: Instant, end: Ins
             let i = i as u64;
             if load.in_flight.load(Ordering::Relaxed) >= MAX_IN_FLIGHT {
                 load.collector
-                    .record(i, intended, Instant::now(), Err("generator_overrun"));
+                    .record(i, intended, None, Instant::now(), Err("generator_overrun"));
             } else {
                 load.in_flight.fetch_add(1, Ordering::AcqRel);
                 let load = load.clone();

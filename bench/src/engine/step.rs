@@ -75,8 +75,12 @@ pub struct StepExtras {
     pub error_offsets: Vec<Duration>,
     /// Requests that outlived the deadline.
     pub over_deadline: u64,
-    /// Latency of the requests refused for overload, µs.
+    /// Latency of the requests the target's services refused for overload, µs.
     pub refusals: Histogram<u64>,
+    /// Latency of the requests the bench's own client refused before sending them, µs.
+    pub local_refusals: Histogram<u64>,
+    /// How late requests' tasks began past their intended start, µs (the generator's lag).
+    pub start_lag: Histogram<u64>,
     /// Every request of the window as it ended (when the spec asked for them).
     pub samples: Vec<crate::engine::collect::Sample>,
     /// Requests sent, warm-up included (what the CPU per request is over).
@@ -226,6 +230,8 @@ pub async fn measure_step(
         error_offsets: tally.error_offsets,
         over_deadline: tally.over_deadline,
         refusals: tally.refusals,
+        local_refusals: tally.local_refusals,
+        start_lag: tally.start_lag,
         samples: tally.samples,
         dispatched: tally.dispatched,
     };

@@ -159,7 +159,7 @@ fn shedding(faults: &[&Run], d: &mut Document) {
     }
     d.push(Block::Heading(3, "Overload: shedding on and off".into()));
     d.push(Block::Paragraph(format!(
-        "Each service admits a forward request only while fewer than its limit are in flight and the request has at least the service's recent median left before its deadline; otherwise it refuses at once, before any work (gRPC `RESOURCE_EXHAUSTED`, REST `503` with `Retry-After`). Compensations bypass admission and travel on their own connection. A refusal still costs both ends a round trip on the cores they share, so every client throttles its forward lane to a peer once the peer refuses (client-side adaptive throttling, after the Google SRE book's \"Handling Overload\"): it refuses locally, sending nothing, with probability max(0, (requests − {k} × accepts) / (requests + 1)) over the last half second or so, and stops once the peer has refused nothing for 200 ms; the \"throttled\" column counts the bench's own client's local refusals among the refused. The burst is twice each target's knee. A share above 100% means a target served more during the burst than its closed-loop peak at 64 clients: holding more requests in flight, each group commit carries more. Goals: goodput ≥ {:.0}% of what the target can serve (its closed-loop peak, or the offered rate when lower), p99 of a refusal ≤ {REFUSAL_P99_GOAL_MS:.0} ms, recovery ≤ {:.0} s.",
+        "Each service admits a forward request only while fewer than its limit are in flight and the request has at least the service's recent median left before its deadline; otherwise it refuses at once, before any work (gRPC `RESOURCE_EXHAUSTED`, REST `503` with `Retry-After`). Compensations bypass admission and travel on their own connection. A refusal still costs both ends a round trip on the cores they share, so every client throttles its forward lane to a peer once the peer refuses (client-side adaptive throttling, after the Google SRE book's \"Handling Overload\"): it refuses locally, sending nothing, with probability max(0, (requests − {k} × accepts) / (requests + 1)) over the last half second or so, and stops once the peer has refused nothing for 200 ms; the \"throttled\" column counts the bench's own client's local refusals among the refused. A refusal's latency counts from the request's intended start, so it holds three things, shown apart: how late the bench's own generator began the request (\"bench lag\", nothing the target did), and then either the time to a service's refusal (sent, read and answered behind the work the service admitted, on cores it shares with the others) or the client's own refusal (nothing sent). The burst is twice each target's knee. A share above 100% means a target served more during the burst than its closed-loop peak at 64 clients: holding more requests in flight, each group commit carries more. Goals: goodput ≥ {:.0}% of what the target can serve (its closed-loop peak, or the offered rate when lower), p99 of a refusal ≤ {REFUSAL_P99_GOAL_MS:.0} ms, recovery ≤ {:.0} s.",
         100.0 * GOODPUT_GOAL,
         RECOVERY_GOAL_MS / 1000.0,
         k = checkout_core::admission::THROTTLE_K,
@@ -187,6 +187,14 @@ fn shedding(faults: &[&Run], d: &mut Document) {
                 format!("{}", x.refused()),
                 s.throttled.map_or("–".into(), |v| v.to_string()),
                 s.refusal_p99_ms.map_or("–".into(), |v| format!("{v:.2}")),
+                match (s.service_refusal_p99_ms, s.local_refusal_p99_ms) {
+                    (None, None) => "–".into(),
+                    (a, b) => {
+                        let ms = |v: Option<f64>| v.map_or("–".into(), |v| format!("{v:.2}"));
+                        format!("{} / {}", ms(a), ms(b))
+                    }
+                },
+                s.start_lag_p99_ms.map_or("–".into(), |v| format!("{v:.2}")),
                 f.recovery_ms.map_or("none".into(), |v| format!("{v:.0}")),
                 format!("{:.0}", f.backlog.iter().map(|p| p[1]).fold(0.0, f64::max)),
                 format!("{}", f.outlived_deadline),
@@ -209,6 +217,8 @@ fn shedding(faults: &[&Run], d: &mut Document) {
             "refused",
             "throttled",
             "refusal p99 ms",
+            "of which services / client, p99 ms",
+            "bench lag p99 ms",
             "recovery ms",
             "max owed compensations",
             "outlived deadline",
@@ -317,6 +327,9 @@ mod tests {
                 goodput_rps: goodput,
                 peak_rps: Some(3000.0),
                 refusal_p99_ms: (refused > 0).then_some(4.0),
+                service_refusal_p99_ms: (refused > 0).then_some(4.5),
+                local_refusal_p99_ms: (refused > 0).then_some(0.5),
+                start_lag_p99_ms: Some(0.25),
                 before_p99_ms: 5.0,
                 throttled: Some(refused / 2),
             }),
@@ -338,12 +351,14 @@ mod tests {
         let text = markdown(&d);
         // Attainable is the peak (3,000/s), lower than the 4,000/s offered: 2,850 is 95%.
         assert!(
-            text.contains("| grpc | static:256 | 4000 | 2850 | 95% | 1200 | 600 | 4.00 | 0 |"),
+            text.contains(
+                "| grpc | static:256 | 4000 | 2850 | 95% | 1200 | 600 | 4.00 | 4.50 / 0.50 | 0.25 | 0 |"
+            ),
             "{text}"
         );
         assert!(text.contains("met / met / met"), "{text}");
         assert!(
-            text.contains("| grpc | off | 4000 | 1500 | 50% | 0 | 0 | – |"),
+            text.contains("| grpc | off | 4000 | 1500 | 50% | 0 | 0 | – | – | 0.25 |"),
             "{text}"
         );
         assert!(text.contains("not met / – / met"), "{text}");

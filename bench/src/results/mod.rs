@@ -334,11 +334,21 @@ pub struct Shedding {
     pub peak_rps: Option<f64>,
     /// p99 latency of those refusals, ms.
     pub refusal_p99_ms: Option<f64>,
+    /// p99 of the refusals the target's services made (the request was sent), ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_refusal_p99_ms: Option<f64>,
+    /// p99 of the refusals the bench's own client made (nothing sent), ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_refusal_p99_ms: Option<f64>,
+    /// p99 of how late the step's requests began past their intended start, ms: the load
+    /// generator's own lag, part of every latency (refusals included) and nothing the target did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_lag_p99_ms: Option<f64>,
     /// p99 of the second before the burst, ms: what recovery is measured against.
     pub before_p99_ms: f64,
-    /// Of the refusals, those the bench's own client to Orders made locally, throttled once
-    /// Orders had been refusing (nothing sent); the rest came from the services. None in-process
-    /// (no client) and in runs made before throttling.
+    /// Of the refusals, those the bench's own client to Orders made locally (nothing sent):
+    /// throttled once Orders had been refusing, or its lane to Orders full; the rest came from
+    /// the services. None in-process (no client) and in runs made before throttling.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throttled: Option<u64>,
 }

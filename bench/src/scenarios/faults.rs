@@ -246,12 +246,8 @@ pub async fn overload(
     let backlog: Arc<Mutex<Vec<[f64; 2]>>> = Arc::default();
     let t0 = Instant::now() + Duration::from_millis(20) + warmup;
     let sampler = sample_backlog(o.data_dir.to_owned(), t0, backlog.clone());
-    // The bench's own client to Orders throttles once Orders refuses: what it refused locally.
     let networked = info.kind != crate::cluster::target::TargetKind::InProcess;
-    let throttled_before = checkout_core::admission::throttled("orders");
     let (mut run, hist, extras) = measure_step(call, spec, &info, ctx.calibration, sampler).await;
-    let throttled = networked
-        .then(|| checkout_core::admission::throttled("orders").saturating_sub(throttled_before));
     let (from, to) = (before.as_secs_f64(), (before + burst).as_secs_f64());
     let seconds = &run.timeline;
     // The p99 of the calm before the burst, and the first full second after it (searched in
@@ -277,8 +273,11 @@ pub async fn overload(
         .collect();
     let goodput = in_burst.iter().map(|s| good(s)).sum::<f64>() / in_burst.len().max(1) as f64;
     run.fine_timeline = fine_timeline(&extras.samples, before + burst + calm, FINE_BIN);
-    let refusal_p99_ms =
-        (!extras.refusals.is_empty()).then(|| extras.refusals.value_at_quantile(0.99) as f64 / 1e3);
+    let p99_ms = |h: &hdrhistogram::Histogram<u64>| {
+        (!h.is_empty()).then(|| h.value_at_quantile(0.99) as f64 / 1e3)
+    };
+    let mut refusals = extras.refusals.clone();
+    let _ = refusals.add(&extras.local_refusals);
     run.fault = Some(Fault {
         kind: "overload".into(),
         service: None,
@@ -299,9 +298,13 @@ pub async fn overload(
             offered_rps: hi,
             goodput_rps: goodput,
             peak_rps: o.peak,
-            refusal_p99_ms,
+            refusal_p99_ms: p99_ms(&refusals),
+            service_refusal_p99_ms: p99_ms(&extras.refusals),
+            local_refusal_p99_ms: p99_ms(&extras.local_refusals),
+            start_lag_p99_ms: p99_ms(&extras.start_lag),
             before_p99_ms: before_p99_us / 1e3,
-            throttled,
+            // The bench's own client to Orders refuses locally once Orders has been refusing.
+            throttled: networked.then(|| extras.local_refusals.len()),
         }),
         backlog: std::mem::take(&mut *backlog.lock().expect("backlog")),
     });

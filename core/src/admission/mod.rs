@@ -23,7 +23,8 @@ use crate::ports::CallCtx;
 
 mod peer;
 pub use peer::{
-    Lanes, PEER_IN_FLIGHT, PEER_WAITING, PeerLimit, THROTTLE_K, UNDO_IN_FLIGHT, throttled,
+    Lanes, PEER_IN_FLIGHT, PEER_WAITING, PeerLimit, THROTTLE_K, UNDO_IN_FLIGHT,
+    noting_local_refusals,
 };
 
 /// Requests in flight a service admits by default. Chosen by measurement (2-core machine, one

@@ -7,9 +7,10 @@
 //! peer keeps hearing about K times what it accepts, and decides; the rest is refused where it
 //! costs nothing. Only the peer's own refusals (`Overloaded`) count against it, so a peer that is
 //! down or slow is not throttled, and the caller stops throttling once the peer has refused
-//! nothing for 200 ms.
+//! nothing for 200 ms. A caller that wants to know whether a refusal was its own (nothing sent)
+//! or the peer's runs the call in [`noting_local_refusals`].
 
-use std::collections::BTreeMap;
+use std::cell::Cell;
 use std::future::Future;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -72,7 +73,7 @@ impl PeerLimit {
                 .expect("throttle")
                 .refuse(Instant::now(), rand::random());
             if refuse {
-                count_throttled(self.peer);
+                note_local_refusal();
                 return Err(ServiceError::Overloaded {
                     service: self.peer,
                     retry_after_ms: 1,
@@ -106,6 +107,7 @@ impl PeerLimit {
         };
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
+            note_local_refusal();
             return Err(refused);
         }
         let wait = self.slots.acquire();
@@ -116,7 +118,10 @@ impl PeerLimit {
         self.waiting.fetch_sub(1, Ordering::AcqRel);
         match got {
             Some(Ok(p)) => Ok(p),
-            _ => Err(refused),
+            _ => {
+                note_local_refusal();
+                Err(refused)
+            }
         }
     }
 }
@@ -216,21 +221,25 @@ impl Throttle {
     }
 }
 
-/// Requests this process's callers refused locally, per peer, since it started.
-static THROTTLED: Mutex<BTreeMap<&'static str, u64>> = Mutex::new(BTreeMap::new());
-
-fn count_throttled(peer: &'static str) {
-    *THROTTLED
-        .lock()
-        .expect("throttled counts")
-        .entry(peer)
-        .or_default() += 1;
+tokio::task_local! {
+    /// Set inside [`noting_local_refusals`] when a lane refused a request before sending it.
+    static REFUSED_LOCALLY: Cell<bool>;
 }
 
-/// Requests this process refused locally for `peer` (throttled) since it started.
-pub fn throttled(peer: &str) -> u64 {
-    let t = THROTTLED.lock().expect("throttled counts");
-    t.get(peer).copied().unwrap_or(0)
+fn note_local_refusal() {
+    let _ = REFUSED_LOCALLY.try_with(|c| c.set(true));
+}
+
+/// Runs `call` and says whether a lane refused one of its requests locally — throttled, its
+/// waiting room full, or its deadline past while waiting for a slot: nothing was sent. A caller
+/// that measures refusals (the bench) tells its own from the peer's this way.
+pub async fn noting_local_refusals<T>(call: impl Future<Output = T>) -> (T, bool) {
+    REFUSED_LOCALLY
+        .scope(Cell::new(false), async {
+            let out = call.await;
+            (out, REFUSED_LOCALLY.with(Cell::get))
+        })
+        .await
 }
 
 #[cfg(test)]
@@ -246,16 +255,17 @@ mod tests {
         assert_eq!(limit.available(), 0);
         // One may wait; it gets the slot `a` frees.
         let waiter = async { limit.acquire(ctx).await.map(|_| ()) };
-        let refused = async {
+        let refused = noting_local_refusals(async {
             tokio::task::yield_now().await;
             let r = limit.acquire(ctx).await.map(|_| ());
             drop(a);
             r
-        };
+        });
         let (waited, refused) = tokio::join!(waiter, refused);
         assert!(waited.is_ok());
+        assert!(refused.1, "a full waiting room is a local refusal");
         assert!(matches!(
-            refused,
+            refused.0,
             Err(ServiceError::Overloaded {
                 service: "inventory",
                 ..
@@ -264,10 +274,9 @@ mod tests {
         // A wait that outlives the deadline is refused, not left hanging.
         let short = CallCtx::with_timeout(Duration::from_millis(20));
         let _c = limit.acquire(ctx).await.unwrap();
-        assert!(matches!(
-            limit.acquire(short).await,
-            Err(ServiceError::Overloaded { .. })
-        ));
+        let (late, local) = noting_local_refusals(limit.acquire(short)).await;
+        assert!(matches!(late, Err(ServiceError::Overloaded { .. })));
+        assert!(local, "a wait past the deadline is a local refusal");
     }
 
     #[test]
@@ -308,7 +317,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_throttled_lane_counts_only_the_peers_refusals() {
+    async fn a_throttled_lane_counts_only_the_peers_refusals_and_says_which_were_its_own() {
         let lane = PeerLimit::new("throttle-test", 8, 8).throttled();
         let ctx = CallCtx::with_timeout(Duration::from_secs(5));
         let full = || async {
@@ -326,27 +335,31 @@ mod tests {
         // A peer that is down is not throttled: every call is sent.
         let to_down = PeerLimit::new("throttle-down", 8, 8).throttled();
         for _ in 0..200 {
-            let _ = to_down.run(ctx, down()).await;
+            let (answer, local) = noting_local_refusals(to_down.run(ctx, down())).await;
+            assert!(matches!(answer, Err(ServiceError::Unavailable { .. })) && !local);
         }
-        assert_eq!(throttled("throttle-down"), 0);
-        // A peer refusing everything: most calls are soon refused locally.
-        let mut sent = 0;
+        // A peer refusing everything: most calls are soon refused locally, and each call says
+        // whether it was.
+        let (mut sent, mut local) = (0, 0);
         for _ in 0..1000 {
-            let _ = lane
-                .run(ctx, async {
-                    sent += 1;
-                    full().await
-                })
-                .await;
+            let mut went = false;
+            let (answer, here) = noting_local_refusals(lane.run(ctx, async {
+                went = true;
+                full().await
+            }))
+            .await;
+            assert!(matches!(answer, Err(ServiceError::Overloaded { .. })));
+            assert_eq!(here, !went, "local exactly when nothing was sent");
+            sent += usize::from(went);
+            local += usize::from(here);
         }
-        let local = throttled("throttle-test");
         assert_eq!(local + sent, 1000);
         assert!(local > 800, "refused locally: {local}");
         // The undo lane is never throttled.
         let undo = PeerLimit::new("throttle-undo", 8, 8);
         for _ in 0..100 {
-            let _ = undo.run(ctx, full()).await;
+            let (_, here) = noting_local_refusals(undo.run(ctx, full())).await;
+            assert!(!here);
         }
-        assert_eq!(throttled("throttle-undo"), 0);
     }
 }
