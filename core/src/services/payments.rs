@@ -77,8 +77,10 @@ impl PaymentsService {
         reason: String,
         cascade: bool,
     ) -> ServiceResult<Prior> {
+        // A compensation: never refused for a full writer queue (the payment it undoes was
+        // admitted and approved; refusing the void would leave it approved with nothing to show).
         self.db
-            .write(move |conn| {
+            .write_undo(move |conn| {
                 let prior = cancel_record(conn, "pagamentos", "aprovado", "estornado", order_id, |conn| {
                     conn.prepare_cached(
                         "INSERT INTO pagamentos (pedido_id, data_processamento, status, valor_centavos, motivo)

@@ -11,6 +11,7 @@ use checkout_core::services::logistics::LogisticsService;
 use checkout_core::services::orders::OrdersService;
 use checkout_core::services::payments::PaymentsService;
 use checkout_core::sim::WorkTime;
+use checkout_core::store::StoreConfig;
 use checkout_core::wiring::{Direct, InProcess};
 use checkout_core::*;
 
@@ -206,5 +207,52 @@ async fn an_unacknowledged_compensation_is_retried_until_it_lands() {
         "cancelado"
     );
     let report = probe.audit();
+    assert!(report.is_clean(), "{:?}", report.violations);
+}
+
+#[tokio::test]
+async fn a_payment_whose_reservation_was_refused_for_overload_is_voided_even_when_its_writer_is_full()
+ {
+    let (_dir, env) = env_with(PRODUCTS, approving());
+    // Payments and Inventory with a writer that refuses every forward write (none may wait, none
+    // commits inline): Inventory refuses the reservation before doing anything, and Payments'
+    // void of the payment it approved must still land, as every compensation does.
+    let full = ServiceEnv {
+        store: StoreConfig {
+            inline_commit: false,
+            max_queue: 0,
+            ..env.store
+        },
+        ..env.clone()
+    };
+    let logistics = Arc::new(LogisticsService::open(&env).unwrap());
+    let fiscal = Arc::new(FiscalService::open(&env, logistics).unwrap());
+    let inventory = Arc::new(InventoryService::open(&full, Arc::new(Direct(fiscal))).unwrap());
+    let payments = Arc::new(PaymentsService::open(&full, Arc::new(Direct(inventory))).unwrap());
+    let orders = OrdersService::open(&env, Arc::new(Direct(payments))).unwrap();
+
+    let err = orders
+        .place_order(CallCtx::unbounded(), request("k-full", 1, &[(1, 2)]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ServiceError::Overloaded {
+                service: "inventory",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let view = orders.get_order(CallCtx::unbounded(), 1).await.unwrap();
+    assert_eq!(view.status, OrderStatus::Cancelado);
+    let status: String =
+        rusqlite::Connection::open(env.data_dir.join(ServiceName::Payments.db_file()))
+            .unwrap()
+            .query_row("SELECT status FROM pagamentos", [], |r| r.get(0))
+            .unwrap();
+    assert_eq!(status, "estornado", "the approved payment was voided");
+    let report = checkout_core::audit::audit(&env.data_dir).unwrap();
     assert!(report.is_clean(), "{:?}", report.violations);
 }
