@@ -43,7 +43,8 @@ pub struct Tally {
     pub error_offsets: Vec<Duration>,
     /// Requests whose latency exceeded the deadline limit.
     pub over_deadline: u64,
-    /// Latency of the requests a service refused for overload (`overloaded`), µs.
+    /// Latency of the requests a service refused for overload (`overloaded`: the request was
+    /// sent), µs.
     pub refusals: Histogram<u64>,
     /// Latency of the requests the bench's own client refused for overload before sending them
     /// (throttled, or its lane to the peer full), µs.
