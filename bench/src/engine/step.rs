@@ -272,6 +272,8 @@ fn to_run(m: &StepResult, mode: &Mode, calibration: &Calibration) -> Run {
         wire_bytes_per_request: None,
         littles_law: littles_law(m.in_flight_mean, achieved, latency.mean),
         generator_lag_us: (m.lag_mean_us, m.lag_max_us),
+        start_lag_p99_us: (!r.start_lag.is_empty())
+            .then(|| r.start_lag.value_at_quantile(0.99) as f64),
         fault: None,
         trials: Vec::new(),
         spread: None,

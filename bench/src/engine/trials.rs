@@ -142,6 +142,10 @@ pub fn pool(parts: Vec<Part>, calibration: &Calibration) -> (Run, Histogram<u64>
             .map(|r| r.generator_lag_us.1)
             .fold(0.0, f64::max),
     );
+    run.start_lag_p99_us = runs
+        .iter()
+        .filter_map(|r| r.start_lag_p99_us)
+        .reduce(f64::max);
     run.p50_floor_ratio = floor_ratio(run.latency_us.p50, calibration);
     run.trials = runs.iter().map(|r| trial_of(r)).collect();
     run.spread = Some(spread(&run.trials));

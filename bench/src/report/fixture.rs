@@ -41,6 +41,7 @@ pub fn run(
         wire_bytes_per_request: None,
         littles_law: LittlesLaw::default(),
         generator_lag_us: (0.0, 0.0),
+        start_lag_p99_us: None,
         p50_floor_ratio: 1.0,
         fault: None,
         trials: Vec::new(),

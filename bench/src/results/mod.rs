@@ -275,6 +275,12 @@ pub struct Run {
     /// µs (the generator's own lateness, included in the latency as coordinated-omission
     /// correction requires).
     pub generator_lag_us: (f64, f64),
+    /// p99 of how late the step's requests began past their intended start, µs: the load
+    /// generator's own lag as each request's task saw it (the dispatcher's lag above is part of
+    /// it; the target did nothing yet). The worst trial's when the step ran as trials; none in
+    /// runs made before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_lag_p99_us: Option<f64>,
     /// p50 as a multiple of the calibrated floor.
     pub p50_floor_ratio: f64,
     /// What a fault scenario did and how the target came through it.
