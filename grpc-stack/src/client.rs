@@ -69,19 +69,24 @@ fn request<T>(ctx: CallCtx, msg: T) -> Request<T> {
     r
 }
 
-/// Sends `rpc` once `lane` lets it go (refused, with nothing sent, when it is throttled or has
-/// no slot). `rpc` builds its request when first polled, so the `grpc-timeout` it carries is the
-/// time left once the lane let it go, not before it waited.
-async fn call<T>(
+/// Sends `msg` through `rpc` once `lane` lets it go (refused, with nothing sent, when it is
+/// throttled or has no slot). The request is built only then, so the `grpc-timeout` it carries
+/// is the time left once the lane let it go, not before it waited.
+async fn call<M, T, F>(
     ctx: CallCtx,
     peer: &'static str,
     lane: &PeerLimit,
-    rpc: impl Future<Output = Result<Response<T>, Status>>,
-) -> ServiceResult<T> {
+    msg: M,
+    rpc: impl FnOnce(Request<M>) -> F,
+) -> ServiceResult<T>
+where
+    F: Future<Output = Result<Response<T>, Status>>,
+{
     lane.run(
         ctx,
         within(ctx, peer, async {
-            rpc.await
+            rpc(request(ctx, msg))
+                .await
                 .map(Response::into_inner)
                 .map_err(|s| from_status(&s, peer))
         }),
@@ -151,8 +156,8 @@ impl OrdersPort for GrpcOrders {
     async fn place_order(&self, ctx: CallCtx, req: CheckoutRequest) -> ServiceResult<OrderView> {
         let msg = checkout_to_wire(req);
         order_from_wire(
-            call(ctx, "orders", &self.0.lanes.forward, async {
-                self.0.chain().criar_pedido(request(ctx, msg)).await
+            call(ctx, "orders", &self.0.lanes.forward, msg, |r| async move {
+                self.0.chain().criar_pedido(r).await
             })
             .await?,
         )
@@ -160,8 +165,8 @@ impl OrdersPort for GrpcOrders {
     async fn get_order(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<OrderView> {
         let msg = order_ref(order_id);
         order_from_wire(
-            call(ctx, "orders", &self.0.lanes.forward, async {
-                self.0.chain().consultar_pedido(request(ctx, msg)).await
+            call(ctx, "orders", &self.0.lanes.forward, msg, |r| async move {
+                self.0.chain().consultar_pedido(r).await
             })
             .await?,
         )
@@ -180,19 +185,24 @@ impl PaymentsPort for GrpcPayments {
         req: PaymentRequest,
     ) -> ServiceResult<PaymentReply> {
         let msg = payment_to_wire(&req);
-        let r = call(ctx, "payments", &self.0.lanes.forward, async {
-            self.0.chain().processar_pagamento(request(ctx, msg)).await
-        })
+        let r = call(
+            ctx,
+            "payments",
+            &self.0.lanes.forward,
+            msg,
+            |r| async move { self.0.chain().processar_pagamento(r).await },
+        )
         .await?;
         Ok(payment_reply_from_wire(r))
     }
     async fn void_payment(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
-        call(ctx, "payments", &self.0.lanes.undo, async {
-            self.0
-                .undo()
-                .estornar_pagamento(request(ctx, order_ref(order_id)))
-                .await
-        })
+        call(
+            ctx,
+            "payments",
+            &self.0.lanes.undo,
+            order_ref(order_id),
+            |r| async move { self.0.undo().estornar_pagamento(r).await },
+        )
         .await?;
         Ok(())
     }
@@ -207,19 +217,24 @@ impl InventoryPort for GrpcInventory {
     async fn reserve_stock(&self, ctx: CallCtx, req: ReserveRequest) -> ServiceResult<Fulfilment> {
         let msg = reserve_to_wire(&req);
         Ok(fulfilment_from_wire(
-            call(ctx, "inventory", &self.0.lanes.forward, async {
-                self.0.chain().separar_estoque(request(ctx, msg)).await
-            })
+            call(
+                ctx,
+                "inventory",
+                &self.0.lanes.forward,
+                msg,
+                |r| async move { self.0.chain().separar_estoque(r).await },
+            )
             .await?,
         ))
     }
     async fn release_stock(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
-        call(ctx, "inventory", &self.0.lanes.undo, async {
-            self.0
-                .undo()
-                .liberar_estoque(request(ctx, order_ref(order_id)))
-                .await
-        })
+        call(
+            ctx,
+            "inventory",
+            &self.0.lanes.undo,
+            order_ref(order_id),
+            |r| async move { self.0.undo().liberar_estoque(r).await },
+        )
         .await?;
         Ok(())
     }
@@ -231,9 +246,13 @@ impl InventoryPort for GrpcInventory {
         let msg = estoque::ConsultarEstoqueRequest {
             produto_ids: product_ids,
         };
-        let r = call(ctx, "inventory", &self.0.lanes.forward, async {
-            self.0.chain().consultar_estoque(request(ctx, msg)).await
-        })
+        let r = call(
+            ctx,
+            "inventory",
+            &self.0.lanes.forward,
+            msg,
+            |r| async move { self.0.chain().consultar_estoque(r).await },
+        )
         .await?;
         Ok(r.niveis.into_iter().map(level_from_wire).collect())
     }
@@ -247,9 +266,13 @@ impl InventoryPort for GrpcInventory {
             produto_id: product_id,
             delta,
         };
-        let n = call(ctx, "inventory", &self.0.lanes.forward, async {
-            self.0.chain().ajustar_estoque(request(ctx, msg)).await
-        })
+        let n = call(
+            ctx,
+            "inventory",
+            &self.0.lanes.forward,
+            msg,
+            |r| async move { self.0.chain().ajustar_estoque(r).await },
+        )
         .await?;
         Ok(level_from_wire(n))
     }
@@ -264,19 +287,20 @@ impl FiscalPort for GrpcFiscal {
     async fn issue_invoice(&self, ctx: CallCtx, req: InvoiceRequest) -> ServiceResult<Fulfilment> {
         let msg = invoice_to_wire(req);
         Ok(fulfilment_from_wire(
-            call(ctx, "fiscal", &self.0.lanes.forward, async {
-                self.0.chain().emitir_nota_fiscal(request(ctx, msg)).await
+            call(ctx, "fiscal", &self.0.lanes.forward, msg, |r| async move {
+                self.0.chain().emitir_nota_fiscal(r).await
             })
             .await?,
         ))
     }
     async fn cancel_invoice(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
-        call(ctx, "fiscal", &self.0.lanes.undo, async {
-            self.0
-                .undo()
-                .cancelar_nota_fiscal(request(ctx, order_ref(order_id)))
-                .await
-        })
+        call(
+            ctx,
+            "fiscal",
+            &self.0.lanes.undo,
+            order_ref(order_id),
+            |r| async move { self.0.undo().cancelar_nota_fiscal(r).await },
+        )
         .await?;
         Ok(())
     }
@@ -294,19 +318,24 @@ impl LogisticsPort for GrpcLogistics {
         req: ShipmentRequest,
     ) -> ServiceResult<ShipmentReply> {
         let msg = shipment_to_wire(req);
-        let r = call(ctx, "logistics", &self.0.lanes.forward, async {
-            self.0.chain().agendar_envio(request(ctx, msg)).await
-        })
+        let r = call(
+            ctx,
+            "logistics",
+            &self.0.lanes.forward,
+            msg,
+            |r| async move { self.0.chain().agendar_envio(r).await },
+        )
         .await?;
         Ok(shipment_reply_from_wire(r))
     }
     async fn cancel_shipment(&self, ctx: CallCtx, order_id: i64) -> ServiceResult<()> {
-        call(ctx, "logistics", &self.0.lanes.undo, async {
-            self.0
-                .undo()
-                .cancelar_envio(request(ctx, order_ref(order_id)))
-                .await
-        })
+        call(
+            ctx,
+            "logistics",
+            &self.0.lanes.undo,
+            order_ref(order_id),
+            |r| async move { self.0.undo().cancelar_envio(r).await },
+        )
         .await?;
         Ok(())
     }
@@ -324,8 +353,8 @@ impl CatalogPort for GrpcCatalog {
         filter: ProductFilter,
     ) -> ServiceResult<Vec<ProductInfo>> {
         let msg = filter_to_wire(filter);
-        let r = call(ctx, "catalog", &self.0.lanes.forward, async {
-            self.0.chain().listar_produtos(request(ctx, msg)).await
+        let r = call(ctx, "catalog", &self.0.lanes.forward, msg, |r| async move {
+            self.0.chain().listar_produtos(r).await
         })
         .await?;
         Ok(r.produtos.into_iter().map(product_from_wire).collect())
@@ -341,8 +370,8 @@ impl CatalogPort for GrpcCatalog {
             delta,
         };
         Ok(product_from_wire(
-            call(ctx, "catalog", &self.0.lanes.forward, async {
-                self.0.chain().atualizar_estoque(request(ctx, msg)).await
+            call(ctx, "catalog", &self.0.lanes.forward, msg, |r| async move {
+                self.0.chain().atualizar_estoque(r).await
             })
             .await?,
         ))
