@@ -49,7 +49,7 @@ pub fn contrast(a: (&str, &[f64]), b: (&str, &[f64])) -> String {
         format!("{numbers}: **{win}** lower; {ratio}")
     } else if c.significant {
         format!(
-            "{numbers}: a difference under {:.0}%, too small to name a winner; {ratio}",
+            "{numbers}: a difference that may be under {:.0}%, too small to name a winner; {ratio}",
             100.0 * crate::stats::PRACTICAL
         )
     } else {

@@ -202,7 +202,7 @@ fn verdicts(ing: &Ingest, d: &mut Document) {
         }
     }
     d.push(Block::Paragraph(format!(
-        "Which transport stores the most events per second with {most} clients, per pattern (a winner only where the trials differ significantly, by at least 10%, with the ratio's interval clear of 1):"
+        "Which transport stores the most events per second with {most} clients, per pattern (a winner only where the trials differ significantly, with the ratio's whole interval more than 10% clear of 1):"
     )));
     d.push(table(&["pattern", "winner", "ratio", "evidence"], rows));
 }

@@ -132,7 +132,7 @@ pub(crate) fn verdict_table(
     column: &str,
     verdicts: Vec<Vec<String>>,
 ) {
-    d.push(Block::Paragraph(format!("Who wins {where_}, gRPC against REST (raw TCP is the baseline), by the verdict table's rule: a winner only where the trials differ significantly, by at least 10%, with the ratio's interval clear of 1.")));
+    d.push(Block::Paragraph(format!("Who wins {where_}, gRPC against REST (raw TCP is the baseline), by the verdict table's rule: a winner only where the trials differ significantly, with the ratio's whole interval more than 10% clear of 1.")));
     d.push(table(
         &[column, "question", "winner", "ratio", "evidence"],
         verdicts,

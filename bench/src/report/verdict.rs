@@ -1,7 +1,7 @@
 //! The verdict table at the top of the report: one row per question a reader asks, with the
 //! winner among the networked stacks (or a tie), the ratio and its interval, how sure the run is,
 //! and the measured mechanism behind it. A winner is named only when the trials support it
-//! (Mann–Whitney p < 0.05 and at least [`stats::PRACTICAL`] apart) or, for the knee, when the
+//! (Mann–Whitney p < 0.05 and the ratio's interval more than [`stats::PRACTICAL`] past 1) or, for the knee, when the
 //! searched brackets do not overlap; a question measured once per run (a fault, the overload
 //! burst, memory) gets no verdict: one overload burst put gRPC and REST/1.1 level in one run and
 //! 39% apart in the next.
@@ -395,7 +395,7 @@ pub fn section(r: &Results, d: &mut Document) {
     d.push(Block::Heading(2, "Verdict".into()));
     let k = r.config.trials;
     d.push(Block::Paragraph(format!(
-        "gRPC and REST only (in-process and raw TCP are the baselines they are measured against). Each row compares the best with the runner-up: a winner is named when their trials differ significantly (Mann–Whitney U, p < {}), by at least {:.0}%, and the ratio's interval excludes 1; otherwise it is a tie. The ratio is how much better the best is, with a 95% bootstrap interval over the trials. Rows measured once per run (faults, overload, memory) get no verdict — one overload burst can put two stacks level in one run and far apart in the next — and show the ratio for information; knees are decided only when their search brackets do not overlap and they are more than {:.0}% apart (the search's resolution). Sweep steps ran as {k} interleaved trials each{}.",
+        "gRPC and REST only (in-process and raw TCP are the baselines they are measured against). Each row compares the best with the runner-up: a winner is named when their trials differ significantly (Mann–Whitney U, p < {}) and the ratio's whole interval lies more than {:.0}% past 1 (a noise threshold, as criterion.rs draws it: the ratio between two stacks moves about that much between runs of the same build); otherwise it is a tie. The ratio is how much better the best is, with a 95% bootstrap interval over the trials. Rows measured once per run (faults, overload, memory) get no verdict — one overload burst can put two stacks level in one run and far apart in the next — and show the ratio for information; knees are decided only when their search brackets do not overlap and they are more than {:.0}% apart (the search's resolution). Sweep steps ran as {k} interleaved trials each{}.",
         stats::ALPHA,
         100.0 * stats::PRACTICAL,
         100.0 * KNEE_TIE,

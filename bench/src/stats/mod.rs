@@ -8,10 +8,12 @@ use serde::{Deserialize, Serialize};
 /// Significance level of every comparison.
 pub const ALPHA: f64 = 0.05;
 
-/// Differences smaller than this share are called a tie even when significant: the ratio
-/// between two stacks moves about this much between two default runs of the same build (gRPC's
-/// closed-loop peak over REST/1.1's: 1.09 in one run, 1.03 in the next, each significant or
-/// nearly so within its run), so a smaller gap would not name the same winner twice.
+/// The noise threshold: a winner is named only when the whole interval of the ratio lies more
+/// than this share past 1, so a difference that may be smaller is a tie even when significant
+/// (criterion.rs's `noise_threshold` rule). The ratio between two stacks moves about this much
+/// between two default runs of the same build (gRPC's closed-loop peak over REST/1.1's: 1.09 in
+/// one run, 1.03 in the next; 1.14 [1.02–1.21] in one and 1.01 in the next, each significant or
+/// nearly so within its run), so a gap that may be smaller would not name the same winner twice.
 pub const PRACTICAL: f64 = 0.10;
 
 /// The median of some trials and an interval around it.
@@ -233,8 +235,8 @@ pub struct Comparison {
     pub p: f64,
     /// Significant at [`ALPHA`].
     pub significant: bool,
-    /// Significant, at least [`PRACTICAL`] apart, and with the ratio's interval on that side of
-    /// 1: a winner may be named.
+    /// Significant, and the ratio's whole interval more than [`PRACTICAL`] past 1 on one side:
+    /// a winner may be named.
     pub decided: bool,
 }
 
@@ -248,10 +250,8 @@ pub fn compare(a: &[f64], b: &[f64]) -> Comparison {
         p,
         significant,
         // The rank test and the interval must agree: a significant p whose interval still
-        // holds 1 (a wide tail, say) names no winner.
-        decided: significant
-            && (ratio.median - 1.0).abs() >= PRACTICAL
-            && ((ratio.lo > 1.0 && ratio.median > 1.0) || (ratio.hi < 1.0 && ratio.median < 1.0)),
+        // reaches within the noise threshold of 1 (a wide tail, say) names no winner.
+        decided: significant && (ratio.lo > 1.0 + PRACTICAL || ratio.hi < 1.0 / (1.0 + PRACTICAL)),
     }
 }
 
@@ -305,6 +305,15 @@ mod tests {
             &[102., 103., 104., 105., 106.5],
         );
         assert!(!c.decided);
+        // Significant, the median past the margin, but the interval reaching inside it (one
+        // trial of each side close to the other's): no winner, the same either way round.
+        let slow = [1.00, 1.02, 1.03, 1.15, 1.16, 1.17];
+        let fast = [0.95, 0.96, 0.97, 0.98, 0.99, 1.01];
+        let c = compare(&slow, &fast);
+        assert!(c.significant && c.ratio.median >= 1.0 + PRACTICAL, "{c:?}");
+        assert!(c.ratio.lo < 1.0 + PRACTICAL && !c.decided, "{c:?}");
+        let c = compare(&fast, &slow);
+        assert!(c.significant && !c.decided, "{c:?}");
     }
 
     #[test]
