@@ -2,7 +2,7 @@
 //! winner among the networked stacks (or a tie), the ratio and its interval, how sure the run is,
 //! and the measured mechanism behind it. A winner is named only when the trials support it
 //! (Mann–Whitney p < 0.05 and the ratio's interval more than [`stats::PRACTICAL`] past 1) or, for the knee, when the
-//! searched brackets do not overlap; a question measured once per run (a fault, the overload
+//! searched brackets are more than [`KNEE_TIE`] apart; a question measured once per run (a fault, the overload
 //! burst, memory) gets no verdict: one overload burst put gRPC and REST/1.1 level in one run and
 //! 39% apart in the next.
 
@@ -12,8 +12,9 @@ use crate::cluster::target::TargetKind;
 use crate::results::{Results, Run};
 use crate::stats::{self, Interval};
 
-/// Gap under which two searched knees are called a tie: the search's own resolution (it stops
-/// when the bracket's ends are 10% apart).
+/// Gap under which two searched knees are called a tie, measured between the best's knee and
+/// the top of the runner-up's bracket: the search's own resolution (it stops when the bracket's
+/// ends are 10% apart).
 pub const KNEE_TIE: f64 = 0.10;
 
 /// One row of the table.
@@ -305,7 +306,7 @@ pub fn verdicts(r: &Results) -> Vec<Verdict> {
     out
 }
 
-/// The knee: a winner when the searched brackets do not overlap.
+/// The knee: a winner when the searched brackets are more than [`KNEE_TIE`] apart.
 fn knee_verdict(r: &Results) -> Option<Verdict> {
     let mut found: Vec<(String, f64, f64)> = networked(r)
         .filter_map(|t| {
@@ -325,9 +326,10 @@ fn knee_verdict(r: &Results) -> Option<Verdict> {
     found.sort_by(|a, b| b.1.total_cmp(&a.1));
     let (best, next) = (&found[0], &found[1]);
     let searched = !r.knees.is_empty();
-    // Searched: the brackets must not overlap and the knees must be further apart than the
-    // search resolves; the sweep's coarse rates alone decide nothing.
-    let decided = searched && best.1 >= next.2 && best.1 / next.1 - 1.0 > KNEE_TIE;
+    // Searched: even the nearest the two knees can be (the best's knee against the top of the
+    // runner-up's bracket) must be further apart than the search resolves, the trials' noise
+    // threshold applied to the brackets; the sweep's coarse rates alone decide nothing.
+    let decided = searched && best.1 / next.2 - 1.0 > KNEE_TIE;
     Some(Verdict {
         question: format!(
             "Knee (highest rate with p99 ≤ {:.0} ms)",
@@ -395,7 +397,7 @@ pub fn section(r: &Results, d: &mut Document) {
     d.push(Block::Heading(2, "Verdict".into()));
     let k = r.config.trials;
     d.push(Block::Paragraph(format!(
-        "gRPC and REST only (in-process and raw TCP are the baselines they are measured against). Each row compares the best with the runner-up: a winner is named when their trials differ significantly (Mann–Whitney U, p < {}) and the ratio's whole interval lies more than {:.0}% past 1 (a noise threshold, as criterion.rs draws it: the ratio between two stacks moves about that much between runs of the same build); otherwise it is a tie. The ratio is how much better the best is, with a 95% bootstrap interval over the trials. Rows measured once per run (faults, overload, memory) get no verdict — one overload burst can put two stacks level in one run and far apart in the next — and show the ratio for information; knees are decided only when their search brackets do not overlap and they are more than {:.0}% apart (the search's resolution). Sweep steps ran as {k} interleaved trials each{}.",
+        "gRPC and REST only (in-process and raw TCP are the baselines they are measured against). Each row compares the best with the runner-up: a winner is named when their trials differ significantly (Mann–Whitney U, p < {}) and the ratio's whole interval lies more than {:.0}% past 1 (a noise threshold, as criterion.rs draws it: the ratio between two stacks moves about that much between runs of the same build); otherwise it is a tie. The ratio is how much better the best is, with a 95% bootstrap interval over the trials. Rows measured once per run (faults, overload, memory) get no verdict — one overload burst can put two stacks level in one run and far apart in the next — and show the ratio for information; knees are decided only when their search brackets are more than {:.0}% apart (the search's resolution), the best's knee against the top of the runner-up's bracket. Sweep steps ran as {k} interleaved trials each{}.",
         stats::ALPHA,
         100.0 * stats::PRACTICAL,
         100.0 * KNEE_TIE,
@@ -422,7 +424,7 @@ pub fn section(r: &Results, d: &mut Document) {
 mod tests {
     use super::*;
     use crate::report::fixture;
-    use crate::results::Trial;
+    use crate::results::{KneeSearch, Trial};
 
     fn with_trials(target: &str, p50s: &[f64]) -> Run {
         let mut x = fixture::run("checkout-open", target, Some(200.0), None, p50s[0]);
@@ -474,5 +476,34 @@ mod tests {
         let light = &verdicts(&r)[0];
         assert_eq!(light.winner, None);
         assert_eq!(light.outcome(), "tie (rest-h2, grpc)");
+    }
+
+    #[test]
+    fn a_knee_wins_only_when_the_brackets_are_further_apart_than_the_search_resolves() {
+        let knee_row = |rest: (f64, f64)| {
+            let mut r = fixture::results(&["grpc", "rest-h1"], vec![]);
+            r.knees = vec![
+                KneeSearch {
+                    target: "grpc".into(),
+                    knee_rps: Some(1000.0),
+                    above_rps: Some(1100.0),
+                    probes: vec![],
+                },
+                KneeSearch {
+                    target: "rest-h1".into(),
+                    knee_rps: Some(rest.0),
+                    above_rps: Some(rest.1),
+                    probes: vec![],
+                },
+            ];
+            knee_verdict(&r).expect("two knees")
+        };
+        // Touching brackets, knees 11% apart: the knees may be closer than the search resolves.
+        let v = knee_row((1110.0, 1220.0));
+        assert_eq!(v.outcome(), "tie (rest-h1, grpc)", "{v:?}");
+        assert!((v.ratio.median - 1.11).abs() < 1e-9 && v.ratio.lo < 1.1);
+        // Knee 15% past the top of gRPC's bracket.
+        let v = knee_row((1265.0, 1390.0));
+        assert_eq!(v.winner.as_deref(), Some("rest-h1"), "{v:?}");
     }
 }
