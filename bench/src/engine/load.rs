@@ -17,6 +17,10 @@ use crate::engine::workload::Call;
 /// caps the memory a runaway step can take (a few hundred MiB).
 pub const MAX_IN_FLIGHT: u64 = 100_000;
 
+/// How long after [`run_step`] is called its schedule begins (time for the dispatcher thread to
+/// start); a step's warm-up counts from then.
+pub const START_DELAY: Duration = Duration::from_millis(5);
+
 /// How a step loads its target.
 #[derive(Debug, Clone)]
 pub enum Mode {
@@ -113,7 +117,7 @@ pub async fn run_step_with_deadline(
     deadline_limit: Duration,
     keep_samples: bool,
 ) -> StepResult {
-    let start = Instant::now() + Duration::from_millis(20);
+    let start = Instant::now() + START_DELAY;
     let (measure_from, measure_to) = (start + warmup, start + warmup + window);
     let collector = Arc::new(
         Collector::new(measure_from, measure_to, deadline_limit).keeping_samples(keep_samples),

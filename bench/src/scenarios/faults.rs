@@ -69,7 +69,7 @@ pub async fn kill(
     let cluster = t.cluster()?;
     let warmup = ctx.profile.warmup;
     let times: Arc<Mutex<(f64, f64)>> = Arc::default();
-    let t0 = Instant::now() + Duration::from_millis(20) + warmup;
+    let t0 = Instant::now() + crate::engine::load::START_DELAY + warmup;
     let recorded = times.clone();
     let backlog: Arc<Mutex<Vec<[f64; 2]>>> = Arc::default();
     let sampler = sample_backlog(data_dir, t0, backlog.clone());
@@ -244,7 +244,7 @@ pub async fn overload(
         samples: true,
     };
     let backlog: Arc<Mutex<Vec<[f64; 2]>>> = Arc::default();
-    let t0 = Instant::now() + Duration::from_millis(20) + warmup;
+    let t0 = Instant::now() + crate::engine::load::START_DELAY + warmup;
     let sampler = sample_backlog(o.data_dir.to_owned(), t0, backlog.clone());
     let networked = info.kind != crate::cluster::target::TargetKind::InProcess;
     let (mut run, hist, extras) = measure_step(call, spec, &info, ctx.calibration, sampler).await;

@@ -115,7 +115,7 @@ pub(super) async fn round(
             let info = TargetInfo::of(t);
             let (run, hist, extras) =
                 measure_step(call, spec, &info, &s.calibration, std::future::ready(())).await;
-            let pause = if saturated(s, &p.mode, &run) { 300 } else { 30 };
+            let pause = if saturated(s, &p.mode, &run) { 300 } else { 10 };
             parts[n].push(Part {
                 run,
                 hist,
