@@ -109,9 +109,9 @@ enum Command {
     Import(bench::client::import::ImportArgs),
     /// Print what changed between two runs' results.json.
     Compare {
-        /// The earlier results.json.
+        /// The earlier results.json (or the run's folder).
         a: PathBuf,
-        /// The later results.json.
+        /// The later results.json (or the run's folder).
         b: PathBuf,
     },
     /// The shop's client: list, search and filter products, update stock, place and look up

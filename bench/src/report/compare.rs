@@ -4,7 +4,10 @@ use std::path::Path;
 
 use crate::results::Results;
 
+/// A run's results: its `results.json`, or the run's folder holding one.
 fn load(p: &Path) -> anyhow::Result<Results> {
+    let joined = p.join("results.json");
+    let p = if p.is_dir() { joined.as_path() } else { p };
     let text = std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
     serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
 }
@@ -204,6 +207,22 @@ mod tests {
         assert!(text.contains("only-b") && text.contains("only in B"));
         let round: Results = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
         assert_eq!(round.runs.len(), 2);
+    }
+
+    #[test]
+    fn a_run_is_named_by_its_results_or_its_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("results.json");
+        std::fs::write(
+            &file,
+            serde_json::to_string(&results(1000.0, &["x"])).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(load(&file).unwrap().runs.len(), 1);
+        assert_eq!(load(dir.path()).unwrap().runs.len(), 1);
+        let empty = tempfile::tempdir().unwrap();
+        let e = load(empty.path()).unwrap_err().to_string();
+        assert!(e.contains("results.json"), "{e}");
     }
 
     #[test]

@@ -66,9 +66,8 @@ pub struct Measured {
 /// Longest wait for outboxes to drain before the audit.
 pub const SETTLE_LIMIT: Duration = Duration::from_secs(20);
 
-/// Audits one target's databases into `audit`.
-fn audit_target(key: &str, dir: &Path, audit: &mut Audit) -> anyhow::Result<()> {
-    let report = checkout_core::audit::audit(dir)?;
+/// Records one target's audit into `audit`.
+fn record_audit(key: &str, report: checkout_core::audit::AuditReport, audit: &mut Audit) {
     audit.orders.insert(key.to_owned(), report.orders);
     for v in report.violations {
         audit.clean = false;
@@ -77,7 +76,6 @@ fn audit_target(key: &str, dir: &Path, audit: &mut Audit) -> anyhow::Result<()> 
             violation: v,
         });
     }
-    Ok(())
 }
 
 /// The knee of `target` as searched, or from the open-loop steps run so far (highest offered rate
@@ -176,19 +174,53 @@ impl Session {
 
     /// Lets owed compensations land (stated in the report), stops the target and audits it.
     pub(crate) async fn settle_and_audit(&mut self, t: Target, key: String) -> anyhow::Result<()> {
-        if t.is_remote() {
-            // Its databases are on another machine.
-            self.audit.not_audited.push(key);
+        self.settle_and_audit_all(vec![(t, key)]).await
+    }
+
+    /// [`Session::settle_and_audit`] for several targets: each settles and stops in turn, then
+    /// their databases are audited side by side — an audit reads every order a target holds
+    /// (seconds once the sweeps have loaded it), on cores the stopped targets no longer use.
+    pub(crate) async fn settle_and_audit_all(
+        &mut self,
+        targets: Vec<(Target, String)>,
+    ) -> anyhow::Result<()> {
+        let mut stopped = Vec::new();
+        for (t, key) in targets {
+            if t.is_remote() {
+                // Its databases are on another machine.
+                self.audit.not_audited.push(key);
+                t.stop();
+                continue;
+            }
+            let dir = t.data_dir.clone();
+            let settled = settle(&dir, SETTLE_LIMIT).await;
+            self.audit
+                .settle_ms
+                .insert(key.clone(), settled.as_millis() as u64);
             t.stop();
-            return Ok(());
+            stopped.push((key, dir));
         }
-        let dir = t.data_dir.clone();
-        let settled = settle(&dir, SETTLE_LIMIT).await;
-        self.audit
-            .settle_ms
-            .insert(key.clone(), settled.as_millis() as u64);
-        t.stop();
-        audit_target(&key, &dir, &mut self.audit)
+        let audited = tokio::task::spawn_blocking(move || {
+            std::thread::scope(|scope| {
+                let audits: Vec<_> = stopped
+                    .iter()
+                    .map(|(_, dir)| scope.spawn(move || checkout_core::audit::audit(dir)))
+                    .collect();
+                stopped
+                    .iter()
+                    .zip(audits)
+                    .map(|((key, _), a)| {
+                        let report = a.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+                        (key.clone(), report)
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .await?;
+        for (key, report) in audited {
+            record_audit(&key, report?, &mut self.audit);
+        }
+        Ok(())
     }
 }
 
@@ -368,10 +400,14 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
                 sweep::knees(&mut s, open, &targets, products).await;
             }
         }
-        for t in targets {
-            let key = format!("{}-{products}", t.kind);
-            s.settle_and_audit(t, key).await?;
-        }
+        let keyed = targets
+            .into_iter()
+            .map(|t| {
+                let key = format!("{}-{products}", t.kind);
+                (t, key)
+            })
+            .collect();
+        s.settle_and_audit_all(keyed).await?;
     }
     s.progress.finish();
     // Keep the services' logs; the databases were audited and are dropped with the work folder.

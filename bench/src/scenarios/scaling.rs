@@ -172,8 +172,6 @@ pub(crate) async fn scaling(
         }
     }
     drop(balancers);
-    for (t, key) in started.into_iter().zip(keys) {
-        s.settle_and_audit(t, key).await?;
-    }
-    Ok(())
+    s.settle_and_audit_all(started.into_iter().zip(keys).collect())
+        .await
 }

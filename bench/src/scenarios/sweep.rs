@@ -405,10 +405,8 @@ impl Copies {
 
     /// Lets every copy settle and audits it.
     pub(super) async fn settle(self, s: &mut Session) -> anyhow::Result<()> {
-        for (t, key) in self.started.into_iter().zip(self.keys) {
-            s.settle_and_audit(t, key).await?;
-        }
-        Ok(())
+        s.settle_and_audit_all(self.started.into_iter().zip(self.keys).collect())
+            .await
     }
 }
 
