@@ -30,8 +30,12 @@ fn sentence(v: &Verdict, shown_in: &str) -> String {
             v.question, v.pair.0, v.pair.1
         ),
         None if v.significant => format!(
-            "{}: a tie — {} ahead of {} by {ratio}, too little to name a winner ({}; {shown_in}).",
-            v.question, v.pair.0, v.pair.1, v.evidence
+            "{}: a tie — {} ahead of {} by {ratio}, an interval that reaches within the {:.0}% noise threshold ({}; {shown_in}).",
+            v.question,
+            v.pair.0,
+            v.pair.1,
+            100.0 * crate::stats::PRACTICAL,
+            v.evidence
         ),
         None if v.evidence.starts_with("brackets") => format!(
             "{}: a tie within the search's resolution — {} and {} ({ratio}, {}; {shown_in}).",
