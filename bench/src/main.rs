@@ -68,6 +68,10 @@ struct RunArgs {
     /// the checks must still pass.
     #[arg(long)]
     busy: bool,
+    /// gRPC connections send what one poll of a connection writes as one segment (`on`), or
+    /// write as stock tonic does, a request's HEADERS and DATA in two segments (`off`: to compare).
+    #[arg(long, default_value = "on", value_parser = ["on", "off"])]
+    coalesce: String,
     /// Every hop of the networked stacks crosses a shaped link: passthrough, lan (0.25 ms),
     /// region (2 ms), wan (20 ms, 50 Mbit/s), lossy (2 ms, 0.5% stalls), thin (2 ms, 20 Mbit/s),
     /// or a spec such as
@@ -389,6 +393,7 @@ fn benchmark(a: RunArgs) -> anyhow::Result<()> {
         rest_workers: a.rest_workers.max(1),
         admission: a.admission,
         busy: a.busy,
+        coalesce: a.coalesce == "on",
         tls: (a.tls || a.mtls || a.tls_dir.is_some()).then(|| {
             bench::cluster::supervisor::TlsFlags {
                 dir: a

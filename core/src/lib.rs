@@ -10,6 +10,7 @@
 
 pub mod admission;
 pub mod audit;
+pub mod coalesce;
 pub mod codes;
 pub mod datagen;
 #[cfg(feature = "testkit")]

@@ -27,6 +27,7 @@ use crate::pb::pagamento::pagamento_client::PagamentoClient;
 use crate::pb::pedidos::pedidos_client::PedidosClient;
 use crate::pb::{catalogo, comum, estoque};
 use crate::status::from_status;
+use checkout_core::coalesce::Coalesce;
 
 /// A lazily connected channel to `addr`: no traffic until the first call, reconnects on demand;
 /// over TLS with the chain's material when `tls` is given.
@@ -42,7 +43,36 @@ pub fn channel(addr: SocketAddr, tls: Option<&Tls>) -> Channel {
             .expect("the chain's TLS material was checked when it was read"),
         None => endpoint,
     };
-    endpoint.connect_lazy()
+    endpoint.connect_with_connector_lazy(CoalescingConnector(addr))
+}
+
+/// Connects to one address with `TCP_NODELAY`, the stream wrapped in [`Coalesce`] so that a
+/// call's HEADERS and DATA frames leave in one segment.
+#[derive(Clone, Copy)]
+struct CoalescingConnector(SocketAddr);
+
+impl tonic::codegen::Service<tonic::codegen::http::Uri> for CoalescingConnector {
+    type Response = hyper_util::rt::TokioIo<Coalesce<tokio::net::TcpStream>>;
+    type Error = std::io::Error;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: tonic::codegen::http::Uri) -> Self::Future {
+        let addr = self.0;
+        Box::pin(async move {
+            let s = tokio::net::TcpStream::connect(addr).await?;
+            s.set_nodelay(true)?;
+            Ok(hyper_util::rt::TokioIo::new(Coalesce::new(s)))
+        })
+    }
 }
 
 /// The client side of the chain's TLS: trust its CA only, check the server for

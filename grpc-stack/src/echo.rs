@@ -6,7 +6,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 use tonic::transport::Channel;
-use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
 
 use crate::pb::calibracao::eco_client::EcoClient;
@@ -33,10 +32,7 @@ pub async fn serve(
     tonic::transport::Server::builder()
         .tcp_nodelay(true)
         .add_service(EcoServer::new(Echo))
-        .serve_with_incoming_shutdown(
-            TcpIncoming::from(listener).with_nodelay(Some(true)),
-            shutdown,
-        )
+        .serve_with_incoming_shutdown(crate::conn::incoming(listener), shutdown)
         .await
 }
 

@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod codec;
+pub mod conn;
 pub mod echo;
 mod edge;
 pub mod ingest;

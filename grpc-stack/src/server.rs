@@ -19,7 +19,6 @@ use checkout_core::tls::Tls;
 use checkout_core::*;
 use tokio::net::TcpListener;
 use tonic::server::NamedService;
-use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic::{Request, Response, Status};
 
@@ -417,10 +416,7 @@ impl GrpcNode {
             .max_concurrent_streams(Some(checkout_core::admission::PEER_IN_FLIGHT as u32))
             .add_routes(tonic::service::Routes::from(router))
             // Socket options given to the builder do not apply to a provided listener: set them here.
-            .serve_with_incoming_shutdown(
-                TcpIncoming::from(listener).with_nodelay(Some(true)),
-                shutdown,
-            )
+            .serve_with_incoming_shutdown(crate::conn::incoming(listener), shutdown)
             .await?;
         self.db.close();
         Ok(())

@@ -54,6 +54,8 @@ pub struct NodeFlags {
     pub cpus: usize,
     /// Services record Prometheus metrics.
     pub metrics: bool,
+    /// gRPC connections coalesce their writes ([`checkout_core::coalesce`]).
+    pub coalesce: bool,
     /// Services export their spans over OTLP to this endpoint (None: they do not, whatever the
     /// bench's own environment says).
     pub otlp: Option<String>,
@@ -264,6 +266,10 @@ impl Cluster {
         }
         if let Some(t) = &f.tls {
             c.args(t.args());
+        }
+        c.env_remove(checkout_core::coalesce::ENV_OFF);
+        if !f.coalesce {
+            c.env(checkout_core::coalesce::ENV_OFF, "1");
         }
         for var in [
             "OTEL_EXPORTER_OTLP_ENDPOINT",

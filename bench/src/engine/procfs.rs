@@ -47,12 +47,22 @@ fn status_kib(pid: u32, field: &str) -> Option<f64> {
 
 /// Bytes received on the loopback interface so far (every byte sent on it is also received).
 pub fn loopback_bytes() -> Option<u64> {
+    loopback_received(0)
+}
+
+/// Packets (TCP segments, ACKs included) received on the loopback interface so far.
+pub fn loopback_packets() -> Option<u64> {
+    loopback_received(1)
+}
+
+/// Column `n` of the loopback interface's receive counters in `/proc/net/dev`.
+fn loopback_received(n: usize) -> Option<u64> {
     let dev = std::fs::read_to_string("/proc/net/dev").ok()?;
     let line = dev.lines().find(|l| l.trim_start().starts_with("lo:"))?;
     line.split(':')
         .nth(1)?
         .split_whitespace()
-        .next()?
+        .nth(n)?
         .parse()
         .ok()
 }
@@ -166,6 +176,7 @@ mod tests {
         assert!(cpu_seconds(pid).is_some());
         assert!(rss_mib(pid).unwrap() > 0.5);
         assert!(loopback_bytes().is_some());
+        assert!(loopback_packets() <= loopback_bytes());
         assert!(machine().cores >= 1);
     }
 }

@@ -78,7 +78,7 @@ pub fn section(r: &Results, d: &mut Document) {
         "Cross-check: wrk and h2load against our engine".into(),
     ));
     d.push(Block::Paragraph(format!(
-        "The same endpoint of each stack driven by an outside load generator — wrk (`-t1`, one connection per client) on REST/1.1, h2load (one connection, one stream per client) on REST/2 and on gRPC with a prebuilt frame — and by our engine, closed loop, {} and {} clients, {:.0} s each. The catalog listing runs everywhere; the checkout on REST/1.1 only, where a wrk script sends our request sequence (h2load repeats one body, which the idempotency key turns into replays). What should agree: the median at one client, and the services' CPU per request at {}; each driver's own CPU per request is shown beside, since every driver shares the cores with the services. Agreement asked: within {:.0}%.",
+        "The same endpoint of each stack driven by an outside load generator — wrk (`-t1`, one connection per client) on REST/1.1, h2load (one connection, one stream per client) on REST/2 and on gRPC with a prebuilt frame — and by our engine, closed loop, {} and {} clients, {:.0} s each. The catalog listing runs everywhere; the checkout on REST/1.1 only, where a wrk script sends our request sequence (h2load repeats one body, which the idempotency key turns into replays). What should agree: the median at one client, and the services' CPU per request at {}; each driver's own CPU per request is shown beside, since every driver shares the cores with the services. Agreement asked: within {:.0}%. Packets per request count every segment on the loopback interface during the driver's run (every hop on the endpoint's path — the listing's client → Catalog → Inventory, the checkout's five — both directions, ACKs included): a driver that sends a request in two writes makes the server wake twice.",
         CLIENTS[0],
         CLIENTS[1],
         r.config.trial_s.max(2.0),
@@ -101,6 +101,7 @@ pub fn section(r: &Results, d: &mut Document) {
             "p50 ms",
             "service CPU µs/req",
             "driver CPU µs/req",
+            "packets/req",
         ],
         c.rows
             .iter()
@@ -114,6 +115,7 @@ pub fn section(r: &Results, d: &mut Document) {
                     format!("{:.3}", x.p50_us / 1000.0),
                     format!("{:.0}", x.server_cpu_us),
                     format!("{:.0}", x.driver_cpu_us),
+                    x.packets.map_or("–".into(), |p| format!("{p:.1}")),
                 ]
             })
             .collect(),
@@ -170,6 +172,7 @@ mod tests {
             p50_us: p50,
             server_cpu_us: cpu,
             driver_cpu_us: own,
+            packets: None,
         }
     }
 

@@ -75,6 +75,7 @@ pub fn results(targets: &[&str], runs: Vec<Run>) -> Results {
             rest_workers: 2,
             admission: "static:256".into(),
             busy: false,
+            coalesce: true,
             link: None,
             tls: None,
             targets: targets.iter().map(|t| t.to_string()).collect(),

@@ -108,6 +108,9 @@ pub struct RunConfig {
     /// A CPU hog spun on every core for the whole run.
     #[serde(default)]
     pub busy: bool,
+    /// gRPC connections coalesced their writes (false in runs made before they could).
+    #[serde(default)]
+    pub coalesce: bool,
     /// The link profile every networked hop crossed (`--link`); none: plain loopback.
     #[serde(default)]
     pub link: Option<String>,

@@ -74,4 +74,8 @@ pub struct CrossRow {
     pub server_cpu_us: f64,
     /// The driver's own CPU per request, µs.
     pub driver_cpu_us: f64,
+    /// Loopback packets per request, every hop and both directions (ACKs included); absent in
+    /// runs made before it was counted.
+    #[serde(default)]
+    pub packets: Option<f64>,
 }

@@ -43,6 +43,13 @@ struct Measured {
     p50_us: f64,
     server_cpu_us: f64,
     driver_cpu_us: f64,
+    packets: Option<f64>,
+}
+
+/// Loopback packets per request between two readings.
+fn per_request(before: Option<u64>, after: Option<u64>, requests: u64) -> Option<f64> {
+    let (a, b) = (before?, after?);
+    (requests > 0).then(|| b.saturating_sub(a) as f64 / requests as f64)
 }
 
 /// A duration as wrk prints it (`635.00us`, `1.02ms`, `2.00s`), in µs.
@@ -129,7 +136,9 @@ fn external(
         services_cpu(pids),
         procfs::children_cpu_seconds(me).unwrap_or(0.0),
     );
+    let lo0 = procfs::loopback_packets();
     let out = cmd.output()?;
+    let lo1 = procfs::loopback_packets();
     let (server1, own1) = (
         services_cpu(pids),
         procfs::children_cpu_seconds(me).unwrap_or(0.0),
@@ -156,6 +165,7 @@ fn external(
         p50_us,
         server_cpu_us: per(server1 - server0),
         driver_cpu_us: per(own1 - own0),
+        packets: per_request(lo0, lo1, requests),
     })
 }
 
@@ -230,6 +240,7 @@ async fn ours(
         label: format!("c{clients}"),
         samples: false,
     };
+    let lo0 = procfs::loopback_packets();
     let (run, _, _) = measure_step(
         call,
         spec,
@@ -238,6 +249,7 @@ async fn ours(
         std::future::ready(()),
     )
     .await;
+    let lo1 = procfs::loopback_packets();
     let services = crate::report::verdict::service_cpu(&run);
     let all: f64 = run.resources.iter().map(|u| u.cpu_us_per_request).sum();
     Measured {
@@ -245,6 +257,7 @@ async fn ours(
         p50_us: run.latency_us.p50,
         server_cpu_us: services,
         driver_cpu_us: all - services,
+        packets: per_request(lo0, lo1, run.requests),
     }
 }
 
@@ -417,6 +430,7 @@ pub(crate) async fn run(s: &mut Session, targets: &[Target], products: usize) ->
                     p50_us: m.p50_us,
                     server_cpu_us: m.server_cpu_us,
                     driver_cpu_us: m.driver_cpu_us,
+                    packets: m.packets,
                 };
                 match theirs {
                     Ok(m) => out.rows.push(row(driver, &m)),

@@ -46,6 +46,8 @@ pub struct RunOptions {
     pub admission: Admission,
     /// A CPU hog spins on every core for the whole run.
     pub busy: bool,
+    /// gRPC connections coalesce their writes ([`checkout_core::coalesce`]).
+    pub coalesce: bool,
     /// Every hop of the networked stacks crosses a link shaped so (None: plain loopback).
     pub link: Option<crate::cluster::link::LinkProfile>,
     /// Every networked hop over TLS (None: in the clear).
@@ -254,6 +256,7 @@ async fn open_session(opts: RunOptions, machine: &Machine) -> anyhow::Result<Ses
         work: Vec::new(),
         cpus: 0,
         metrics: true,
+        coalesce: opts.coalesce,
         otlp: None,
         link: opts.link.clone(),
         tls: opts.tls.clone(),
@@ -336,6 +339,8 @@ fn selection(opts: &RunOptions) -> anyhow::Result<(Vec<TargetKind>, Vec<Scenario
 pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
     let started = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339();
+    // The bench's own gRPC connections (its client, the calibration's echo) follow the flag too.
+    checkout_core::coalesce::set_enabled(opts.coalesce);
     let machine = crate::engine::procfs::machine();
     let (labels, scenarios) = selection(&opts)?;
     // Started before calibration: on a busy machine the floor is measured busy too.
@@ -467,6 +472,7 @@ fn run_config(opts: &RunOptions, labels: &[TargetKind], scenarios: &[Scenario]) 
         rest_workers: opts.rest_workers,
         admission: opts.admission.to_string(),
         busy: opts.busy,
+        coalesce: opts.coalesce,
         link: opts.link.as_ref().map(|l| l.name.clone()),
         tls: opts.tls.as_ref().map(|t| t.label().to_string()),
         targets: labels.iter().map(|l| l.to_string()).collect(),
@@ -481,6 +487,11 @@ fn run_config(opts: &RunOptions, labels: &[TargetKind], scenarios: &[Scenario]) 
             format!("every service admits as `{}` says (static:N: at most N forward requests in flight; adaptive: a gradient limit; off: everything); the overload-unshed scenario runs copies that admit everything", opts.admission),
         ]
         .into_iter()
+        .chain(std::iter::once(if opts.coalesce {
+            "gRPC connections (the bench's client, the services' next-hop clients and their servers) hold what one poll of a connection writes and send it as one segment: stock tonic sends a unary request's HEADERS and its DATA in two, and a reply's trailers apart from its DATA, so each side wakes twice per call (`--coalesce off` measures stock tonic)".to_string()
+        } else {
+            "gRPC connections wrote as stock tonic does (`--coalesce off`): a unary request's HEADERS and DATA in two segments, a reply's trailers apart from its DATA".to_string()
+        }))
         .chain(opts.busy.then(|| "busy machine: a separate process spun one thread per core for the whole run (calibration included), competing with the services and the load generator".to_string()))
         .chain(opts.remote.iter().map(|(k, o, c)| format!("{k} ran elsewhere (Orders {o}, Catalog {c}), started with the stack's own `serve` and the run's seed: driven only — the sweeps of the seed's catalog; its processes' CPU and memory, its core meters and its audit are not measured from here; the floor is this machine's")))
         .chain(opts.tls.as_ref().map(|t| format!("every hop of the networked stacks (the load generator's calls to Orders and Catalog included) ran over {} 1.3 (rustls, `ring`; a CA of the run's own, one certificate for the chain, sessions kept on long-lived connections); the calibration's floor and framework echoes ran in the clear", t.label())))

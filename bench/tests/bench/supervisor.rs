@@ -21,6 +21,7 @@ fn flags() -> NodeFlags {
         work: Vec::new(),
         cpus: 0,
         metrics: true,
+        coalesce: true,
         otlp: None,
         link: None,
         tls: None,
