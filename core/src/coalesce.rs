@@ -171,10 +171,77 @@ mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+    /// An inner stream that records each write it is given.
+    #[derive(Default)]
+    struct Recorder(Vec<Vec<u8>>);
+
+    impl AsyncWrite for Recorder {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            data: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.0.push(data.to_vec());
+            Poll::Ready(Ok(data.len()))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[test]
+    fn a_burst_s_first_flush_yields_once_so_frames_written_meanwhile_leave_in_the_same_write() {
+        struct Count(std::sync::atomic::AtomicUsize);
+        impl std::task::Wake for Count {
+            fn wake(self: std::sync::Arc<Self>) {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let count = std::sync::Arc::new(Count(0.into()));
+        let waker = std::task::Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut c = Coalesce::new(Recorder::default());
+        c.through = false;
+        let mut c = Pin::new(&mut c);
+        assert!(c.as_mut().poll_write(&mut cx, b"HEADERS").is_ready());
+        assert!(
+            c.as_mut().poll_flush(&mut cx).is_pending(),
+            "the first flush yields"
+        );
+        assert_eq!(
+            count.0.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "and wakes its task"
+        );
+        assert!(c.get_ref().0.is_empty(), "nothing written yet");
+        // The body's task runs meanwhile: its frame joins the held bytes.
+        assert!(c.as_mut().poll_write(&mut cx, b"DATA").is_ready());
+        assert!(matches!(
+            c.as_mut().poll_flush(&mut cx),
+            Poll::Ready(Ok(()))
+        ));
+        assert_eq!(
+            c.get_ref().0,
+            vec![b"HEADERSDATA".to_vec()],
+            "one write for both"
+        );
+        // The next burst yields again; a flush with nothing held does not.
+        assert!(matches!(
+            c.as_mut().poll_flush(&mut cx),
+            Poll::Ready(Ok(()))
+        ));
+        assert!(c.as_mut().poll_write(&mut cx, b"NEXT").is_ready());
+        assert!(c.as_mut().poll_flush(&mut cx).is_pending());
+    }
+
     #[tokio::test]
     async fn writes_are_held_until_the_flush_and_arrive_whole_and_in_order() {
         let (client, mut server) = tokio::io::duplex(1 << 20);
         let mut c = Coalesce::new(client);
+        c.through = false;
         c.write_all(b"HEADERS").await.unwrap();
         c.write_all(b"+DATA").await.unwrap();
         let mut probe = [0u8; 16];
