@@ -184,6 +184,7 @@ pub async fn measure_step(
     let meter_before = t.meter.read().await;
     let mut sampler = crate::engine::procfs::ResourceSampler::start(t.processes.clone());
     let lo_before = crate::engine::procfs::loopback_bytes();
+    let lo_packets_before = crate::engine::procfs::loopback_packets();
     let run = crate::engine::driver::run(
         t.kind.stack().is_some(),
         run_step_with_deadline(
@@ -207,14 +208,17 @@ pub async fn measure_step(
         }
     };
     let lo_after = crate::engine::procfs::loopback_bytes();
+    let lo_packets_after = crate::engine::procfs::loopback_packets();
     let usage = sampler.finish();
     let meter_after = t.meter.read().await;
-    let wire = match (lo_before, lo_after) {
+    let per_request = |before: Option<u64>, after: Option<u64>| match (before, after) {
         (Some(a), Some(b)) if t.kind != TargetKind::InProcess && measured.tally.requests > 0 => {
-            Some((b - a) as f64 / measured.tally.requests as f64)
+            Some(b.saturating_sub(a) as f64 / measured.tally.requests as f64)
         }
         _ => None,
     };
+    let wire = per_request(lo_before, lo_after);
+    let packets = per_request(lo_packets_before, lo_packets_after);
     let mut run = to_run(&measured, &mode, calibration);
     run.id = format!("{scenario}-{}-{step_label}", t.kind);
     run.scenario = scenario.into();
@@ -226,6 +230,7 @@ pub async fn measure_step(
     run.resources = per_request_usage(usage, tally.dispatched);
     run.core = crate::engine::meter::per_request(&meter_before, &meter_after, tally.dispatched);
     run.wire_bytes_per_request = wire;
+    run.wire_packets_per_request = packets;
     let extras = StepExtras {
         error_offsets: tally.error_offsets,
         over_deadline: tally.over_deadline,
@@ -270,6 +275,7 @@ fn to_run(m: &StepResult, mode: &Mode, calibration: &Calibration) -> Run {
         resources: Vec::new(),
         core: Vec::new(),
         wire_bytes_per_request: None,
+        wire_packets_per_request: None,
         littles_law: littles_law(m.in_flight_mean, achieved, latency.mean),
         generator_lag_us: (m.lag_mean_us, m.lag_max_us),
         start_lag_p99_us: (!r.start_lag.is_empty())

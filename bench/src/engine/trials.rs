@@ -122,15 +122,17 @@ pub fn pool(parts: Vec<Part>, calibration: &Calibration) -> (Run, Histogram<u64>
             }
         })
         .collect();
-    run.wire_bytes_per_request = runs
-        .iter()
-        .all(|r| r.wire_bytes_per_request.is_some())
-        .then(|| {
+    // Over every trial's requests, when every trial counted it.
+    let per_request = |f: fn(&Run) -> Option<f64>| {
+        runs.iter().all(|r| f(r).is_some()).then(|| {
             weighted(
                 runs.iter()
-                    .map(|r| (r.wire_bytes_per_request.unwrap_or(0.0), r.requests as f64)),
+                    .map(|r| (f(r).unwrap_or(0.0), r.requests as f64)),
             )
-        });
+        })
+    };
+    run.wire_bytes_per_request = per_request(|r| r.wire_bytes_per_request);
+    run.wire_packets_per_request = per_request(|r| r.wire_packets_per_request);
     let in_flight = weighted(runs.iter().map(|r| (r.littles_law.in_flight_mean, secs(r))));
     run.littles_law = littles_law(in_flight, run.achieved_rps, run.latency_us.mean);
     run.generator_lag_us = (

@@ -96,8 +96,7 @@ pub fn document(r: &Results, _figures: &[Figure]) -> Document {
         super::tls::section(r, &mut d);
         super::complexity::section(r, &mut d);
         super::conclusion::section(r, &mut d);
-        d.push(Block::Heading(2, "Bytes on the wire".into()));
-        d.push(Block::Figure("bytes-per-request".into()));
+        super::wire::section(r, &mut d);
     }
     super::ingest::section(r, &mut d);
     super::crosscheck::section(r, &mut d);

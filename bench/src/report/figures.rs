@@ -308,24 +308,14 @@ fn closed_loop(r: &Results, out: &mut Vec<Figure>) {
 
 /// Loopback bytes per request of the networked targets, per scenario.
 fn wire_bytes(r: &Results, out: &mut Vec<Figure>) {
-    let scen: Vec<String> = ["checkout-open", "catalog-30", "catalog-1000"]
-        .iter()
-        .filter(|s| {
-            r.runs
-                .iter()
-                .any(|x| &x.scenario == *s && x.wire_bytes_per_request.is_some())
-        })
-        .map(|s| s.to_string())
-        .collect();
+    let scen = super::wire::scenarios(r);
     if scen.is_empty() {
         return;
     }
     let bytes = |t: &str, s: &str| {
-        let run = match common_rate(r).filter(|_| s == "checkout-open") {
-            Some(rate) => run_at(r, s, t, rate),
-            None => r.series(s, t).next(),
-        };
-        run.and_then(|x| x.wire_bytes_per_request).unwrap_or(0.0)
+        super::wire::run(r, s, t)
+            .and_then(|x| x.wire_bytes_per_request)
+            .unwrap_or(0.0)
     };
     let wire: Vec<(String, Vec<f64>)> = r
         .targets()

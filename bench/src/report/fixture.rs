@@ -39,6 +39,7 @@ pub fn run(
         resources: Vec::new(),
         core: Vec::new(),
         wire_bytes_per_request: None,
+        wire_packets_per_request: None,
         littles_law: LittlesLaw::default(),
         generator_lag_us: (0.0, 0.0),
         start_lag_p99_us: None,

@@ -26,6 +26,7 @@ pub mod resilience;
 pub mod scaling;
 pub mod tls;
 pub mod verdict;
+pub mod wire;
 
 use std::collections::BTreeMap;
 use std::path::Path;

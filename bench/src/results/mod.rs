@@ -272,6 +272,10 @@ pub struct Run {
     pub core: Vec<CoreUsage>,
     /// Loopback bytes (all hops, both directions, TCP/IP headers included) per request.
     pub wire_bytes_per_request: Option<f64>,
+    /// Loopback packets (TCP segments, ACKs included; all hops, both directions) per request;
+    /// absent in runs made before they were counted.
+    #[serde(default)]
+    pub wire_packets_per_request: Option<f64>,
     /// Little's law check.
     pub littles_law: LittlesLaw,
     /// Open loop: mean and largest delay between a request's intended start and its dispatch,

@@ -161,7 +161,8 @@ pub fn service_rss(x: &Run) -> f64 {
     services(x, |u| u.rss_mib_max)
 }
 
-/// "service CPU 410 vs 520 µs/request, 3.1 vs 4.4 KB/request; <difference>" for two runs.
+/// "service CPU 410 vs 520 µs/request, 3.1 vs 4.4 KB/request on the wire in 12.5 vs 20.9 packets;
+/// <difference>" for two runs.
 fn mechanism(a: Option<&Run>, b: Option<&Run>, pair: (&str, &str)) -> String {
     let (Some(a), Some(b)) = (a, b) else {
         return difference(pair.0, pair.1).into();
@@ -172,8 +173,12 @@ fn mechanism(a: Option<&Run>, b: Option<&Run>, pair: (&str, &str)) -> String {
         service_cpu(b)
     )];
     if let (Some(x), Some(y)) = (a.wire_bytes_per_request, b.wire_bytes_per_request) {
+        let packets = match (a.wire_packets_per_request, b.wire_packets_per_request) {
+            (Some(p), Some(q)) => format!(" in {p:.1} vs {q:.1} packets"),
+            _ => String::new(),
+        };
         parts.push(format!(
-            "{:.1} vs {:.1} KB/request on the wire",
+            "{:.1} vs {:.1} KB/request on the wire{packets}",
             x / 1000.0,
             y / 1000.0
         ));
