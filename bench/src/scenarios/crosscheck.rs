@@ -240,7 +240,6 @@ async fn ours(
         label: format!("c{clients}"),
         samples: false,
     };
-    let lo0 = procfs::loopback_packets();
     let (run, _, _) = measure_step(
         call,
         spec,
@@ -249,7 +248,6 @@ async fn ours(
         std::future::ready(()),
     )
     .await;
-    let lo1 = procfs::loopback_packets();
     let services = crate::report::verdict::service_cpu(&run);
     let all: f64 = run.resources.iter().map(|u| u.cpu_us_per_request).sum();
     Measured {
@@ -257,7 +255,7 @@ async fn ours(
         p50_us: run.latency_us.p50,
         server_cpu_us: services,
         driver_cpu_us: all - services,
-        packets: per_request(lo0, lo1, run.requests),
+        packets: run.wire_packets_per_request,
     }
 }
 
