@@ -1,14 +1,16 @@
-//! A client connection that sends what a request writes in one go as one TCP segment.
+//! A connection that sends what one poll of its writer produces as one TCP segment (the gRPC
+//! stack's clients and servers use it).
 //!
 //! hyper's HTTP/2 client queues a request's HEADERS frame at once but its body from a task of
 //! its own, once the new stream has been given flow-control capacity: the connection flushes the
 //! HEADERS before the body's DATA frames are written, so a unary call leaves in two segments and
-//! the server wakes twice to read it (measured on loopback: 10 packets per catalog listing
-//! through tonic, 8 through h2load, which writes both frames at once). [`Coalesce`] holds what is
-//! written until the writer flushes, and lets the first flush of a burst yield to the runtime
-//! once, so that tasks woken by what was just written (the body's) add their frames before the
-//! bytes go out in one write. The cost is one more poll of the connection task per flush; nothing
-//! waits on a timer.
+//! the server wakes twice to read it; a tonic server likewise flushes a reply's trailers apart
+//! from its DATA (measured on loopback against stock tonic servers: 10 packets per catalog
+//! listing through a tonic client, 8 through h2load, which writes a request's frames at once).
+//! [`Coalesce`] holds what is written until the writer flushes, and lets the first flush of a
+//! burst yield to the runtime once, so that tasks woken by what was just written (the body's) add
+//! their frames before the bytes go out in one write. The cost is one more poll of the
+//! connection task per flush; nothing waits on a timer.
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;

@@ -29,13 +29,12 @@ use crate::pb::{catalogo, comum, estoque};
 use crate::status::from_status;
 use checkout_core::coalesce::Coalesce;
 
-/// A lazily connected channel to `addr`: no traffic until the first call, reconnects on demand;
-/// over TLS with the chain's material when `tls` is given.
+/// A lazily connected channel to `addr`: no traffic until the first call, reconnects on demand
+/// (through [`CoalescingConnector`]); over TLS with the chain's material when `tls` is given.
 pub fn channel(addr: SocketAddr, tls: Option<&Tls>) -> Channel {
     let scheme = if tls.is_some() { "https" } else { "http" };
     let endpoint = Endpoint::from_shared(format!("{scheme}://{addr}"))
         .expect("a socket address is a valid URI")
-        .tcp_nodelay(true)
         .connect_timeout(Duration::from_secs(1));
     let endpoint = match tls {
         Some(t) => endpoint

@@ -55,6 +55,13 @@ pub fn loopback_packets() -> Option<u64> {
     loopback_received(1)
 }
 
+/// What a loopback counter grew by between two readings, per request (None when either reading
+/// failed or nothing was sent).
+pub fn per_request(before: Option<u64>, after: Option<u64>, requests: u64) -> Option<f64> {
+    let (a, b) = (before?, after?);
+    (requests > 0).then(|| b.saturating_sub(a) as f64 / requests as f64)
+}
+
 /// Column `n` of the loopback interface's receive counters in `/proc/net/dev`.
 fn loopback_received(n: usize) -> Option<u64> {
     let dev = std::fs::read_to_string("/proc/net/dev").ok()?;
@@ -176,7 +183,11 @@ mod tests {
         assert!(cpu_seconds(pid).is_some());
         assert!(rss_mib(pid).unwrap() > 0.5);
         assert!(loopback_bytes().is_some());
-        assert!(loopback_packets() <= loopback_bytes());
+        let (packets, bytes) = (loopback_packets().unwrap(), loopback_bytes().unwrap());
+        assert!(packets <= bytes, "a packet carries at least a byte");
+        assert_eq!(per_request(Some(10), Some(40), 3), Some(10.0));
+        assert_eq!(per_request(Some(10), Some(40), 0), None);
+        assert_eq!(per_request(None, Some(40), 3), None);
         assert!(machine().cores >= 1);
     }
 }

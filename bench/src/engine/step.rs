@@ -211,11 +211,10 @@ pub async fn measure_step(
     let lo_packets_after = crate::engine::procfs::loopback_packets();
     let usage = sampler.finish();
     let meter_after = t.meter.read().await;
-    let per_request = |before: Option<u64>, after: Option<u64>| match (before, after) {
-        (Some(a), Some(b)) if t.kind != TargetKind::InProcess && measured.tally.requests > 0 => {
-            Some(b.saturating_sub(a) as f64 / measured.tally.requests as f64)
-        }
-        _ => None,
+    // In-process sends nothing over loopback: whatever it counted was someone else's.
+    let per_request = |before, after| {
+        crate::engine::procfs::per_request(before, after, measured.tally.requests)
+            .filter(|_| t.kind != TargetKind::InProcess)
     };
     let wire = per_request(lo_before, lo_after);
     let packets = per_request(lo_packets_before, lo_packets_after);

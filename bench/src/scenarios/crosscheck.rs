@@ -46,12 +46,6 @@ struct Measured {
     packets: Option<f64>,
 }
 
-/// Loopback packets per request between two readings.
-fn per_request(before: Option<u64>, after: Option<u64>, requests: u64) -> Option<f64> {
-    let (a, b) = (before?, after?);
-    (requests > 0).then(|| b.saturating_sub(a) as f64 / requests as f64)
-}
-
 /// A duration as wrk prints it (`635.00us`, `1.02ms`, `2.00s`), in µs.
 pub fn wrk_duration_us(s: &str) -> Option<f64> {
     let s = s.trim();
@@ -165,7 +159,7 @@ fn external(
         p50_us,
         server_cpu_us: per(server1 - server0),
         driver_cpu_us: per(own1 - own0),
-        packets: per_request(lo0, lo1, requests),
+        packets: procfs::per_request(lo0, lo1, requests),
     })
 }
 

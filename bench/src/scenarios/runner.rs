@@ -7,12 +7,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use checkout_core::admission::Admission;
-use checkout_core::store::{StoreConfig, SyncMode};
+use checkout_core::store::StoreConfig;
 use checkout_core::*;
 use hdrhistogram::Histogram;
 
 use super::calibrate::calibrate;
+pub use super::options::RunOptions;
+use super::options::run_config;
 use super::profile::{Profile, Request, Scenario, Shape};
 use super::progress::Progress;
 use super::sweep;
@@ -20,42 +21,6 @@ use crate::cluster::supervisor::NodeFlags;
 use crate::cluster::target::{self, Target, TargetKind};
 use crate::engine::step::CHAIN_TIMEOUT_MS;
 use crate::results::*;
-
-/// What the user asked for.
-#[derive(Debug, Clone)]
-pub struct RunOptions {
-    /// Profile.
-    pub profile: Profile,
-    /// Output folder.
-    pub out: PathBuf,
-    /// Run seed.
-    pub seed: u64,
-    /// Only these scenarios (all when empty).
-    pub scenarios: Vec<String>,
-    /// Scenarios outside the profile to run after its own.
-    pub also: Vec<String>,
-    /// Only these targets (all when empty).
-    pub targets: Vec<TargetKind>,
-    /// SQLite durability.
-    pub sync: SyncMode,
-    /// tokio workers of each gRPC service process (0: current-thread runtime).
-    pub grpc_workers: usize,
-    /// actix workers of each REST service process.
-    pub rest_workers: usize,
-    /// What each service admits.
-    pub admission: Admission,
-    /// A CPU hog spins on every core for the whole run.
-    pub busy: bool,
-    /// gRPC connections coalesce their writes ([`checkout_core::coalesce`]).
-    pub coalesce: bool,
-    /// Every hop of the networked stacks crosses a link shaped so (None: plain loopback).
-    pub link: Option<crate::cluster::link::LinkProfile>,
-    /// Every networked hop over TLS (None: in the clear).
-    pub tls: Option<crate::cluster::supervisor::TlsFlags>,
-    /// Stacks running elsewhere (`--target-addr`), by kind, with Orders' and Catalog's
-    /// addresses: driven instead of started here.
-    pub remote: Vec<(TargetKind, std::net::SocketAddr, std::net::SocketAddr)>,
-}
 
 /// Everything a run measured, before it is rendered.
 pub struct Measured {
@@ -449,53 +414,4 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
         results,
         histograms: s.histograms,
     })
-}
-
-/// The settings of the run, as `results.json` states them.
-fn run_config(opts: &RunOptions, labels: &[TargetKind], scenarios: &[Scenario]) -> RunConfig {
-    RunConfig {
-        profile: opts.profile.name.into(),
-        seed: opts.seed,
-        build_profile: if cfg!(debug_assertions) { "debug" } else { "release" }.into(),
-        sqlite_synchronous: opts.sync.as_str().into(),
-        sqlite_journal: "WAL".into(),
-        approval_rate: 0.9,
-        chain_timeout_ms: CHAIN_TIMEOUT_MS,
-        warmup_s: opts.profile.warmup.as_secs_f64(),
-        step_s: opts.profile.step.as_secs_f64(),
-        trials: opts.profile.trials,
-        trial_warmup_s: opts.profile.trial_warmup.as_secs_f64(),
-        trial_s: opts.profile.trial.as_secs_f64(),
-        trial_requests: opts.profile.trial_requests,
-        slo_p99_ms: opts.profile.slo_p99.as_secs_f64() * 1000.0,
-        grpc_worker_threads: opts.grpc_workers,
-        rest_workers: opts.rest_workers,
-        admission: opts.admission.to_string(),
-        busy: opts.busy,
-        coalesce: opts.coalesce,
-        link: opts.link.as_ref().map(|l| l.name.clone()),
-        tls: opts.tls.as_ref().map(|t| t.label().to_string()),
-        targets: labels.iter().map(|l| l.to_string()).collect(),
-        scenarios: scenarios.iter().map(|s| s.name.to_string()).collect(),
-        data: "50 customers, 30 products (1,000 for catalog-1000), 100 historical orders; generated with the run seed".into(),
-        notes: vec![
-            format!("every product's stock topped up by {} units before the run, so the sweep never sells out (out-of-stock behaviour is covered by the conformance tests)", target::STOCK_TOP_UP),
-            "each networked stack runs six OS processes (one per service); the in-process target runs inside the load generator's process".into(),
-            "the networked targets' clients run on one thread of the load generator, a current-thread tokio runtime of their own (a request and its connection's tasks wake each other on one thread); the in-process target runs on the load generator's two-worker runtime".into(),
-            "the load generator shares the machine's cores with the services; its own CPU is reported as `loadgen`".into(),
-            "an open-loop target that misses its offered rate by 20% or its p99 objective tenfold twice is not driven at higher rates".into(),
-            format!("every service admits as `{}` says (static:N: at most N forward requests in flight; adaptive: a gradient limit; off: everything); the overload-unshed scenario runs copies that admit everything", opts.admission),
-        ]
-        .into_iter()
-        .chain(std::iter::once(if opts.coalesce {
-            "gRPC connections (the bench's client, the services' next-hop clients and their servers) hold what one poll of a connection writes and send it as one segment: stock tonic sends a unary request's HEADERS and its DATA in two, and a reply's trailers apart from its DATA, so each side wakes twice per call (`--coalesce off` measures stock tonic)".to_string()
-        } else {
-            "gRPC connections wrote as stock tonic does (`--coalesce off`): a unary request's HEADERS and DATA in two segments, a reply's trailers apart from its DATA".to_string()
-        }))
-        .chain(opts.busy.then(|| "busy machine: a separate process spun one thread per core for the whole run (calibration included), competing with the services and the load generator".to_string()))
-        .chain(opts.remote.iter().map(|(k, o, c)| format!("{k} ran elsewhere (Orders {o}, Catalog {c}), started with the stack's own `serve` and the run's seed: driven only — the sweeps of the seed's catalog; its processes' CPU and memory, its core meters and its audit are not measured from here; the floor is this machine's")))
-        .chain(opts.tls.as_ref().map(|t| format!("every hop of the networked stacks (the load generator's calls to Orders and Catalog included) ran over {} 1.3 (rustls, `ring`; a CA of the run's own, one certificate for the chain, sessions kept on long-lived connections); the calibration's floor and framework echoes ran in the clear", t.label())))
-        .chain(opts.link.as_ref().map(|l| format!("every hop of the networked stacks (client → Orders included) crossed a link shaped as `{}` ({:?} one way, jitter {:?}, rate {}, stalls {:.2}% of {:?}): a TCP proxy per service in the bench's process, whose CPU counts as the load generator's; in-process has no hops", l.name, l.delay, l.jitter, l.rate_bps.map_or_else(|| "uncapped".to_string(), |b| format!("{:.0} Mbit/s", b as f64 / 1e6)), 100.0 * l.stall_rate, l.stall)))
-        .collect(),
-    }
 }
