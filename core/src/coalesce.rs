@@ -1,5 +1,5 @@
 //! A connection that sends what one poll of its writer produces as one TCP segment (the gRPC
-//! stack's clients and servers use it).
+//! stack's clients and servers and the REST stack's HTTP/2 servers use it).
 //!
 //! hyper's HTTP/2 client queues a request's HEADERS frame at once but its body from a task of
 //! its own, once the new stream has been given flow-control capacity: the connection flushes the
@@ -78,6 +78,15 @@ impl<S> Coalesce<S> {
         }
     }
 
+    /// Wraps `inner` coalescing only when `on` (and coalescing is enabled in the process): a
+    /// server that learns a connection's protocol when it accepts it coalesces only the
+    /// protocols that split their writes.
+    pub fn new_if(inner: S, on: bool) -> Self {
+        let mut c = Self::new(inner);
+        c.through |= !on;
+        c
+    }
+
     /// The wrapped stream.
     pub fn get_ref(&self) -> &S {
         &self.inner
@@ -146,7 +155,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Coalesce<S> {
     }
 
     fn is_write_vectored(&self) -> bool {
-        true
+        !self.through || self.inner.is_write_vectored()
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

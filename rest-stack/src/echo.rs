@@ -1,12 +1,12 @@
 //! A bare actix-web + reqwest echo with the services' own settings (JSON limits, TCP_NODELAY,
-//! HTTP/1.1 and h2c on one port, the peers' pooled client), answering a hop-sized JSON message
+//! HTTP/1.1 and h2c on one port, HTTP/2's writes coalesced, the peers' pooled client), answering a hop-sized JSON message
 //! with itself: what the framework costs per call on this machine, with no core behind it. The
 //! bench calibrates every run's transport cost against it.
 
 use std::future::Future;
 use std::net::SocketAddr;
 
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpResponse, web};
 
 use crate::client::http_client;
 use crate::errors::json_config;
@@ -21,16 +21,16 @@ pub async fn serve(
     listener: std::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let server = HttpServer::new(|| {
+    let app = || {
         App::new()
             .app_data(json_config())
             .route("/eco", web::post().to(echo))
-    })
-    .workers(1)
-    .tcp_nodelay(true)
-    .disable_signals()
-    .listen_auto_h2c(listener)?
-    .run();
+    };
+    let sizing = crate::listen::Sizing {
+        workers: 1,
+        max_connections: None,
+    };
+    let server = crate::listen::listen(app, listener, None, sizing)?;
     crate::server::run_until(server, shutdown).await
 }
 

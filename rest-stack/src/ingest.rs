@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpResponse, web};
 use async_trait::async_trait;
 use checkout_core::ingest::{
     Evento, FileChunks, IngestPort, Progresso, Recibo, Sink, StreamIngest, forward_progress,
@@ -170,7 +170,7 @@ pub async fn serve_sink(
     shutdown: Shutdown,
 ) -> Result<(), BoxError> {
     let data = web::Data::new(sink.clone());
-    let server = HttpServer::new(move || {
+    let app = move || {
         App::new()
             .app_data(data.clone())
             .app_data(json_config())
@@ -187,12 +187,12 @@ pub async fn serve_sink(
             .route("/importacoes/{id}", web::get().to(consultar))
             .route("/importacoes/{id}/eventos", web::get().to(acompanhar))
             .route("/health", web::get().to(HttpResponse::Ok))
-    })
-    .workers(workers.max(1))
-    .tcp_nodelay(true)
-    .disable_signals()
-    .shutdown_timeout(5);
-    let server = crate::server::listen!(server, listener, tls.as_deref())?.run();
+    };
+    let sizing = crate::listen::Sizing {
+        workers,
+        max_connections: None,
+    };
+    let server = crate::listen::listen(app, listener, tls.as_deref(), sizing)?;
     crate::server::run_until(server, shutdown).await?;
     sink.close();
     Ok(())

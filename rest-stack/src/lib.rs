@@ -9,6 +9,7 @@ pub mod echo;
 pub mod errors;
 pub mod handlers;
 pub mod ingest;
+mod listen;
 pub mod server;
 pub mod wire;
 

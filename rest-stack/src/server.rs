@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpResponse, web};
 use checkout_core::metrics;
 use checkout_core::node::{BoxError, Peers, Serving, Shutdown};
 use checkout_core::services::catalog::CatalogService;
@@ -20,23 +20,7 @@ use checkout_core::*;
 use crate::client::RestClients;
 use crate::errors::{json_config, path_config, query_config};
 use crate::handlers::*;
-
-/// Binds an actix server to a listener: https with the chain's certificate when the TLS material
-/// is given (actix offers ALPN h2 and http/1.1), else HTTP/1.1 and h2c on the same port. A macro
-/// because actix's `HttpServer` bounds name a type actix-web does not export.
-macro_rules! listen {
-    ($server:expr, $listener:expr, $tls:expr) => {
-        match $tls {
-            Some(t) => {
-                let t: &checkout_core::tls::Tls = t;
-                let config = t.server_config(&[]).map_err(std::io::Error::other)?;
-                $server.listen_rustls_0_23($listener, config)
-            }
-            None => $server.listen_auto_h2c($listener),
-        }
-    };
-}
-pub(crate) use listen;
+use crate::listen::{Sizing, listen};
 
 /// How the REST services run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,7 +160,7 @@ impl RestNode {
         let (service, routes) = (self.service, self.routes.clone());
         let openapi = web::Data::new(openapi_of(service));
         let data_dir = web::Data::new(self.data_dir.clone());
-        let server = HttpServer::new(move || {
+        let app = move || {
             let routes = routes.clone();
             App::new()
                 // Every request but the scrape itself is counted, by status, and timed.
@@ -212,17 +196,14 @@ impl RestNode {
                 .route("/metrics", web::get().to(prometheus))
                 .route("/openapi.json", web::get().to(openapi_json))
                 .default_service(web::to(no_route))
-        })
-        .workers(self.options.workers)
+        };
         // Connections each worker holds at once: a client's two lanes fit (HTTP/1.1 needs one
         // connection per request in flight); admission refuses what the service cannot finish.
-        .max_connections(2 * checkout_core::admission::PEER_IN_FLIGHT)
-        .backlog(1024)
-        // actix leaves Nagle's algorithm on unless told; small HTTP/2 frames then wait for ACKs.
-        .tcp_nodelay(true)
-        .disable_signals()
-        .shutdown_timeout(5);
-        let server = listen!(server, listener, self.tls.as_deref())?.run();
+        let sizing = Sizing {
+            workers: self.options.workers,
+            max_connections: Some(2 * checkout_core::admission::PEER_IN_FLIGHT),
+        };
+        let server = listen(app, listener, self.tls.as_deref(), sizing)?;
         run_until(server, shutdown).await?;
         self.db.close();
         Ok(())
