@@ -68,8 +68,9 @@ struct RunArgs {
     /// the checks must still pass.
     #[arg(long)]
     busy: bool,
-    /// gRPC connections send what one poll of a connection writes as one segment (`on`), or
-    /// write as stock tonic does, a request's HEADERS and DATA in two segments (`off`: to compare).
+    /// gRPC connections and the REST servers' HTTP/2 ones send what one poll of a connection
+    /// writes as one segment (`on`), or write as stock tonic and actix do, a request's HEADERS and
+    /// DATA in two segments (`off`: to compare).
     #[arg(long, default_value = "on", value_parser = ["on", "off"])]
     coalesce: String,
     /// Every hop of the networked stacks crosses a shaped link: passthrough, lan (0.25 ms),

@@ -36,7 +36,8 @@ pub struct RunOptions {
     pub admission: Admission,
     /// A CPU hog spins on every core for the whole run.
     pub busy: bool,
-    /// gRPC connections coalesce their writes ([`checkout_core::coalesce`]).
+    /// gRPC connections and the REST servers' HTTP/2 ones coalesce their writes
+    /// ([`checkout_core::coalesce`]).
     pub coalesce: bool,
     /// Every hop of the networked stacks crosses a link shaped so (None: plain loopback).
     pub link: Option<crate::cluster::link::LinkProfile>,
@@ -83,14 +84,14 @@ pub(super) fn run_config(
             "each networked stack runs six OS processes (one per service); the in-process target runs inside the load generator's process".into(),
             "the networked targets' clients run on one thread of the load generator, a current-thread tokio runtime of their own (a request and its connection's tasks wake each other on one thread); the in-process target runs on the load generator's two-worker runtime".into(),
             "the load generator shares the machine's cores with the services; its own CPU is reported as `loadgen`".into(),
-            "an open-loop target that misses its offered rate by 20% or its p99 objective tenfold twice is not driven at higher rates".into(),
+            "an open-loop target that misses its offered rate by 20% or its p99 objective tenfold is not driven at higher rates".into(),
             format!("every service admits as `{}` says (static:N: at most N forward requests in flight; adaptive: a gradient limit; off: everything); the overload-unshed scenario runs copies that admit everything", opts.admission),
         ]
         .into_iter()
         .chain(std::iter::once(if opts.coalesce {
-            "gRPC connections (the bench's client, the services' next-hop clients and their servers) hold what one poll of a connection writes and send it as one segment: stock tonic sends a unary request's HEADERS and its DATA in two, and a reply's trailers apart from its DATA, so each side wakes twice per call (`--coalesce off` measures stock tonic)".to_string()
+            "gRPC connections (the bench's client, the services' next-hop clients and their servers) and the REST servers' HTTP/2 connections hold what one poll of a connection writes and send it as one segment: stock tonic sends a unary request's HEADERS and its DATA in two, and a reply's trailers apart from its DATA, so each side wakes twice per call; actix sends a reply's closing empty DATA frame apart when its body was not written in the same poll; reqwest, whose connection takes no wrapper, still sends a request's HEADERS and DATA apart (`--coalesce off` measures stock tonic and actix)".to_string()
         } else {
-            "gRPC connections wrote as stock tonic does (`--coalesce off`): a unary request's HEADERS and DATA in two segments, a reply's trailers apart from its DATA".to_string()
+            "gRPC and REST/2 connections wrote as stock tonic and actix do (`--coalesce off`): a unary request's HEADERS and DATA in two segments, a reply's trailers (gRPC) or closing empty DATA frame (actix) apart from its DATA".to_string()
         }))
         .chain(opts.busy.then(|| "busy machine: a separate process spun one thread per core for the whole run (calibration included), competing with the services and the load generator".to_string()))
         .chain(opts.remote.iter().map(|(k, o, c)| format!("{k} ran elsewhere (Orders {o}, Catalog {c}), started with the stack's own `serve` and the run's seed: driven only — the sweeps of the seed's catalog; its processes' CPU and memory, its core meters and its audit are not measured from here; the floor is this machine's")))
