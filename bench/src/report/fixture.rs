@@ -77,6 +77,7 @@ pub fn results(targets: &[&str], runs: Vec<Run>) -> Results {
             admission: "static:256".into(),
             busy: false,
             coalesce: true,
+            generator_nice: Some(-10),
             link: None,
             tls: None,
             targets: targets.iter().map(|t| t.to_string()).collect(),

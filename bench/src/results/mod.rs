@@ -108,9 +108,14 @@ pub struct RunConfig {
     /// A CPU hog spun on every core for the whole run.
     #[serde(default)]
     pub busy: bool,
-    /// gRPC connections coalesced their writes (false in runs made before they could).
+    /// gRPC connections (and, since they could, the REST servers' HTTP/2 ones) coalesced their
+    /// writes (false in runs made before they could).
     #[serde(default)]
     pub coalesce: bool,
+    /// The nice value the networked targets' client thread ran at (the services at 0); none: at
+    /// the services' priority, or a run made before it was raised.
+    #[serde(default)]
+    pub generator_nice: Option<i32>,
     /// The link profile every networked hop crossed (`--link`); none: plain loopback.
     #[serde(default)]
     pub link: Option<String>,

@@ -118,8 +118,22 @@ fn services_cpu(pids: &[u32]) -> f64 {
     pids.iter().filter_map(|&p| procfs::cpu_seconds(p)).sum()
 }
 
+/// A command that runs `tool` at the priority our engine's client thread runs at (through
+/// `nice`, which keeps the process), so both drivers meet the services' work alike.
+fn at_driver_priority(tool: PathBuf) -> Command {
+    match (crate::engine::driver::nice(), on_path("nice")) {
+        (Ok(n), Some(nice)) => {
+            let mut cmd = Command::new(nice);
+            cmd.arg("-n").arg(n.to_string()).arg(tool);
+            cmd
+        }
+        _ => Command::new(tool),
+    }
+}
+
 /// Runs an outside driver to completion, with the services' CPU and its own measured around it.
 fn external(
+    name: &str,
     mut cmd: Command,
     pids: &[u32],
     parse: impl FnOnce(&str) -> Option<(u64, f64)>,
@@ -140,19 +154,13 @@ fn external(
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     anyhow::ensure!(
         out.status.success(),
-        "{:?} failed: {}{}",
-        cmd.get_program(),
+        "{name} failed: {}{}",
         text,
         String::from_utf8_lossy(&out.stderr)
     );
-    let (requests, p50_us) = parse(&text).ok_or_else(|| {
-        anyhow::anyhow!("could not read {:?}'s output: {text}", cmd.get_program())
-    })?;
-    anyhow::ensure!(
-        requests > 0,
-        "{:?} completed no request: {text}",
-        cmd.get_program()
-    );
+    let (requests, p50_us) =
+        parse(&text).ok_or_else(|| anyhow::anyhow!("could not read {name}'s output: {text}"))?;
+    anyhow::ensure!(requests > 0, "{name} completed no request: {text}");
     let per = |cpu: f64| cpu * 1e6 / requests as f64;
     Ok(Measured {
         rps: requests as f64 / window.as_secs_f64(),
@@ -282,7 +290,7 @@ fn outside(
     match (kind, endpoint) {
         (TargetKind::RestH1, _) => {
             let wrk = on_path("wrk")?;
-            let mut cmd = Command::new(wrk);
+            let mut cmd = at_driver_priority(wrk);
             cmd.args([
                 "-t1",
                 &format!("-c{clients}"),
@@ -307,7 +315,7 @@ fn outside(
         }
         (TargetKind::RestH2 | TargetKind::Grpc, Endpoint::Catalog) => {
             let h2load = on_path("h2load")?;
-            let mut cmd = Command::new(h2load);
+            let mut cmd = at_driver_priority(h2load);
             let log = dir.join(format!("{kind}-c{clients}.log"));
             cmd.args(["-c1", &format!("-m{clients}"), "-D", &secs])
                 .arg(format!("--log-file={}", log.display()));
@@ -397,6 +405,7 @@ pub(crate) async fn run(s: &mut Session, targets: &[Target], products: usize) ->
                 let theirs = cmd.and_then(|(cmd, h2)| {
                     let log = dir.join(format!("{}-c{clients}.log", t.kind));
                     external(
+                        driver,
                         cmd,
                         &pids,
                         |text| {

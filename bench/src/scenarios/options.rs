@@ -74,6 +74,7 @@ pub(super) fn run_config(
         admission: opts.admission.to_string(),
         busy: opts.busy,
         coalesce: opts.coalesce,
+        generator_nice: crate::engine::driver::nice().ok(),
         link: opts.link.as_ref().map(|l| l.name.clone()),
         tls: opts.tls.as_ref().map(|t| t.label().to_string()),
         targets: labels.iter().map(|l| l.to_string()).collect(),
@@ -84,6 +85,10 @@ pub(super) fn run_config(
             "each networked stack runs six OS processes (one per service); the in-process target runs inside the load generator's process".into(),
             "the networked targets' clients run on one thread of the load generator, a current-thread tokio runtime of their own (a request and its connection's tasks wake each other on one thread); the in-process target runs on the load generator's two-worker runtime".into(),
             "the load generator shares the machine's cores with the services; its own CPU is reported as `loadgen`".into(),
+            match crate::engine::driver::nice() {
+                Ok(n) => format!("the networked targets' client thread ran at nice {n}, the services at 0: on the cores it shares with them it begins each request when it is due instead of behind their work (it spends the same CPU; the cross-check's outside drivers ran at the same priority)"),
+                Err(e) => format!("the networked targets' client thread ran at the services' priority (raising it failed: {e}): under load it may begin requests late, as the bench lag column shows"),
+            },
             "an open-loop target that misses its offered rate by 20% or its p99 objective tenfold is not driven at higher rates".into(),
             format!("every service admits as `{}` says (static:N: at most N forward requests in flight; adaptive: a gradient limit; off: everything); the overload-unshed scenario runs copies that admit everything", opts.admission),
         ]
