@@ -43,7 +43,8 @@ struct RunArgs {
     /// Also run this scenario outside the profile after its own (repeatable): crosscheck (our
     /// engine against wrk and h2load), scaling (workers and cores per service process), links
     /// (checkouts behind shaped links), links-catalog (the 1,000-product listing behind capped
-    /// links), tls (checkouts in the clear, over TLS and over mutual TLS).
+    /// links), tls (checkouts in the clear, over TLS and over mutual TLS), cpu-profile (flame
+    /// graphs of every networked stack; see --profile-cpu).
     #[arg(long)]
     also: Vec<String>,
     /// Only this transport (repeatable): inprocess, grpc, rest (both HTTP versions), rest-h1,
@@ -68,6 +69,11 @@ struct RunArgs {
     /// the checks must still pass.
     #[arg(long)]
     busy: bool,
+    /// Also sample every networked stack's services with `perf` under closed-loop checkouts and
+    /// draw a flame graph per stack (`profiles/*.svg`, linked from the report): the same as
+    /// `--also cpu-profile`. Skipped, saying why, without perf or the permission to use it.
+    #[arg(long)]
+    profile_cpu: bool,
     /// gRPC connections and the REST servers' HTTP/2 ones send what one poll of a connection
     /// writes as one segment (`on`), or write as stock tonic and actix do, a request's HEADERS and
     /// DATA in two segments (`off`: to compare).
@@ -387,7 +393,13 @@ fn benchmark(a: RunArgs) -> anyhow::Result<()> {
         out: a.out.clone(),
         seed: a.seed,
         scenarios: a.scenario,
-        also: a.also,
+        also: {
+            let mut also = a.also;
+            if a.profile_cpu && !also.iter().any(|x| x == "cpu-profile") {
+                also.push("cpu-profile".into());
+            }
+            also
+        },
         targets,
         sync,
         grpc_workers: a.grpc_workers,

@@ -105,7 +105,10 @@ mod tests {
             Err(why) => {
                 assert!(!why.is_empty());
                 let here = rustix::process::getpriority_process(None).expect("own nice");
-                assert_eq!(actual, here, "not raised, it runs at the priority it was started at");
+                assert_eq!(
+                    actual, here,
+                    "not raised, it runs at the priority it was started at"
+                );
             }
         }
     }

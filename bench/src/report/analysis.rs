@@ -85,6 +85,7 @@ pub fn document(r: &Results, _figures: &[Figure]) -> Document {
         at_common_rate(r, rate, &mut d);
     }
     super::cost::section(r, &mut d);
+    super::cost::profiles(r, &mut d);
     closed_loop(r, &mut d);
     catalog(r, &mut d);
     if r.runs.iter().any(|x| x.wire_bytes_per_request.is_some()) {

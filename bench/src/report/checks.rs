@@ -28,10 +28,12 @@ pub fn evaluate(r: &Results, figures: &[Figure]) -> Vec<Check> {
 }
 
 fn every_transport_measured(r: &Results) -> Check {
-    if r.runs.is_empty() && (r.crosscheck.is_some() || r.ingest.is_some()) {
+    if r.runs.is_empty()
+        && (r.crosscheck.is_some() || r.ingest.is_some() || r.cpu_profiles.is_some())
+    {
         return Check::not_applicable(
             "every transport measured",
-            "only the cross-check or the ingest scenario ran (their sections state what each measured)",
+            "only the cross-check, the ingest scenario or the CPU profiles ran (their sections state what each measured)",
         );
     }
     // In-process takes part only in the sweeps (no processes to fault, copy or pin).

@@ -190,6 +190,33 @@ fn goal(met: Option<bool>) -> &'static str {
     }
 }
 
+/// The CPU profiles' paragraph and links (`--profile-cpu`), or why none were taken.
+pub fn profiles(r: &Results, d: &mut Vec<Block>) {
+    let Some(p) = r.cpu_profiles.as_ref() else {
+        return;
+    };
+    d.push(Block::Heading(3, "CPU profiles".into()));
+    if let Some(why) = &p.skipped {
+        d.push(Block::Paragraph(format!("CPU profiles {why}.")));
+        return;
+    }
+    d.push(Block::Paragraph(format!(
+        "Each networked stack's six service processes sampled by `perf record` ({} Hz, DWARF call graphs) while our engine drove {} closed-loop checkout clients for {:.0} s, folded with inferno into one flame graph per stack, a tower per service (the width of a frame is its share of the samples; the services' threads are named by their runtime: `tokio-rt-worker`, `actix-rt|system`, `sqlite-writer-…`). Open them beside the report:",
+        p.frequency_hz, p.clients, p.window_s
+    )));
+    d.push(Block::Bullets(
+        p.profiles
+            .iter()
+            .map(|x| {
+                format!(
+                    "[{}]({}) — {:.2} s of the services' CPU sampled",
+                    x.target, x.svg, x.cpu_s
+                )
+            })
+            .collect(),
+    ));
+}
+
 /// The "Where the time goes" section.
 pub fn section(r: &Results, d: &mut Vec<Block>) {
     let Some(s) = r.cost.as_ref() else { return };

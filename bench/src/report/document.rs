@@ -58,24 +58,43 @@ pub fn markdown(doc: &Document) -> String {
     out
 }
 
-/// Inline Markdown (`code`, **bold**) to HTML.
+/// A Markdown link `[text](target)` at the start of `s` (the target without spaces): its text,
+/// its target and the length it spans. Bracketed intervals such as `[0.92–1.26]` are not links.
+fn link(s: &str) -> Option<(&str, &str, usize)> {
+    let close = s.find("](")?;
+    let text = s.get(1..close)?;
+    let rest = &s[close + 2..];
+    let end = rest.find(')')?;
+    let target = &rest[..end];
+    (!text.contains(['[', ']']) && !target.is_empty() && !target.contains(char::is_whitespace))
+        .then_some((text, target, close + 2 + end + 1))
+}
+
+/// Inline Markdown (`code`, **bold**, `[links](target)`) to HTML.
 fn inline(s: &str) -> String {
     let mut out = String::new();
     let (mut code, mut bold) = (false, false);
     let e = escape(s);
-    let mut chars = e.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '`' => {
-                out.push_str(if code { "</code>" } else { "<code>" });
-                code = !code;
-            }
-            '*' if chars.peek() == Some(&'*') && !code => {
-                chars.next();
-                out.push_str(if bold { "</strong>" } else { "<strong>" });
-                bold = !bold;
-            }
-            c => out.push(c),
+    let mut at = 0;
+    while let Some(c) = e[at..].chars().next() {
+        let rest = &e[at..];
+        if c == '['
+            && !code
+            && let Some((text, target, len)) = link(rest)
+        {
+            out.push_str(&format!("<a href=\"{target}\">{text}</a>"));
+            at += len;
+        } else if c == '`' {
+            out.push_str(if code { "</code>" } else { "<code>" });
+            code = !code;
+            at += 1;
+        } else if rest.starts_with("**") && !code {
+            out.push_str(if bold { "</strong>" } else { "<strong>" });
+            bold = !bold;
+            at += 2;
+        } else {
+            out.push(c);
+            at += c.len_utf8();
         }
     }
     out
@@ -145,6 +164,18 @@ pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> Block {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn links_become_anchors_and_intervals_stay_text() {
+        assert_eq!(
+            inline("see [grpc](profiles/grpc.svg) — **1.2×** [0.92–1.26] `[a](b)`"),
+            "see <a href=\"profiles/grpc.svg\">grpc</a> — <strong>1.2×</strong> [0.92–1.26] <code>[a](b)</code>"
+        );
+        assert_eq!(
+            inline("p50 [0.70–0.75] (one run)"),
+            "p50 [0.70–0.75] (one run)"
+        );
+    }
 
     #[test]
     fn both_renderings_carry_every_block() {

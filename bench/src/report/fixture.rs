@@ -104,5 +104,6 @@ pub fn results(targets: &[&str], runs: Vec<Run>) -> Results {
         balanced: Default::default(),
         link_connections: Default::default(),
         ingest: None,
+        cpu_profiles: None,
     }
 }

@@ -59,6 +59,9 @@ pub struct Results {
     /// The ingest scenario, when it ran.
     #[serde(default)]
     pub ingest: Option<ingest::Ingest>,
+    /// The CPU profiles, when asked for (`--profile-cpu`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_profiles: Option<CpuProfiles>,
 }
 
 /// Settings of a run.

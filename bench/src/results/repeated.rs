@@ -79,3 +79,30 @@ pub struct CrossRow {
     #[serde(default)]
     pub packets: Option<f64>,
 }
+
+/// The CPU profiles (`--profile-cpu`): one flame graph per networked stack.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CpuProfiles {
+    /// Closed-loop checkout clients while sampling.
+    pub clients: usize,
+    /// Seconds of load per stack.
+    pub window_s: f64,
+    /// Sampling frequency, Hz.
+    pub frequency_hz: u32,
+    /// Why no profile was taken (perf missing or not permitted).
+    #[serde(default)]
+    pub skipped: Option<String>,
+    /// One per stack profiled.
+    pub profiles: Vec<CpuProfile>,
+}
+
+/// One stack's flame graph.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CpuProfile {
+    /// Target label.
+    pub target: String,
+    /// The SVG, relative to the report.
+    pub svg: String,
+    /// CPU time the samples stand for, seconds (each sample weighs its period).
+    pub cpu_s: f64,
+}

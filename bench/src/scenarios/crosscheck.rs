@@ -20,7 +20,7 @@ use crate::engine::load::Mode;
 use crate::engine::procfs;
 use crate::engine::step::{StepSpec, TargetInfo, measure_step};
 use crate::engine::workload::{Call, CatalogCall, CheckoutCall, Workload};
-use crate::results::{CrossRow, Crosscheck};
+use crate::results::{CrossRow, Crosscheck, Run};
 
 /// Agreement asked of the two drivers on each compared figure.
 pub const AGREEMENT: f64 = 0.15;
@@ -206,6 +206,36 @@ fn wrk_script(seed: u64, n: u64, products: usize) -> String {
     s
 }
 
+/// `call` on `t`, closed loop with `clients` for `window`, measured like any step (no warm-up)
+/// but not recorded.
+pub(super) async fn closed_loop(
+    s: &Session,
+    t: &Target,
+    call: Arc<dyn Call>,
+    clients: usize,
+    window: Duration,
+    scenario: &'static str,
+) -> Run {
+    let spec = StepSpec {
+        mode: Mode::Closed { clients },
+        warmup: Duration::ZERO,
+        window,
+        scenario,
+        step: clients,
+        label: format!("c{clients}"),
+        samples: false,
+    };
+    let (run, _, _) = measure_step(
+        call,
+        spec,
+        &TargetInfo::of(t),
+        &s.calibration,
+        std::future::ready(()),
+    )
+    .await;
+    run
+}
+
 /// Our engine on the same endpoint, closed loop with `clients`.
 async fn ours(
     s: &Session,
@@ -233,23 +263,7 @@ async fn ours(
             deadline: s.deadline,
         }),
     };
-    let spec = StepSpec {
-        mode: Mode::Closed { clients },
-        warmup: Duration::ZERO,
-        window,
-        scenario: "crosscheck",
-        step: clients,
-        label: format!("c{clients}"),
-        samples: false,
-    };
-    let (run, _, _) = measure_step(
-        call,
-        spec,
-        &TargetInfo::of(t),
-        &s.calibration,
-        std::future::ready(()),
-    )
-    .await;
+    let run = closed_loop(s, t, call, clients, window, "crosscheck").await;
     let services = crate::report::verdict::service_cpu(&run);
     let all: f64 = run.resources.iter().map(|u| u.cpu_us_per_request).sum();
     Measured {

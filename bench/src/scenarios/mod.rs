@@ -8,6 +8,7 @@
 pub mod calibrate;
 pub mod crosscheck;
 pub mod faults;
+pub mod flame;
 pub mod ingest;
 pub mod knee;
 pub mod links;

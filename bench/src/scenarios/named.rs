@@ -96,6 +96,20 @@ pub fn crosscheck() -> Scenario {
     }
 }
 
+/// CPU profiles of every networked stack (`--profile-cpu`, or `--also cpu-profile`): 16
+/// closed-loop checkout clients for 2 s each under `perf`.
+pub fn cpu_profile() -> Scenario {
+    Scenario {
+        name: "cpu-profile",
+        request: Request::Checkout,
+        products: 30,
+        shape: Shape::CpuProfile {
+            clients: 16,
+            window: Duration::from_secs(2),
+        },
+    }
+}
+
 /// Vertical scaling: workers per process and cores allowed (in `full`; elsewhere with
 /// `--scenario scaling` or `--also scaling`).
 pub fn scaling() -> Scenario {
@@ -197,6 +211,7 @@ pub fn extra(name: &str) -> Option<Scenario> {
     match name {
         "ingest" => Some(ingest(&[1, 4, 20], 5, Duration::from_millis(200))),
         "crosscheck" => Some(crosscheck()),
+        "cpu-profile" => Some(cpu_profile()),
         "scaling" => Some(scaling()),
         "links" => Some(links()),
         "links-region" => Some(links_region()),

@@ -58,6 +58,14 @@ pub enum Shape {
     /// Every networked target's catalog listing (and REST/1.1's checkout) driven by wrk or h2load
     /// and by our engine, at 1 and 16 clients.
     Crosscheck,
+    /// Every networked target's services sampled by `perf` under `clients` closed-loop
+    /// checkouts for `window`, drawn as flame graphs.
+    CpuProfile {
+        /// Clients in flight.
+        clients: usize,
+        /// Load (and sampling) per target.
+        window: Duration,
+    },
     /// Closed loop of `clients` on fresh copies of every networked target as the run sets it up,
     /// with one worker per service process, and with one core per service process.
     Scaling {
@@ -93,7 +101,7 @@ impl Shape {
             Shape::Open(r) => r.len(),
             Shape::Closed(c) => c.len(),
             Shape::Kill { .. } | Shape::Slow { .. } | Shape::Overload { .. } => 1,
-            Shape::Crosscheck => 0,
+            Shape::Crosscheck | Shape::CpuProfile { .. } => 0,
             Shape::Scaling { .. } => super::scaling::SCALING.len(),
             Shape::Links { profiles, .. } => 2 * profiles.len(),
             Shape::Tls { .. } => 2 * super::tls::VARIANTS.len(),
@@ -329,6 +337,7 @@ mod tests {
                         } => (*before + *burst + *calm).as_secs_f64(),
                         Shape::Slow { .. } => p.step.as_secs_f64(),
                         Shape::Crosscheck | Shape::Scaling { .. } | Shape::Tls { .. } => 0.0,
+                        Shape::CpuProfile { window, .. } => window.as_secs_f64(),
                         // Trials of every copy, each at least the scenario's minimum long.
                         Shape::Links { min_trial, .. } => {
                             p.trials as f64

@@ -100,6 +100,8 @@ pub(crate) struct Session {
     pub(crate) link_connections: BTreeMap<String, Vec<(String, u64)>>,
     /// The ingest scenario's results, if it ran.
     pub(crate) ingest: Option<crate::results::ingest::Ingest>,
+    /// The CPU profiles, if asked for.
+    pub(crate) cpu_profiles: Option<crate::results::CpuProfiles>,
 }
 
 impl Session {
@@ -252,6 +254,7 @@ async fn open_session(opts: RunOptions, machine: &Machine) -> anyhow::Result<Ses
         balanced: BTreeMap::new(),
         link_connections: BTreeMap::new(),
         ingest: None,
+        cpu_profiles: None,
     })
 }
 
@@ -276,7 +279,7 @@ fn selection(opts: &RunOptions) -> anyhow::Result<(Vec<TargetKind>, Vec<Scenario
                 Some(x) => scenarios.push(x),
                 None if opts.also.contains(name) => {
                     anyhow::bail!(
-                        "unknown scenario {name}: --also takes crosscheck, scaling, links, links-region, links-catalog, tls or ingest"
+                        "unknown scenario {name}: --also takes crosscheck, scaling, links, links-region, links-catalog, tls, ingest or cpu-profile"
                     )
                 }
                 None => {}
@@ -352,6 +355,14 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
                     super::tls::tls(&mut s, scenario, &targets, &seed_db, products).await?
                 }
                 Shape::Ingest(ref spec) => super::ingest::ingest(&mut s, spec, &labels).await?,
+                Shape::CpuProfile { clients, window } => {
+                    s.progress.step("cpu-profile");
+                    let p = super::flame::run(&mut s, &targets, clients, window, products).await;
+                    if let Some(why) = &p.skipped {
+                        s.progress.line(&format!("cpu profile {why}"));
+                    }
+                    s.cpu_profiles = Some(p);
+                }
                 Shape::Crosscheck => {
                     s.progress.step("crosscheck");
                     let c = super::crosscheck::run(&mut s, &targets, products).await;
@@ -409,6 +420,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
         balanced: s.balanced,
         link_connections: s.link_connections,
         ingest: s.ingest,
+        cpu_profiles: s.cpu_profiles,
     };
     Ok(Measured {
         results,

@@ -315,6 +315,7 @@ pub(crate) async fn faults(
             Shape::Open(_)
             | Shape::Closed(_)
             | Shape::Crosscheck
+            | Shape::CpuProfile { .. }
             | Shape::Scaling { .. }
             | Shape::Links { .. }
             | Shape::Tls { .. }
