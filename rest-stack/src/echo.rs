@@ -1,7 +1,7 @@
 //! A bare actix-web + reqwest echo with the services' own settings (JSON limits, TCP_NODELAY,
-//! HTTP/1.1 and h2c on one port, HTTP/2's writes coalesced, the peers' pooled client), answering a hop-sized JSON message
-//! with itself: what the framework costs per call on this machine, with no core behind it. The
-//! bench calibrates every run's transport cost against it.
+//! HTTP/1.1 and h2c on one port, HTTP/2's writes coalesced, the peers' pooled client),
+//! answering a hop-sized JSON message with itself: what the framework costs per call on this
+//! machine, with no core behind it. The bench calibrates every run's transport cost against it.
 
 use std::future::Future;
 use std::net::SocketAddr;

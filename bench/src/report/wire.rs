@@ -34,27 +34,35 @@ pub fn section(r: &Results, d: &mut Vec<Block>) {
     d.push(Block::Heading(2, "Bytes on the wire".into()));
     d.push(Block::Figure("bytes-per-request".into()));
     let scen = scenarios(r);
-    let rows: Vec<Vec<String>> = r
+    let steps: Vec<(&str, &str, &Run)> = r
         .targets()
         .iter()
         .filter(|t| *t != TargetKind::InProcess.label())
         .flat_map(|t| {
-            scen.iter().filter_map(move |s| {
-                let x = run(r, s, t)?;
-                Some(vec![
-                    t.clone(),
-                    format!("{s} ({})", x.id.rsplit('-').next().unwrap_or_default()),
-                    x.wire_bytes_per_request
-                        .map_or("–".into(), |b| format!("{b:.0}")),
-                    x.wire_packets_per_request
-                        .map_or("–".into(), |p| format!("{p:.1}")),
-                ])
-            })
+            scen.iter()
+                .filter_map(move |s| Some((t.as_str(), s.as_str(), run(r, s, t)?)))
         })
         .collect();
-    if rows.iter().all(|row| row[3] == "–") {
+    // Runs made before packets were counted keep the chart and get no table.
+    if steps
+        .iter()
+        .all(|(_, _, x)| x.wire_packets_per_request.is_none())
+    {
         return;
     }
+    let rows: Vec<Vec<String>> = steps
+        .into_iter()
+        .map(|(t, s, x)| {
+            vec![
+                t.to_string(),
+                format!("{s} ({})", x.id.rsplit('-').next().unwrap_or_default()),
+                x.wire_bytes_per_request
+                    .map_or("–".into(), |b| format!("{b:.0}")),
+                x.wire_packets_per_request
+                    .map_or("–".into(), |p| format!("{p:.1}")),
+            ]
+        })
+        .collect();
     d.push(Block::Paragraph("Everything the loopback interface carried during the step, divided by the requests it sent: every hop, both directions, TCP/IP headers and ACKs included. Each packet is a segment some process was woken to read, so the packet count is part of what a call costs in CPU; a checkout crosses five hops, a listing two.".into()));
     d.push(table(
         &["target", "step", "bytes / request", "packets / request"],

@@ -89,7 +89,7 @@ pub(super) fn run_config(
                 Ok(n) => format!("the networked targets' client thread ran at nice {n}, the services at 0: on the cores it shares with them it begins each request when it is due instead of behind their work (it spends the same CPU; the cross-check's outside drivers ran at the same priority)"),
                 Err(e) => format!("the networked targets' client thread ran at the services' priority (raising it failed: {e}): under load it may begin requests late, as the bench lag column shows"),
             },
-            "an open-loop target that misses its offered rate by 20% or its p99 objective tenfold is not driven at higher rates".into(),
+            "an open-loop target that misses its offered rate by 20% or its p99 objective tenfold is not driven at twice that rate or more, nor at all after a second such rate".into(),
             format!("every service admits as `{}` says (static:N: at most N forward requests in flight; adaptive: a gradient limit; off: everything); the overload-unshed scenario runs copies that admit everything", opts.admission),
         ]
         .into_iter()

@@ -2,7 +2,7 @@
 //! counts (each step as interleaved trials, rotating who goes first), the search for every
 //! target's knee, or a fault scenario (a killed service, a slow one, an overload burst).
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -147,10 +147,16 @@ pub(super) async fn round(
     recorded
 }
 
+/// Whether a target that was past saturation at the open-loop rates `missed` is driven at
+/// `rate`: not after two such rates, nor at twice one of them or more — those trials would only
+/// wait on a backlog, and the knee search and the overload scenario measure what lies past the
+/// knee. The profiles' finer steps just above a missed rate still run.
+fn still_driven(missed: &[f64], rate: f64) -> bool {
+    missed.len() < 2 && missed.iter().all(|&m| rate < 2.0 * m)
+}
+
 /// Runs an open- or closed-loop scenario on every target, each step as interleaved trials; a
-/// target past saturation is not driven harder (the next open-loop rate doubles one it could not
-/// carry: its trials would only wait on a backlog, and the overload scenario and the knee search
-/// answer what lies past the knee).
+/// target past saturation is not driven much harder ([`still_driven`]).
 pub(crate) async fn steps(
     s: &mut Session,
     scenario: &Scenario,
@@ -162,13 +168,18 @@ pub(crate) async fn steps(
         Shape::Closed(cs) => cs.iter().map(|&clients| Mode::Closed { clients }).collect(),
         _ => Vec::new(),
     };
-    let mut past_saturation: BTreeSet<TargetKind> = BTreeSet::new();
+    // The open-loop rates each target could not carry.
+    let mut missed: BTreeMap<TargetKind, Vec<f64>> = BTreeMap::new();
     for (step, mode) in modes.into_iter().enumerate() {
         let mut probes = Vec::new();
         for k in 0..targets.len() {
             let i = (k + step) % targets.len();
             let t = &targets[i];
-            if past_saturation.contains(&t.kind) {
+            let rate = match mode {
+                Mode::Open { rate } => rate,
+                _ => 0.0,
+            };
+            if !still_driven(missed.get(&t.kind).map_or(&[], Vec::as_slice), rate) {
                 let (what, _) = step_names(&mode);
                 s.progress.step(&format!(
                     "{} {} {what}: skipped (past saturation at a lower rate)",
@@ -187,8 +198,10 @@ pub(crate) async fn steps(
             .iter()
             .zip(round(s, scenario, targets, &probes, products).await)
         {
-            if saturated(s, &p.mode, &s.runs[at]) {
-                past_saturation.insert(targets[p.target].kind);
+            if let Mode::Open { rate } = p.mode
+                && saturated(s, &p.mode, &s.runs[at])
+            {
+                missed.entry(targets[p.target].kind).or_default().push(rate);
             }
         }
     }
@@ -497,4 +510,21 @@ async fn slow(
     let out = faults::slow(&slow_target, scenario, &fault_ctx(s, products), baseline).await;
     s.settle_and_audit(slow_target, key).await?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::still_driven;
+
+    #[test]
+    fn a_saturated_target_skips_doubled_rates_and_stops_after_two_misses() {
+        // The default profile's sweep: missed at 2,000/s, 4,000/s is not driven.
+        assert!(still_driven(&[], 4000.0));
+        assert!(!still_driven(&[2000.0], 4000.0));
+        // The full profile's finer steps just above a miss still run, until a second miss.
+        assert!(still_driven(&[1500.0], 2000.0));
+        assert!(still_driven(&[1500.0], 2500.0));
+        assert!(!still_driven(&[1500.0], 3000.0));
+        assert!(!still_driven(&[1500.0, 2000.0], 2500.0));
+    }
 }
