@@ -1,7 +1,8 @@
 //! WAL checkpoints off the commit path. SQLite's automatic checkpoint runs inside whichever
 //! commit crosses the threshold, so that commit (and every write queued behind it in the group)
 //! waits for the checkpoint's fsyncs. Here the writer's automatic checkpoint is off, and a thread
-//! of its own runs a PASSIVE checkpoint (which never blocks the writer) every interval.
+//! of its own runs a PASSIVE checkpoint (which never blocks the writer) every interval, and asks
+//! the writer thread to rewind the log when it is still long afterwards (see `writer`).
 
 use std::sync::Mutex;
 use std::sync::mpsc;
@@ -16,15 +17,26 @@ pub(super) struct Checkpointer {
 }
 
 impl Checkpointer {
-    pub(super) fn start(conn: Connection, interval: Duration) -> Self {
+    /// Checkpoints every `interval`; calls `rewind` when a checkpoint leaves `rewind_frames` or
+    /// more frames in the log.
+    pub(super) fn start(
+        conn: Connection,
+        interval: Duration,
+        rewind_frames: i64,
+        rewind: Box<dyn Fn() + Send>,
+    ) -> Self {
         let (tx, rx) = mpsc::channel::<()>();
         let handle = std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
             .spawn(move || {
                 while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(interval) {
-                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    // (busy, frames in the log, frames copied to the database)
+                    match conn
+                        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
                     {
-                        tracing::debug!(error = %e, "checkpoint skipped");
+                        Ok(frames) if frames >= rewind_frames => rewind(),
+                        Ok(_) => {}
+                        Err(e) => tracing::debug!(error = %e, "checkpoint skipped"),
                     }
                 }
             })

@@ -102,6 +102,13 @@ impl Default for StoreConfig {
 /// How often the background thread checkpoints the WAL into the database file.
 const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
 
+/// A WAL this long after a checkpoint (frames of one page each: about 4 MiB, SQLite's own
+/// automatic checkpoint size) is rewound by the writer thread.
+const REWIND_FRAMES: i64 = 1000;
+
+/// How long a connection waits for a lock another holds.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Storage failures, before they are turned into [`ServiceError::Internal`].
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -146,7 +153,7 @@ pub struct Db {
 struct Inner {
     path: PathBuf,
     config: StoreConfig,
-    writer: writer::Writer,
+    writer: Arc<writer::Writer>,
     checkpointer: checkpoint::Checkpointer,
     readers: Mutex<Vec<Connection>>,
     meter: Arc<meter::Meter>,
@@ -158,20 +165,29 @@ impl Db {
         let conn = open_connection(path, config)?;
         conn.execute_batch(schema)?;
         conn.execute_batch("PRAGMA wal_autocheckpoint=0;")?;
-        let checkpointer =
-            checkpoint::Checkpointer::start(open_connection(path, config)?, CHECKPOINT_INTERVAL);
         let name = path
             .file_name()
             .map_or_else(|| "db".into(), |n| n.to_string_lossy().into_owned());
         let meter = meter::register(&name);
         let inline = config.inline_commit && config.sync != SyncMode::Full;
-        let writer = writer::Writer::start(
+        let writer = Arc::new(writer::Writer::start(
             conn,
             path.display().to_string(),
             config.max_batch,
             config.max_queue,
             inline,
             meter.clone(),
+        ));
+        let w = Arc::downgrade(&writer);
+        let checkpointer = checkpoint::Checkpointer::start(
+            open_connection(path, config)?,
+            CHECKPOINT_INTERVAL,
+            REWIND_FRAMES,
+            Box::new(move || {
+                if let Some(w) = w.upgrade() {
+                    w.restart_wal();
+                }
+            }),
         );
         Ok(Self {
             inner: Arc::new(Inner {
@@ -281,7 +297,7 @@ impl Inner {
 
 fn open_connection(path: &Path, config: StoreConfig) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.execute_batch(&format!(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous={}; PRAGMA foreign_keys=ON;",
         config.sync.as_str()

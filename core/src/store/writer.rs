@@ -16,6 +16,13 @@
 //! What runs inline is bounded: one write's statements and a commit that does not wait for the
 //! disk. With `synchronous=FULL` every commit fsyncs, so every write goes to the writer thread
 //! and no async worker ever waits for the disk.
+//!
+//! The writer thread also restarts the WAL when the checkpointer asks ([`Writer::restart_wal`]):
+//! under steady writes a PASSIVE checkpoint never catches up with the last frame, so SQLite never
+//! rewinds the log and it grows without bound (hundreds of MB per database in seconds), each
+//! commit appending to pages the kernel must allocate and zero. Between two groups, with writes
+//! held in the queue, a RESTART checkpoint copies the few frames the background checkpoint left
+//! and rewinds the log, so commits overwrite pages already cached.
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
@@ -32,6 +39,9 @@ use crate::error::{ServiceError, ServiceResult};
 /// How long a database counts as contended after a write found a commit in progress.
 const CONTENDED_FOR: Duration = Duration::from_millis(1);
 
+/// How long a WAL rewind waits for readers still using the log.
+const REWIND_WAIT: Duration = Duration::from_millis(20);
+
 type Deliver = Box<dyn FnOnce(Option<String>) + Send>;
 type Job = Box<dyn FnOnce(&Connection) -> (bool, Deliver) + Send>;
 
@@ -45,6 +55,8 @@ struct State {
     /// the database has just been contended, and under contention the writer thread's larger
     /// groups cost less per write than commits made one by one.
     contended_until: Instant,
+    /// The checkpointer found the WAL long: the writer thread rewinds it before its next group.
+    restart_wanted: bool,
 }
 
 struct Shared {
@@ -90,6 +102,7 @@ impl Writer {
                 committing: false,
                 closed: false,
                 contended_until: Instant::now(),
+                restart_wanted: false,
             }),
             wake: Condvar::new(),
             conn: Mutex::new(Some(conn)),
@@ -147,6 +160,15 @@ impl Writer {
             rx
         };
         rx.await.map_err(|_| closed(&self.name))?
+    }
+
+    /// Asks the writer thread to rewind the WAL before its next group (see the module's note).
+    pub(super) fn restart_wal(&self) {
+        let mut st = self.shared.lock_state();
+        if !st.closed && !st.restart_wanted {
+            st.restart_wanted = true;
+            self.shared.wake.notify_one();
+        }
     }
 
     pub(super) fn is_closed(&self) -> bool {
@@ -234,6 +256,20 @@ impl Shared {
         result
     }
 
+    /// A RESTART checkpoint on the writer's connection, with every write held: copies what the
+    /// background checkpoint left and rewinds the log once no reader still uses it. Readers hold
+    /// it for a point read, so it waits for them briefly; if one holds on longer, the log is
+    /// rewound at a later request.
+    fn rewind(&self) {
+        let guard = self.conn.lock().expect("writer connection poisoned");
+        let Some(conn) = guard.as_ref() else { return };
+        let _ = conn.busy_timeout(REWIND_WAIT);
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())) {
+            tracing::debug!(error = %e, "WAL restart skipped");
+        }
+        let _ = conn.busy_timeout(super::BUSY_TIMEOUT);
+    }
+
     /// Commits `batch` in one transaction, each job under its own savepoint, then answers every
     /// caller.
     fn commit_batch(&self, batch: &mut Vec<Job>) {
@@ -300,17 +336,17 @@ fn short_name(path: &str) -> &str {
         .unwrap_or("db")
 }
 
-/// The writer thread: leads a batch whenever writes are queued and nobody is committing; on
-/// close, commits what is left and exits.
+/// The writer thread: leads a batch whenever writes are queued and nobody is committing, rewinds
+/// the WAL when asked; on close, commits what is left and exits.
 fn run(shared: &Shared) {
     let mut batch: Vec<Job> = Vec::with_capacity(shared.max_batch);
     loop {
-        {
+        let restart = {
             let mut st = shared.lock_state();
-            while (st.queue.is_empty() || st.committing) && !st.closed {
+            while ((st.queue.is_empty() && !st.restart_wanted) || st.committing) && !st.closed {
                 st = shared.wake.wait(st).expect("writer state poisoned");
             }
-            if st.queue.is_empty() {
+            if st.closed && st.queue.is_empty() {
                 return; // closed and drained
             }
             if st.committing {
@@ -320,11 +356,19 @@ fn run(shared: &Shared) {
                     .wait_while(st, |s| s.committing)
                     .expect("writer state poisoned");
             }
-            let n = st.queue.len().min(shared.max_batch);
-            batch.extend(st.queue.drain(..n));
             st.committing = true;
+            let restart = std::mem::take(&mut st.restart_wanted) && !st.closed;
+            if !restart {
+                let n = st.queue.len().min(shared.max_batch);
+                batch.extend(st.queue.drain(..n));
+            }
+            restart
+        };
+        if restart {
+            shared.rewind();
+        } else {
+            shared.commit_batch(&mut batch);
         }
-        shared.commit_batch(&mut batch);
         shared.lock_state().committing = false;
     }
 }

@@ -1,7 +1,7 @@
 //! The store's group commit: a write on an idle database commits on the caller's thread; writes
 //! that arrive together share one transaction; a failing write rolls back alone; the hand-off
 //! path and `synchronous=FULL` go through the writer thread; closing commits what was queued; a
-//! full queue refuses forward writes at once.
+//! full queue refuses forward writes at once; under writes that never pause the WAL is rewound.
 
 use std::sync::Arc;
 
@@ -213,4 +213,46 @@ async fn a_full_writer_queue_refuses_forward_writes_at_once_but_takes_undo_write
         4,
         "the slow write, the two queued and the undo; not the refused one"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_unbroken_writes_the_wal_is_rewound_instead_of_growing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(&dir, StoreConfig::default());
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for w in 0..4_i64 {
+        let (db, stop) = (db.clone(), stop.clone());
+        writers.push(tokio::spawn(async move {
+            let mut v = w;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                insert(&db, v).await.unwrap();
+                v += 4;
+            }
+        }));
+    }
+    // Frames in the log, as a checkpoint from another connection reports them.
+    let probe = rusqlite::Connection::open(db.path()).unwrap();
+    let mut frames = Vec::new();
+    for _ in 0..30 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let (busy, log): (i64, i64) = probe
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        if busy == 0 && log >= 0 {
+            frames.push(log);
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for w in writers {
+        w.await.unwrap();
+    }
+    let rewound = frames.windows(2).filter(|p| p[1] < p[0]).count();
+    assert!(
+        rewound > 0,
+        "the log never went back to its start while writes kept coming: {frames:?}"
+    );
+    assert!(count(&db) > 0);
 }
