@@ -108,7 +108,12 @@ impl FiscalPort for FiscalService {
         let _admitted = self.gate.admit(ctx)?;
         self.sim().work(ServiceName::Fiscal, &req.order_key).await;
         let order_id = req.order_id;
-        let yymm = chrono::Utc::now().format("%y%m").to_string();
+        let now = chrono::Utc::now();
+        let yymm = format!(
+            "{:02}{:02}",
+            chrono::Datelike::year(&now) % 100,
+            chrono::Datelike::month(&now)
+        );
         let key = access_key(
             SHOP_UF_CODE,
             &yymm,

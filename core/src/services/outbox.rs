@@ -93,7 +93,7 @@ impl Outbox {
                             .query_row([order_id], |r| r.get(0))
                             .unwrap_or(0);
                         let wait = (SCAN_INTERVAL * 2u32.saturating_pow(tries.clamp(0, 16) as u32)).min(MAX_BACKOFF);
-                        let next = (chrono::Utc::now() + wait).format("%Y-%m-%dT%H:%M:%S%.3f").to_string();
+                        let next = crate::store::time_text(chrono::Utc::now() + wait);
                         conn.prepare_cached(
                             "UPDATE compensacoes SET tentativas = tentativas + 1, proxima = ?2 WHERE pedido_id = ?1",
                         )?

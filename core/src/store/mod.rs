@@ -330,7 +330,21 @@ pub const OPERATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS operacoes (
 
 /// Current UTC time as the ISO-8601 text the seed's tables use.
 pub fn now_text() -> String {
-    chrono::Utc::now()
-        .format("%Y-%m-%dT%H:%M:%S%.3f")
-        .to_string()
+    time_text(chrono::Utc::now())
+}
+
+/// `t` as the seed's ISO-8601 text, to the millisecond (`2026-01-31T23:59:59.123`): written out
+/// field by field, since parsing a strftime pattern on every row cost more than the row's insert.
+pub fn time_text(t: chrono::DateTime<chrono::Utc>) -> String {
+    use chrono::{Datelike, Timelike};
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.nanosecond() / 1_000_000 % 1000
+    )
 }

@@ -256,3 +256,22 @@ async fn under_unbroken_writes_the_wal_is_rewound_instead_of_growing() {
     );
     assert!(count(&db) > 0);
 }
+
+#[test]
+fn timestamps_are_written_as_the_seed_writes_them() {
+    use chrono::TimeZone;
+    for (secs, ms) in [
+        (0_i64, 0_u32),
+        (1_795_000_000, 7),
+        (1_800_000_000, 999),
+        (4_102_444_799, 120),
+    ] {
+        let t = chrono::Utc
+            .timestamp_opt(secs, ms * 1_000_000 + 123)
+            .unwrap();
+        assert_eq!(
+            checkout_core::store::time_text(t),
+            t.format("%Y-%m-%dT%H:%M:%S%.3f").to_string()
+        );
+    }
+}

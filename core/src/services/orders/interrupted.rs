@@ -15,9 +15,7 @@ pub(super) async fn sweep(inner: std::sync::Weak<Inner>) {
         if inner.db.is_closed() {
             return;
         }
-        let cutoff = (chrono::Utc::now() - inner.env.chain_timeout * 2)
-            .format("%Y-%m-%dT%H:%M:%S%.3f")
-            .to_string();
+        let cutoff = crate::store::time_text(chrono::Utc::now() - inner.env.chain_timeout * 2);
         let stale = inner
             .db
             .read(move |conn| {
