@@ -87,7 +87,8 @@ pub(super) fn shedding(r: &Results, out: &mut Vec<Figure>) {
         .filter(|x| OVERLOAD_SCENARIOS.contains(&x.scenario.as_str()))
         .filter_map(|x| Some((x, x.fault.as_ref()?.shedding.as_ref()?)))
         .collect();
-    if runs.is_empty() {
+    // Without a closed-loop peak (`checkout-closed` not run) no share is known: no chart.
+    if !runs.iter().any(|(_, s)| s.share_of_attainable().is_some()) {
         return;
     }
     let categories: Vec<String> = OVERLOAD_SCENARIOS

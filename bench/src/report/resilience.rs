@@ -226,7 +226,16 @@ fn shedding(faults: &[&Run], d: &mut Document) {
         ],
         rows,
     ));
-    d.push(Block::Figure("shedding".into()));
+    if runs
+        .iter()
+        .any(|(_, _, s)| s.share_of_attainable().is_some())
+    {
+        d.push(Block::Figure("shedding".into()));
+    } else {
+        d.push(Block::Paragraph(
+            "No closed-loop peak was measured in this run (the `checkout-closed` scenario), so goodput is not set against what each target could serve, and no chart of it is drawn.".into(),
+        ));
+    }
     d.push(Block::Paragraph(verdict(&runs)));
 }
 
@@ -372,5 +381,22 @@ mod tests {
         assert!(text.contains(
             "Owed nothing at any sample (not drawn): grpc overload, grpc overload-unshed"
         ));
+    }
+
+    #[test]
+    fn an_overload_run_without_a_closed_loop_peak_says_so_and_draws_no_empty_chart() {
+        let mut x = burst("overload", "grpc", "static:256", 2850.0, 1200);
+        if let Some(s) = x.fault.as_mut().and_then(|f| f.shedding.as_mut()) {
+            s.peak_rps = None;
+        }
+        let r = fixture::results(&["grpc"], vec![x]);
+        let mut d = Document::default();
+        resilience(&r, &mut d);
+        let text = markdown(&d);
+        assert!(text.contains("No closed-loop peak was measured"), "{text}");
+        assert!(!text.contains("charts/shedding.svg"), "{text}");
+        let mut figures = Vec::new();
+        crate::report::fault_figures::shedding(&r, &mut figures);
+        assert!(figures.is_empty());
     }
 }
