@@ -91,6 +91,28 @@ fn bounds(series: &[Series]) -> Option<(f64, f64, f64, f64)> {
     Some((x0, x1, y0, y1))
 }
 
+/// Line charts' size: the report's column is about 970 px wide, so they show at their own size.
+const LINES_SIZE: (u32, u32) = (940, 440);
+/// The strip at the right of a line chart that holds its legend, clear of the data.
+const LEGEND_WIDTH: u32 = 190;
+
+/// How a legend entry is drawn.
+enum Mark {
+    Line(RGBColor),
+    Dashed(RGBColor),
+    Area(RGBAColor),
+}
+
+/// An axis value as a person writes it: `500`, not `500.0`; `2.5`; `0.25`.
+fn tick(v: f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{v:.0}")
+    } else {
+        let t = format!("{v:.3}");
+        t.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn draw_lines(
     svg: &mut String,
@@ -104,17 +126,16 @@ fn draw_lines(
 ) -> DrawResult {
     let (x0, x1, y0, y1) = bounds(series).ok_or("no data")?;
     let x1 = if x1 > x0 { x1 * 1.05 } else { x0 + 1.0 };
-    let root = SVGBackend::with_string(svg, (760, 420)).into_drawing_area();
+    let root = SVGBackend::with_string(svg, LINES_SIZE).into_drawing_area();
     root.fill(&WHITE)?;
-    let mut builder = ChartBuilder::on(&root);
+    let root = root.titled(title, ("sans-serif", 20))?;
+    let (plot_area, legend_area) = root.split_horizontally(LINES_SIZE.0 - LEGEND_WIDTH);
+    let mut builder = ChartBuilder::on(&plot_area);
     builder
-        .caption(title, ("sans-serif", 20))
         .margin(12)
-        .x_label_area_size(42)
+        .x_label_area_size(46)
         .y_label_area_size(64);
-    let legend = |c: RGBColor| {
-        move |(x, y): (i32, i32)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(3))
-    };
+    let mut legend: Vec<(String, Mark)> = Vec::new();
     macro_rules! plot {
         ($chart:expr) => {{
             let mut chart = $chart;
@@ -122,25 +143,26 @@ fn draw_lines(
                 .configure_mesh()
                 .x_desc(x_label)
                 .y_desc(y_label)
+                .x_label_formatter(&|v| tick(*v))
+                .y_label_formatter(&|v| tick(*v))
+                .label_style(("sans-serif", 16))
+                .axis_desc_style(("sans-serif", 17))
                 .light_line_style(RGBColor(235, 235, 235))
                 .draw()?;
             if let Some((a, b)) = band {
                 let shade = RGBColor(220, 40, 40);
-                chart
-                    .draw_series(std::iter::once(Rectangle::new(
-                        [(a, 0.0), (b, y1 * 1.1)],
-                        shade.mix(0.12).filled(),
-                    )))?
-                    .label("fault window")
-                    .legend(move |(x, y)| {
-                        Rectangle::new([(x, y - 5), (x + 12, y + 5)], shade.mix(0.3).filled())
-                    });
+                chart.draw_series(std::iter::once(Rectangle::new(
+                    [(a, 0.0), (b, y1 * 1.1)],
+                    shade.mix(0.12).filled(),
+                )))?;
+                legend.push(("fault window".into(), Mark::Area(shade.mix(0.3))));
             }
             if diagonal {
-                chart
-                    .draw_series(LineSeries::new([(x0, x0), (x1, x1)], BLACK.mix(0.3)))?
-                    .label("offered = achieved")
-                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.mix(0.3)));
+                chart.draw_series(LineSeries::new([(x0, x0), (x1, x1)], BLACK.mix(0.3)))?;
+                legend.push((
+                    "offered = achieved".into(),
+                    Mark::Line(RGBColor(170, 170, 170)),
+                ));
             }
             for s in series.iter().filter(|s| s.band.len() >= 2) {
                 // The interval as a translucent band: up along the highs, back along the lows.
@@ -159,31 +181,27 @@ fn draw_lines(
                     // Secondary series (p50 beside p99, say) are told apart by line style and
                     // hollow markers as well as by width, so they survive a grey-scale print.
                     let style = c.mix(0.8).stroke_width(1);
-                    chart
-                        .draw_series(DashedLineSeries::new(s.points.iter().copied(), 5, 4, style))?
-                        .label(s.label.clone())
-                        .legend(move |(x, y)| {
-                            DashedPathElement::new(vec![(x, y), (x + 18, y)], 4, 3, style)
-                        });
+                    chart.draw_series(DashedLineSeries::new(
+                        s.points.iter().copied(),
+                        5,
+                        4,
+                        style,
+                    ))?;
                     chart.draw_series(
                         s.points
                             .iter()
                             .map(|&p| Circle::new(p, 3, c.stroke_width(1))),
                     )?;
+                    legend.push((s.label.clone(), Mark::Dashed(c)));
                 } else {
-                    chart
-                        .draw_series(LineSeries::new(s.points.iter().copied(), c.stroke_width(2)))?
-                        .label(s.label.clone())
-                        .legend(legend(c));
+                    chart.draw_series(LineSeries::new(
+                        s.points.iter().copied(),
+                        c.stroke_width(2),
+                    ))?;
                     chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 3, c.filled())))?;
+                    legend.push((s.label.clone(), Mark::Line(c)));
                 }
             }
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK.mix(0.2))
-                .position(SeriesLabelPosition::UpperLeft)
-                .draw()?;
         }};
     }
     if log_y {
@@ -192,7 +210,37 @@ fn draw_lines(
     } else {
         plot!(builder.build_cartesian_2d(x0 * 0.95..x1, 0.0..y1 * 1.1)?);
     }
+    draw_legend(&legend_area, &legend)?;
     root.present()?;
+    Ok(())
+}
+
+/// The legend, one entry a row from the top of its strip (as many as fit).
+fn draw_legend(
+    area: &DrawingArea<SVGBackend, plotters::coord::Shift>,
+    entries: &[(String, Mark)],
+) -> DrawResult {
+    let rows = (area.dim_in_pixel().1 as i32 - 24) / 19;
+    for (i, (label, mark)) in entries.iter().take(rows.max(0) as usize).enumerate() {
+        let y = 24 + 19 * i as i32;
+        match mark {
+            Mark::Line(c) => {
+                area.draw(&PathElement::new(vec![(6, y), (30, y)], c.stroke_width(3)))?;
+            }
+            Mark::Dashed(c) => area.draw(&DashedPathElement::new(
+                vec![(6, y), (30, y)],
+                4,
+                3,
+                c.mix(0.8).stroke_width(1),
+            ))?,
+            Mark::Area(c) => area.draw(&Rectangle::new([(10, y - 6), (26, y + 6)], c.filled()))?,
+        }
+        area.draw(&Text::new(
+            label.clone(),
+            (36, y - 7),
+            ("sans-serif", 16).into_font().color(&BLACK),
+        ))?;
+    }
     Ok(())
 }
 
@@ -245,12 +293,12 @@ fn draw_bars(
     if categories.is_empty() || series.is_empty() || top <= 0.0 {
         return Err("no data".into());
     }
-    // Room above the bars for the legend (about 16 px an entry, two a series when the bars are
+    // Room above the bars for the legend (about 18 px an entry, two a series when the bars are
     // split, in a plot about 330 px high), and room along the axis for every category's label.
     let entries = series.len() * if parts.is_some() { 2 } else { 1 };
-    let headroom = 1.0 / (1.0 - ((entries * 16 + 20) as f64 / 330.0).min(0.6));
+    let headroom = 1.0 / (1.0 - ((entries * 18 + 20) as f64 / 330.0).min(0.6));
     let n = series.len() as f64;
-    let width = 760.max(80 * categories.len() as u32);
+    let width = LINES_SIZE.0.max(80 * categories.len() as u32);
     let root = SVGBackend::with_string(svg, (width, 420)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
@@ -273,6 +321,9 @@ fn draw_bars(
             }
         })
         .y_desc(y_label)
+        .y_label_formatter(&|v| tick(*v))
+        .label_style(("sans-serif", 16))
+        .axis_desc_style(("sans-serif", 17))
         .light_line_style(RGBColor(235, 235, 235))
         .draw()?;
     for (k, (label, values)) in series.iter().enumerate() {
@@ -310,6 +361,7 @@ fn draw_bars(
         .configure_series_labels()
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.2))
+        .label_font(("sans-serif", 16))
         .position(SeriesLabelPosition::UpperRight)
         .draw()?;
     root.present()?;
@@ -364,5 +416,25 @@ mod tests {
         assert!(stacked.contains("grpc: core") && stacked.contains("grpc: rest"));
         assert!(stacked.matches("<rect").count() >= 4);
         assert!(lines("nothing", "x", "y", &[], false, false).contains("no data"));
+        // The legend stands in its own strip, right of the plotted data.
+        let x: f64 = svg
+            .split("<text x=\"")
+            .skip(1)
+            .find(|t| t.split("</text>").next().unwrap_or("").contains("rest-h1"))
+            .and_then(|t| t.split('"').next()?.parse().ok())
+            .expect("a legend entry for rest-h1");
+        assert!(
+            x >= f64::from(LINES_SIZE.0 - LEGEND_WIDTH),
+            "legend at x = {x}"
+        );
+    }
+
+    #[test]
+    fn axis_values_read_as_people_write_them() {
+        assert_eq!(tick(500.0), "500");
+        assert_eq!(tick(2.5), "2.5");
+        assert_eq!(tick(0.25), "0.25");
+        assert_eq!(tick(0.0), "0");
+        assert_eq!(tick(1e-4), "0");
     }
 }
