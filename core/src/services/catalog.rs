@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use rusqlite::OptionalExtension;
@@ -25,11 +26,18 @@ pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS produtos (
 /// Longest name filter accepted.
 pub const MAX_NAME_FILTER: usize = 200;
 
+/// A catalog this small is listed on the caller's thread: its scan costs less than the hop to the
+/// blocking pool and back (a few rows of three columns each against two thread wake-ups); a larger
+/// one is scanned on the blocking pool, so no async worker is held for long.
+pub const INLINE_SCAN_ROWS: usize = 256;
+
 /// The Catalog service.
 pub struct CatalogService {
     db: Db,
     inventory: Arc<dyn InventoryPort>,
     gate: Gate,
+    /// Rows of the last unfiltered listing (unknown at first): decides where the next scan runs.
+    catalog_rows: AtomicUsize,
 }
 
 impl CatalogService {
@@ -40,6 +48,7 @@ impl CatalogService {
             db,
             inventory,
             gate: env.gate(ServiceName::Catalog),
+            catalog_rows: AtomicUsize::new(usize::MAX),
         })
     }
 
@@ -76,25 +85,32 @@ impl CatalogPort for CatalogService {
             ));
         }
         let filtered = filter.name_contains.is_some() || filter.max_price_cents.is_some();
-        let rows: Vec<Row> = self
-            .db
-            .scan(move |conn| {
-                let pattern = filter
-                    .name_contains
-                    .map(|n| format!("%{}%", n.replace(['%', '_'], "")));
-                let mut st = conn.prepare_cached(
-                    "SELECT id, nome, preco_centavos FROM produtos
-                     WHERE (?1 IS NULL OR nome LIKE ?1) AND (?2 IS NULL OR preco_centavos <= ?2)
-                     ORDER BY id",
-                )?;
-                let rows = st
-                    .query_map(rusqlite::params![pattern, filter.max_price_cents], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                    })?
-                    .collect::<Result<Vec<Row>, _>>()?;
-                Ok(rows)
-            })
-            .await?;
+        let scan = move |conn: &rusqlite::Connection| {
+            let pattern = filter
+                .name_contains
+                .map(|n| format!("%{}%", n.replace(['%', '_'], "")));
+            let mut st = conn.prepare_cached(
+                "SELECT id, nome, preco_centavos FROM produtos
+                 WHERE (?1 IS NULL OR nome LIKE ?1) AND (?2 IS NULL OR preco_centavos <= ?2)
+                 ORDER BY id",
+            )?;
+            let rows = st
+                .query_map(rusqlite::params![pattern, filter.max_price_cents], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
+                .collect::<Result<Vec<Row>, _>>()?;
+            Ok(rows)
+        };
+        // Every listing scans the whole table (the filters use no index), so the catalog's size
+        // says what a scan costs.
+        let rows: Vec<Row> = if self.catalog_rows.load(Ordering::Relaxed) <= INLINE_SCAN_ROWS {
+            self.db.read(scan).await?
+        } else {
+            self.db.scan(scan).await?
+        };
+        if !filtered {
+            self.catalog_rows.store(rows.len(), Ordering::Relaxed);
+        }
         if rows.is_empty() {
             return Ok(Vec::new());
         }

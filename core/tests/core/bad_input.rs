@@ -187,3 +187,21 @@ async fn catalog_lists_filters_and_rejects_bad_queries() {
     );
     assert!(app.audit().is_clean(), "{:?}", app.audit().violations);
 }
+
+#[tokio::test]
+async fn a_catalog_larger_than_an_inline_scan_is_listed_whole_every_time() {
+    let n = checkout_core::services::catalog::INLINE_SCAN_ROWS as i64 + 44;
+    let products: Vec<SeedProduct> = (1..=n).map(|id| (id, "Produto", 10.0, 5)).collect();
+    let app = app_with(&products, approving());
+    // The first listing learns the catalog's size; the next ones run where that size says.
+    for _ in 0..3 {
+        let all = app
+            .app
+            .catalog
+            .list_products(CallCtx::unbounded(), ProductFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(all.len() as i64, n);
+        assert!(all.iter().all(|p| p.stock == 5));
+    }
+}
