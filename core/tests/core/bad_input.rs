@@ -81,15 +81,19 @@ async fn unknown_product_customer_or_order_is_not_found() {
     assert_eq!(app.total_rows(), rows);
 }
 
-#[tokio::test]
-async fn catalog_lists_filters_and_rejects_bad_queries() {
-    let app = app();
-    let all = app
-        .app
+/// The whole catalog, unfiltered.
+async fn list_all(app: &App) -> Vec<ProductInfo> {
+    app.app
         .catalog
         .list_products(CallCtx::unbounded(), ProductFilter::default())
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn catalog_lists_filters_and_rejects_bad_queries() {
+    let app = app();
+    let all = list_all(&app).await;
     assert_eq!(all.len(), PRODUCTS.len());
     assert_eq!(
         all[2],
@@ -195,12 +199,7 @@ async fn a_catalog_larger_than_an_inline_scan_is_listed_whole_every_time() {
     let app = app_with(&products, approving());
     // The first listing learns the catalog's size; the next ones run where that size says.
     for _ in 0..3 {
-        let all = app
-            .app
-            .catalog
-            .list_products(CallCtx::unbounded(), ProductFilter::default())
-            .await
-            .unwrap();
+        let all = list_all(&app).await;
         assert_eq!(all.len() as i64, n);
         assert!(all.iter().all(|p| p.stock == 5));
     }
