@@ -44,7 +44,15 @@ pub fn lines(
 ) -> String {
     let mut svg = String::new();
     if let Err(e) = draw_lines(
-        &mut svg, title, x_label, y_label, series, log_y, diagonal, None,
+        &mut svg,
+        title,
+        x_label,
+        y_label,
+        series,
+        log_y,
+        diagonal,
+        None,
+        &[],
     ) {
         return empty(title, &e.to_string());
     }
@@ -64,6 +72,19 @@ pub fn timeline(title: &str, y_label: &str, series: &[Series], band: (f64, f64))
         false,
         false,
         Some(band),
+        &[],
+    ) {
+        return empty(title, &e.to_string());
+    }
+    svg
+}
+
+/// Lines over named, evenly spaced x positions (point `i` of a series at `x = i`, labelled
+/// `names[i]`: percentiles, say) on a logarithmic y axis.
+pub fn named_x(title: &str, y_label: &str, names: &[&str], series: &[Series]) -> String {
+    let mut svg = String::new();
+    if let Err(e) = draw_lines(
+        &mut svg, title, "", y_label, series, true, false, None, names,
     ) {
         return empty(title, &e.to_string());
     }
@@ -123,9 +144,32 @@ fn draw_lines(
     log_y: bool,
     diagonal: bool,
     band: Option<(f64, f64)>,
+    x_names: &[&str],
 ) -> DrawResult {
     let (x0, x1, y0, y1) = bounds(series).ok_or("no data")?;
-    let x1 = if x1 > x0 { x1 * 1.05 } else { x0 + 1.0 };
+    // The x range: a margin each side of named positions; 5% each side of numbers.
+    let (x_lo, x1) = if !x_names.is_empty() {
+        (-0.25, x_names.len() as f64 - 0.75)
+    } else if x1 > x0 {
+        (x0 * 0.95, x1 * 1.05)
+    } else {
+        (x0 * 0.95, x0 + 1.0)
+    };
+    let x_tick = |v: &f64| {
+        if x_names.is_empty() {
+            return tick(*v);
+        }
+        let i = v.round();
+        match x_names.get(i as usize) {
+            Some(name) if (v - i).abs() < 0.05 && i >= 0.0 => (*name).to_string(),
+            _ => String::new(),
+        }
+    };
+    let x_ticks = if x_names.is_empty() {
+        10
+    } else {
+        x_names.len()
+    };
     let root = SVGBackend::with_string(svg, LINES_SIZE).into_drawing_area();
     root.fill(&WHITE)?;
     let root = root.titled(title, ("sans-serif", 20))?;
@@ -143,7 +187,8 @@ fn draw_lines(
                 .configure_mesh()
                 .x_desc(x_label)
                 .y_desc(y_label)
-                .x_label_formatter(&|v| tick(*v))
+                .x_labels(x_ticks)
+                .x_label_formatter(&x_tick)
                 .y_label_formatter(&|v| tick(*v))
                 .label_style(("sans-serif", 16))
                 .axis_desc_style(("sans-serif", 17))
@@ -206,9 +251,9 @@ fn draw_lines(
     }
     if log_y {
         let lo = (y0 * 0.8).max(1e-3);
-        plot!(builder.build_cartesian_2d(x0 * 0.95..x1, (lo..y1 * 1.25).log_scale())?);
+        plot!(builder.build_cartesian_2d(x_lo..x1, (lo..y1 * 1.25).log_scale())?);
     } else {
-        plot!(builder.build_cartesian_2d(x0 * 0.95..x1, 0.0..y1 * 1.1)?);
+        plot!(builder.build_cartesian_2d(x_lo..x1, 0.0..y1 * 1.1)?);
     }
     draw_legend(&legend_area, &legend)?;
     root.present()?;
@@ -427,6 +472,33 @@ mod tests {
             x >= f64::from(LINES_SIZE.0 - LEGEND_WIDTH),
             "legend at x = {x}"
         );
+    }
+
+    #[test]
+    fn named_positions_are_labelled_by_name() {
+        let s = Series {
+            label: "grpc".into(),
+            points: vec![(0.0, 1.0), (1.0, 2.0), (2.0, 5.0), (3.0, 9.0), (4.0, 12.0)],
+            secondary: false,
+            band: Vec::new(),
+        };
+        let svg = named_x(
+            "spectrum",
+            "ms",
+            &["p50", "p90", "p99", "p99.9", "max"],
+            &[s],
+        );
+        for name in ["p50", "p90", "p99", "p99.9", "max"] {
+            assert!(
+                svg.split("<text").any(|t| t
+                    .split("</text>")
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .ends_with(name)),
+                "{name} not on the axis"
+            );
+        }
     }
 
     #[test]
