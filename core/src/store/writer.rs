@@ -198,14 +198,15 @@ impl Drop for Writer {
 }
 
 /// Holds the right to commit for an inline caller; gives it back (and wakes the writer thread
-/// for whatever queued meanwhile) when dropped, also on a panic.
+/// for whatever queued or was asked for meanwhile) when dropped, also on a panic.
 struct Leader<'a>(&'a Shared);
 
 impl Drop for Leader<'_> {
     fn drop(&mut self) {
         let mut st = self.0.lock_state();
         st.committing = false;
-        if !st.queue.is_empty() {
+        // A rewind asked for during this commit waits for the writer thread as queued writes do.
+        if !st.queue.is_empty() || st.restart_wanted {
             self.0.wake.notify_one();
         }
     }
