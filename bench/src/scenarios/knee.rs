@@ -3,8 +3,14 @@
 //! one outside it); the search widens it upward (doubling, up to a little past the closed-loop
 //! peak) or downward (halving) until both ends are known, then bisects geometrically until the
 //! upper end is within `width` of the lower, or the probes run out. Every probe is judged by the
-//! majority of its trials.
+//! majority of its trials. [`knees`] runs every target's search, probes interleaved.
 
+use super::profile::Scenario;
+use super::runner::Session;
+use super::sweep::{self, Probe, step_names};
+use crate::cluster::target::Target;
+use crate::engine::load::Mode;
+use crate::report::facts::{closed_peak, trials_within_slo};
 use crate::results::KneeSearch;
 
 /// How a profile searches.
@@ -112,6 +118,96 @@ impl Search {
                 .map(|j| [j.0, j.1 as f64, j.2 as f64])
                 .collect(),
         }
+    }
+}
+
+/// Searches every target's knee (see the module's note) from the open-loop sweep's rates, each round
+/// probing every unfinished target once, interleaved. Probes are recorded as more steps of the
+/// open-loop scenario.
+pub(crate) async fn knees(
+    s: &mut Session,
+    scenario: &Scenario,
+    targets: &[Target],
+    products: usize,
+) {
+    let Some(spec) = s.opts.profile.knee else {
+        return;
+    };
+    let slo = s.opts.profile.slo_p99.as_secs_f64() * 1000.0;
+    let mut searches: Vec<Search> = targets
+        .iter()
+        .map(|t| {
+            let label = t.kind.label();
+            let mut search = Search::new(spec, closed_peak(&s.runs, label));
+            for r in s
+                .runs
+                .iter()
+                .filter(|r| r.scenario == scenario.name && r.target == label)
+            {
+                let (within, trials) = trials_within_slo(slo, r);
+                search.record(r.offered_rps.unwrap_or(0.0), within, trials, false);
+            }
+            search
+        })
+        .collect();
+    let mut step = s
+        .runs
+        .iter()
+        .filter(|r| r.scenario == scenario.name)
+        .map(|r| r.step + 1)
+        .max()
+        .unwrap_or(0);
+    loop {
+        let probes: Vec<Probe> = searches
+            .iter()
+            .enumerate()
+            .filter_map(|(i, search)| {
+                Some(Probe {
+                    target: i,
+                    mode: Mode::Open {
+                        rate: search.next()?,
+                    },
+                    step,
+                    name: scenario.name,
+                })
+            })
+            .collect();
+        if probes.is_empty() {
+            break;
+        }
+        s.progress.grow(probes.len());
+        s.progress.line(&format!(
+            "knee search: probing {}",
+            probes
+                .iter()
+                .map(|p| format!("{} at {}", targets[p.target].kind, step_names(&p.mode).0))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        for (p, at) in probes
+            .iter()
+            .zip(sweep::round(s, scenario, targets, &probes, products).await)
+        {
+            s.runs[at].probe = true;
+            let r = &s.runs[at];
+            let (within, trials) = trials_within_slo(slo, r);
+            searches[p.target].record(r.offered_rps.unwrap_or(0.0), within, trials, true);
+        }
+        step += 1;
+    }
+    for (t, search) in targets.iter().zip(&searches) {
+        let found = search.result(t.kind.label());
+        s.progress.line(&format!(
+            "knee of {}: {}",
+            t.kind,
+            match (found.knee_rps, found.above_rps) {
+                (Some(k), Some(a)) => format!("{k:.0}/s (outside the objective at {a:.0}/s)"),
+                (Some(k), None) => format!("at least {k:.0}/s"),
+                (None, Some(a)) => format!("below {a:.0}/s"),
+                (None, None) => "not measured".into(),
+            }
+        ));
+        s.knees.push(found);
     }
 }
 

@@ -16,7 +16,7 @@ pub use super::options::RunOptions;
 use super::options::run_config;
 use super::profile::{Profile, Request, Scenario, Shape};
 use super::progress::Progress;
-use super::sweep;
+use super::{knee, sweep};
 use crate::cluster::supervisor::NodeFlags;
 use crate::cluster::target::{self, Target, TargetKind};
 use crate::engine::step::CHAIN_TIMEOUT_MS;
@@ -378,7 +378,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
             if Some(scenario.name) == knee_after
                 && let Some(open) = here.iter().find(|x| matches!(x.shape, Shape::Open(_)))
             {
-                sweep::knees(&mut s, open, &targets, products).await;
+                knee::knees(&mut s, open, &targets, products).await;
             }
         }
         let keyed = targets

@@ -1,6 +1,6 @@
 //! The steps of one scenario on every target: a sweep of open-loop rates or closed-loop client
-//! counts (each step as interleaved trials, rotating who goes first), the search for every
-//! target's knee, or a fault scenario (a killed service, a slow one, an overload burst).
+//! counts (each step as interleaved trials, rotating who goes first), or a fault scenario (a
+//! killed service, a slow one, an overload burst); the knee search's probes run as its rounds.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,7 +13,6 @@ use checkout_core::sim::WorkTime;
 use hdrhistogram::Histogram;
 
 use super::faults::{self, FaultCtx};
-use super::knee::Search;
 use super::profile::{Request, Scenario, Shape};
 use super::runner::{Session, knee_so_far};
 use crate::cluster::supervisor::{NodeFlags, Replicas};
@@ -22,11 +21,11 @@ use crate::engine::load::Mode;
 use crate::engine::step::{StepSpec, TargetInfo, measure_step};
 use crate::engine::trials::{Part, pool};
 use crate::engine::workload::{Call, CatalogCall, CheckoutCall, Workload};
-use crate::report::facts::{closed_peak, trials_within_slo};
+use crate::report::facts::closed_peak;
 use crate::results::Run;
 
 /// How a step is named: in the progress line and in the run id.
-fn step_names(mode: &Mode) -> (String, String) {
+pub(super) fn step_names(mode: &Mode) -> (String, String) {
     match mode {
         Mode::Open { rate } => (format!("{rate:.0}/s"), format!("{rate:.0}rps")),
         Mode::Closed { clients } => (format!("{clients} clients"), format!("c{clients}")),
@@ -204,96 +203,6 @@ pub(crate) async fn steps(
                 missed.entry(targets[p.target].kind).or_default().push(rate);
             }
         }
-    }
-}
-
-/// Searches every target's knee (see [`knee`]) from the open-loop sweep's rates, each round
-/// probing every unfinished target once, interleaved. Probes are recorded as more steps of the
-/// open-loop scenario.
-pub(crate) async fn knees(
-    s: &mut Session,
-    scenario: &Scenario,
-    targets: &[Target],
-    products: usize,
-) {
-    let Some(spec) = s.opts.profile.knee else {
-        return;
-    };
-    let slo = s.opts.profile.slo_p99.as_secs_f64() * 1000.0;
-    let mut searches: Vec<Search> = targets
-        .iter()
-        .map(|t| {
-            let label = t.kind.label();
-            let mut search = Search::new(spec, closed_peak(&s.runs, label));
-            for r in s
-                .runs
-                .iter()
-                .filter(|r| r.scenario == scenario.name && r.target == label)
-            {
-                let (within, trials) = trials_within_slo(slo, r);
-                search.record(r.offered_rps.unwrap_or(0.0), within, trials, false);
-            }
-            search
-        })
-        .collect();
-    let mut step = s
-        .runs
-        .iter()
-        .filter(|r| r.scenario == scenario.name)
-        .map(|r| r.step + 1)
-        .max()
-        .unwrap_or(0);
-    loop {
-        let probes: Vec<Probe> = searches
-            .iter()
-            .enumerate()
-            .filter_map(|(i, search)| {
-                Some(Probe {
-                    target: i,
-                    mode: Mode::Open {
-                        rate: search.next()?,
-                    },
-                    step,
-                    name: scenario.name,
-                })
-            })
-            .collect();
-        if probes.is_empty() {
-            break;
-        }
-        s.progress.grow(probes.len());
-        s.progress.line(&format!(
-            "knee search: probing {}",
-            probes
-                .iter()
-                .map(|p| format!("{} at {}", targets[p.target].kind, step_names(&p.mode).0))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-        for (p, at) in probes
-            .iter()
-            .zip(round(s, scenario, targets, &probes, products).await)
-        {
-            s.runs[at].probe = true;
-            let r = &s.runs[at];
-            let (within, trials) = trials_within_slo(slo, r);
-            searches[p.target].record(r.offered_rps.unwrap_or(0.0), within, trials, true);
-        }
-        step += 1;
-    }
-    for (t, search) in targets.iter().zip(&searches) {
-        let found = search.result(t.kind.label());
-        s.progress.line(&format!(
-            "knee of {}: {}",
-            t.kind,
-            match (found.knee_rps, found.above_rps) {
-                (Some(k), Some(a)) => format!("{k:.0}/s (outside the objective at {a:.0}/s)"),
-                (Some(k), None) => format!("at least {k:.0}/s"),
-                (None, Some(a)) => format!("below {a:.0}/s"),
-                (None, None) => "not measured".into(),
-            }
-        ));
-        s.knees.push(found);
     }
 }
 
