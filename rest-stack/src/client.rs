@@ -1,6 +1,7 @@
 //! The core's port traits over reqwest: pooled keep-alive clients per peer (forward calls and
-//! compensations apart, each lane bounded), HTTP/1.1 by default or HTTP/2 with prior knowledge, the caller's deadline sent as `x-timeout-ms` and
-//! enforced locally, and error bodies turned back into domain errors.
+//! compensations apart, each lane bounded; one pool per calling thread), HTTP/1.1 by default or
+//! HTTP/2 with prior knowledge, the caller's deadline sent as `x-timeout-ms` and enforced
+//! locally, and error bodies turned back into domain errors.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,11 +21,10 @@ use crate::wire::*;
 
 /// One peer: its base URL and two pooled clients that reach it — forward calls on one,
 /// compensations on the other (their own connections) — each lane bounded on its own
-/// ([`Lanes`]).
+/// ([`Lanes`]), the clients one pair per calling thread ([`ThreadClients`]).
 #[derive(Clone)]
 pub struct Peer {
-    client: reqwest::Client,
-    undo: reqwest::Client,
+    clients: Arc<ThreadClients>,
     lanes: Arc<Lanes>,
     /// `http(s)://ADDR` of every replica, taken in turn (client-side round robin).
     /// Parsed once: a request's URL is its replica's with the path set, with no parsing of
@@ -64,6 +64,38 @@ pub fn http_client(http2: bool, tls: Option<&Tls>) -> reqwest::Client {
     b.build().expect("reqwest client")
 }
 
+/// A peer's clients, a pair per thread that calls it. reqwest runs a connection's task on the
+/// runtime of the thread that opened it, and each actix worker is a runtime of its own: with one
+/// client shared by a service's workers, a request accepted by one worker had its next-hop call
+/// carried by a connection another worker opened, and each call woke that worker and was woken
+/// back (an eventfd write each way, seen under strace on Catalog's listing),
+/// so how the accepted connections happened to fall on the workers decided part of the hop's
+/// cost. Per thread, a request's whole path stays on the worker that accepted it, as a gRPC
+/// service's does on tokio's scheduler. Lanes stay shared: the bounds are per peer.
+struct ThreadClients {
+    forward: thread_local::ThreadLocal<reqwest::Client>,
+    undo: thread_local::ThreadLocal<reqwest::Client>,
+    http2: bool,
+    tls: Option<Arc<Tls>>,
+}
+
+impl ThreadClients {
+    fn new(http2: bool, tls: Option<Arc<Tls>>) -> Self {
+        Self {
+            forward: thread_local::ThreadLocal::new(),
+            undo: thread_local::ThreadLocal::new(),
+            http2,
+            tls,
+        }
+    }
+
+    /// This thread's client for forward calls (`undo` false) or compensations.
+    fn get(&self, undo: bool) -> &reqwest::Client {
+        let slot = if undo { &self.undo } else { &self.forward };
+        slot.get_or(|| http_client(self.http2, self.tls.as_deref()))
+    }
+}
+
 /// `https://ADDR` with TLS, `http://ADDR` without.
 pub fn base_url(addr: std::net::SocketAddr, tls: Option<&Tls>) -> String {
     let scheme = if tls.is_some() { "https" } else { "http" };
@@ -77,16 +109,17 @@ impl Peer {
         service: ServiceName,
         replicas: &[std::net::SocketAddr],
         http2: bool,
-        tls: Option<&Tls>,
+        tls: Option<&Arc<Tls>>,
     ) -> Self {
+        let tls = tls.cloned();
         Self {
-            client: http_client(http2, tls),
-            undo: http_client(http2, tls),
+            clients: Arc::new(ThreadClients::new(http2, tls.clone())),
             lanes: Arc::new(Lanes::new(service.as_str())),
             bases: replicas
                 .iter()
                 .map(|&a| {
-                    reqwest::Url::parse(&base_url(a, tls)).expect("a socket address makes a URL")
+                    reqwest::Url::parse(&base_url(a, tls.as_deref()))
+                        .expect("a socket address makes a URL")
                 })
                 .collect(),
             next: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
@@ -141,7 +174,7 @@ impl Peer {
         path: &str,
         body: &B,
     ) -> ServiceResult<T> {
-        let req = self.client.post(self.url(path)).json(body);
+        let req = self.clients.get(false).post(self.url(path)).json(body);
         self.send(ctx, &self.lanes.forward, req).await
     }
 
@@ -152,7 +185,7 @@ impl Peer {
         path: &str,
         body: &B,
     ) -> ServiceResult<T> {
-        let req = self.undo.post(self.url(path)).json(body);
+        let req = self.clients.get(true).post(self.url(path)).json(body);
         self.send(ctx, &self.lanes.undo, req).await
     }
 
@@ -163,7 +196,7 @@ impl Peer {
         path: &str,
         query: &Q,
     ) -> ServiceResult<T> {
-        let req = self.client.get(self.url(path)).query(query);
+        let req = self.clients.get(false).get(self.url(path)).query(query);
         self.send(ctx, &self.lanes.forward, req).await
     }
 }
@@ -377,8 +410,7 @@ impl RestClients {
     /// Clients for every service in `peers`, over HTTP/2 (prior knowledge) when `http2`, over
     /// TLS when `peers` say so.
     pub fn new(peers: &Peers, http2: bool) -> Self {
-        let tls = peers.tls().map(|t| &**t);
-        let p = |s: ServiceName| Peer::replicated(s, peers.replicas(s), http2, tls);
+        let p = |s: ServiceName| Peer::replicated(s, peers.replicas(s), http2, peers.tls());
         Self {
             orders: RestOrders(p(ServiceName::Orders)),
             payments: RestPayments(p(ServiceName::Payments)),

@@ -361,3 +361,51 @@ async fn a_field_added_to_a_request_is_refused_and_one_added_to_an_answer_is_ign
     assert_eq!(read.status, "enviado");
     s.stack.stop_all().await.unwrap();
 }
+
+/// A peer's calls from one thread never wait on another thread's runtime: each thread that
+/// calls a peer has its own connections, run by its own runtime. Here one thread opens an
+/// HTTP/2 connection to Catalog and then stops driving its runtime (as a worker busy on
+/// something long would); a call from another thread through the same client still completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peers_calls_from_one_thread_do_not_wait_on_another_threads_runtime() {
+    let s = spawn().await;
+    let clients = std::sync::Arc::new(rest_stack::RestClients::new(&s.stack.peers, true));
+    let list = |c: std::sync::Arc<rest_stack::RestClients>| async move {
+        c.catalog
+            .list_products(
+                CallCtx::with_timeout(std::time::Duration::from_secs(2)),
+                ProductFilter::default(),
+            )
+            .await
+    };
+    let (opened, stalled) = std::sync::mpsc::channel();
+    let (release, wait) = std::sync::mpsc::channel::<()>();
+    let first = {
+        let clients = clients.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let listed = rt.block_on(list(clients)).map(|p| p.len());
+            opened.send(listed).unwrap();
+            // The runtime, and any connection it runs, is not driven until released.
+            let _ = wait.recv_timeout(std::time::Duration::from_secs(10));
+            drop(rt);
+        })
+    };
+    assert_eq!(stalled.recv().unwrap(), Ok(PRODUCTS.len()));
+    let second = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(list(clients)).map(|p| p.len())
+    })
+    .join()
+    .unwrap();
+    release.send(()).unwrap();
+    first.join().unwrap();
+    assert_eq!(second, Ok(PRODUCTS.len()));
+    s.stack.stop_all().await.unwrap();
+}
