@@ -4,7 +4,7 @@
 
 use super::document::{Block, Document, table};
 use crate::results::{CrossRow, Crosscheck, Results};
-use crate::scenarios::crosscheck::{AGREEMENT, CLIENTS};
+use crate::scenarios::crosscheck::{AGREEMENT, CLIENTS, ROUND};
 
 /// One endpoint of one target compared: ours over theirs.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,11 +77,19 @@ pub fn section(r: &Results, d: &mut Document) {
         2,
         "Cross-check: wrk and h2load against our engine".into(),
     ));
+    let rounds = c.rows.iter().map(|x| x.rounds).max().unwrap_or(1);
+    let how_long = if rounds > 1 {
+        format!(
+            "in {rounds} rounds of {:.0} s each, the two drivers alternating which goes first (theirs then ours, ours then theirs, …) so the machine's drift falls on both alike; every figure is the median of its rounds",
+            ROUND.as_secs_f64()
+        )
+    } else {
+        format!("{:.0} s each", r.config.trial_s.max(2.0))
+    };
     d.push(Block::Paragraph(format!(
-        "The same endpoint of each stack driven by an outside load generator — wrk (`-t1`, one connection per client) on REST/1.1, h2load (one connection, one stream per client) on REST/2 and on gRPC with a prebuilt frame — and by our engine, closed loop, {} and {} clients, {:.0} s each. The catalog listing runs everywhere; the checkout on REST/1.1 only, where a wrk script sends our request sequence (h2load repeats one body, which the idempotency key turns into replays). What should agree: the median at one client, and the services' CPU per request at {}; each driver's own CPU per request is shown beside, since every driver shares the cores with the services. Agreement asked: within {:.0}%. Packets per request count every segment on the loopback interface during the driver's run (every hop on the endpoint's path — the listing's client → Catalog → Inventory, the checkout's five — both directions, ACKs included): a driver that sends a request in two writes makes the server wake twice.",
+        "The same endpoint of each stack driven by an outside load generator — wrk (`-t1`, one connection per client) on REST/1.1, h2load (one connection, one stream per client) on REST/2 and on gRPC with a prebuilt frame — and by our engine, closed loop, {} and {} clients, {how_long}. The catalog listing runs everywhere; the checkout on REST/1.1 only, where a wrk script sends our request sequence (h2load repeats one body, which the idempotency key turns into replays). What should agree: the median at one client, and the services' CPU per request at {}; each driver's own CPU per request is shown beside, since every driver shares the cores with the services. Agreement asked: within {:.0}%. Packets per request count every segment on the loopback interface during the driver's run (every hop on the endpoint's path — the listing's client → Catalog → Inventory, the checkout's five — both directions, ACKs included): a driver that sends a request in two writes makes the server wake twice.",
         CLIENTS[0],
         CLIENTS[1],
-        r.config.trial_s.max(2.0),
         CLIENTS[1],
         100.0 * AGREEMENT
     )));
@@ -173,6 +181,7 @@ mod tests {
             server_cpu_us: cpu,
             driver_cpu_us: own,
             packets: None,
+            rounds: 3,
         }
     }
 

@@ -78,6 +78,13 @@ pub struct CrossRow {
     /// runs made before it was counted.
     #[serde(default)]
     pub packets: Option<f64>,
+    /// Rounds each figure is the median of (1 in runs made before rounds were alternated).
+    #[serde(default = "one")]
+    pub rounds: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// The CPU profiles (`--profile-cpu`): one flame graph per networked stack.

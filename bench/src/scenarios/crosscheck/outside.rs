@@ -1,32 +1,15 @@
-//! An outside instrument against ours: the same endpoint of each stack driven by wrk (REST over
-//! HTTP/1.1), h2load (REST over HTTP/2 and gRPC, with a prebuilt request frame) and our engine,
-//! at the same closed-loop concurrency. What should agree is compared: the median at one
-//! connection, and the services' CPU per request at 16 (each driver's own CPU beside it, since
-//! every driver shares the cores with the services). The catalog listing is driven on every
-//! stack; the checkout on REST/1.1 only, through a wrk script that sends our engine's request
-//! sequence (h2load sends one fixed body, which the idempotency key would turn into replays).
-//! Runs only when the tools are on PATH, and says so otherwise.
+//! The outside drivers of the cross-check: finding wrk and h2load, the commands that run them
+//! (at our client thread's priority), a wrk script with our checkout sequence, and reading what
+//! they print.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Duration;
 
-use checkout_core::ServiceName;
-
-use super::runner::Session;
-use crate::cluster::target::{Target, TargetKind};
-use crate::engine::load::Mode;
+use super::{Drive, Endpoint, Measured, round_seed};
+use crate::cluster::target::TargetKind;
 use crate::engine::procfs;
-use crate::engine::step::{StepSpec, TargetInfo, measure_step};
-use crate::engine::workload::{Call, CatalogCall, CheckoutCall, Workload};
-use crate::results::{CrossRow, Crosscheck, Run};
-
-/// Agreement asked of the two drivers on each compared figure.
-pub const AGREEMENT: f64 = 0.15;
-
-/// Concurrencies compared: latency at one, CPU per request at many.
-pub const CLIENTS: [usize; 2] = [1, 16];
+use crate::engine::workload::Workload;
 
 /// The path of `tool` if it is on PATH.
 pub fn on_path(tool: &str) -> Option<PathBuf> {
@@ -35,15 +18,6 @@ pub fn on_path(tool: &str) -> Option<PathBuf> {
         .split(':')
         .map(|d| Path::new(d).join(tool))
         .find(|p| p.is_file())
-}
-
-/// One driver's measurement, before it is labelled.
-struct Measured {
-    rps: f64,
-    p50_us: f64,
-    server_cpu_us: f64,
-    driver_cpu_us: f64,
-    packets: Option<f64>,
 }
 
 /// A duration as wrk prints it (`635.00us`, `1.02ms`, `2.00s`), in µs.
@@ -171,22 +145,6 @@ fn external(
     })
 }
 
-/// What is driven: the catalog listing, or a checkout.
-#[derive(Clone, Copy, PartialEq)]
-enum Endpoint {
-    Catalog,
-    Checkout,
-}
-
-impl Endpoint {
-    fn name(self) -> &'static str {
-        match self {
-            Endpoint::Catalog => "catalog listing",
-            Endpoint::Checkout => "checkout",
-        }
-    }
-}
-
 /// A wrk script sending `n` checkouts of our engine's sequence (same customers and items, keys
 /// of their own), one per request, as a kept-alive connection would.
 fn wrk_script(seed: u64, n: u64, products: usize) -> String {
@@ -206,88 +164,9 @@ fn wrk_script(seed: u64, n: u64, products: usize) -> String {
     s
 }
 
-/// `call` on `t`, closed loop with `clients` for `window`, measured like any step (no warm-up)
-/// but not recorded.
-pub(super) async fn closed_loop(
-    s: &Session,
-    t: &Target,
-    call: Arc<dyn Call>,
-    clients: usize,
-    window: Duration,
-    scenario: &'static str,
-) -> Run {
-    let spec = StepSpec {
-        mode: Mode::Closed { clients },
-        warmup: Duration::ZERO,
-        window,
-        scenario,
-        step: clients,
-        label: format!("c{clients}"),
-        samples: false,
-    };
-    let (run, _, _) = measure_step(
-        call,
-        spec,
-        &TargetInfo::of(t),
-        &s.calibration,
-        std::future::ready(()),
-    )
-    .await;
-    run
-}
-
-/// Our engine on the same endpoint, closed loop with `clients`.
-async fn ours(
-    s: &Session,
-    t: &Target,
-    endpoint: Endpoint,
-    clients: usize,
-    window: Duration,
-    products: usize,
-) -> Measured {
-    let call: Arc<dyn Call> = match endpoint {
-        Endpoint::Catalog => Arc::new(CatalogCall {
-            catalog: t.catalog.clone(),
-            expected: products,
-            deadline: s.deadline,
-        }),
-        Endpoint::Checkout => Arc::new(CheckoutCall {
-            orders: t.orders.clone(),
-            workload: Workload::new(
-                s.opts.seed ^ clients as u64,
-                "crosscheck-ours",
-                0,
-                50,
-                products,
-            ),
-            deadline: s.deadline,
-        }),
-    };
-    let run = closed_loop(s, t, call, clients, window, "crosscheck").await;
-    let services = crate::report::verdict::service_cpu(&run);
-    let all: f64 = run.resources.iter().map(|u| u.cpu_us_per_request).sum();
-    Measured {
-        rps: run.achieved_rps,
-        p50_us: run.latency_us.p50,
-        server_cpu_us: services,
-        driver_cpu_us: all - services,
-        packets: run.wire_packets_per_request,
-    }
-}
-
-/// How one comparison is driven.
-struct Drive<'a> {
-    clients: usize,
-    window: Duration,
-    /// Where scripts, frames and logs go.
-    dir: &'a Path,
-    seed: u64,
-    products: usize,
-}
-
 /// The outside driver of `kind` for `endpoint`, if it has one and it is installed: its command,
 /// and whether it is h2load (read from its log) rather than wrk.
-fn outside(
+pub(super) fn outside(
     kind: TargetKind,
     endpoint: Endpoint,
     addr: std::net::SocketAddr,
@@ -299,6 +178,7 @@ fn outside(
         dir,
         seed,
         products,
+        round,
     } = *d;
     let secs = format!("{}", window.as_secs().max(1));
     match (kind, endpoint) {
@@ -314,9 +194,10 @@ fn outside(
             let url = match endpoint {
                 Endpoint::Catalog => format!("http://{addr}/produtos"),
                 Endpoint::Checkout => {
-                    let script = dir.join(format!("checkout-c{clients}.lua"));
+                    let script = dir.join(format!("checkout-c{clients}-r{round}.lua"));
+                    let script_seed = round_seed(seed, clients, round);
                     if let Err(e) =
-                        std::fs::write(&script, wrk_script(seed ^ clients as u64, 40_000, products))
+                        std::fs::write(&script, wrk_script(script_seed, 8_000, products))
                     {
                         return Some(("wrk", Err(e.into())));
                     }
@@ -330,7 +211,7 @@ fn outside(
         (TargetKind::RestH2 | TargetKind::Grpc, Endpoint::Catalog) => {
             let h2load = on_path("h2load")?;
             let mut cmd = at_driver_priority(h2load);
-            let log = dir.join(format!("{kind}-c{clients}.log"));
+            let log = dir.join(format!("{kind}-c{clients}-r{round}.log"));
             cmd.args(["-c1", &format!("-m{clients}"), "-D", &secs])
                 .arg(format!("--log-file={}", log.display()));
             if kind == TargetKind::Grpc {
@@ -355,111 +236,33 @@ fn outside(
     }
 }
 
-/// Runs the cross-check on every networked target.
-pub(crate) async fn run(s: &mut Session, targets: &[Target], products: usize) -> Crosscheck {
-    let window = s.opts.profile.trial.max(Duration::from_secs(2));
-    let mut out = Crosscheck::default();
-    if let Some(t) = &s.flags.tls {
-        out.skipped.push(format!(
-            "skipped: the run is over {}, and the outside drivers are set up for the stacks in the clear",
-            t.label()
-        ));
-        return out;
-    }
-    for tool in ["wrk", "h2load"] {
-        if on_path(tool).is_none() {
-            out.skipped.push(format!(
-                "skipped {}: {tool} not installed (Debian package `{}`)",
-                if tool == "wrk" {
-                    "REST/1.1"
-                } else {
-                    "REST/2 and gRPC"
-                },
-                if tool == "wrk" {
-                    "wrk"
-                } else {
-                    "nghttp2-client"
-                }
-            ));
-        }
-    }
-    let dir = s.work.join("crosscheck");
-    let _ = std::fs::create_dir_all(&dir);
-    for t in targets.iter().filter(|t| t.kind != TargetKind::InProcess) {
-        for endpoint in [Endpoint::Catalog, Endpoint::Checkout] {
-            let service = match endpoint {
-                Endpoint::Catalog => ServiceName::Catalog,
-                Endpoint::Checkout => ServiceName::Orders,
-            };
-            let Some(addr) = t.addr(service) else {
-                continue;
-            };
-            for clients in CLIENTS {
-                let drive = Drive {
-                    clients,
-                    window,
-                    dir: &dir,
-                    seed: s.opts.seed,
-                    products,
-                };
-                let Some((driver, cmd)) = outside(t.kind, endpoint, addr, &drive) else {
-                    continue;
-                };
-                s.progress.line(&format!(
-                    "crosscheck {} {} {clients} client(s): {driver} and ours",
-                    t.kind,
-                    endpoint.name()
-                ));
-                let pids: Vec<u32> = t
-                    .processes()
-                    .into_iter()
-                    .filter(|(name, _)| !name.starts_with("loadgen"))
-                    .map(|(_, pid)| pid)
-                    .collect();
-                let theirs = cmd.and_then(|(cmd, h2)| {
-                    let log = dir.join(format!("{}-c{clients}.log", t.kind));
-                    external(
-                        driver,
-                        cmd,
-                        &pids,
-                        |text| {
-                            if h2 {
-                                parse_h2load(
-                                    text,
-                                    &std::fs::read_to_string(&log).unwrap_or_default(),
-                                )
-                            } else {
-                                parse_wrk(text)
-                            }
-                        },
-                        window,
-                    )
-                });
-                let mine = ours(s, t, endpoint, clients, window, products).await;
-                let row = |driver: &str, m: &Measured| CrossRow {
-                    target: t.kind.label().into(),
-                    endpoint: endpoint.name().into(),
-                    clients,
-                    driver: driver.into(),
-                    rps: m.rps,
-                    p50_us: m.p50_us,
-                    server_cpu_us: m.server_cpu_us,
-                    driver_cpu_us: m.driver_cpu_us,
-                    packets: m.packets,
-                };
-                match theirs {
-                    Ok(m) => out.rows.push(row(driver, &m)),
-                    Err(e) => out.skipped.push(format!(
-                        "{} {} c{clients} with {driver}: {e}",
-                        t.kind,
-                        endpoint.name()
-                    )),
-                }
-                out.rows.push(row("ours", &mine));
+/// One round of the outside driver of `kind` on `endpoint`.
+pub(super) fn their_round(
+    kind: TargetKind,
+    endpoint: Endpoint,
+    addr: std::net::SocketAddr,
+    d: &Drive<'_>,
+    pids: &[u32],
+) -> anyhow::Result<Measured> {
+    let (driver, cmd) = outside(kind, endpoint, addr, d)
+        .ok_or_else(|| anyhow::anyhow!("no outside driver for {kind} {}", endpoint.name()))?;
+    let (cmd, h2) = cmd?;
+    let log = d
+        .dir
+        .join(format!("{kind}-c{}-r{}.log", d.clients, d.round));
+    external(
+        driver,
+        cmd,
+        pids,
+        |text| {
+            if h2 {
+                parse_h2load(text, &std::fs::read_to_string(&log).unwrap_or_default())
+            } else {
+                parse_wrk(text)
             }
-        }
-    }
-    out
+        },
+        d.window,
+    )
 }
 
 #[cfg(test)]
