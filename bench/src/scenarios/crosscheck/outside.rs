@@ -164,6 +164,16 @@ fn wrk_script(seed: u64, n: u64, products: usize) -> String {
     s
 }
 
+/// The outside driver that measures `endpoint` of `kind`, if there is one and it is installed.
+pub(super) fn tool(kind: TargetKind, endpoint: Endpoint) -> Option<&'static str> {
+    let name = match (kind, endpoint) {
+        (TargetKind::RestH1, _) => "wrk",
+        (TargetKind::RestH2 | TargetKind::Grpc, Endpoint::Catalog) => "h2load",
+        _ => return None,
+    };
+    on_path(name).map(|_| name)
+}
+
 /// The outside driver of `kind` for `endpoint`, if it has one and it is installed: its command,
 /// and whether it is h2load (read from its log) rather than wrk.
 pub(super) fn outside(
@@ -181,9 +191,11 @@ pub(super) fn outside(
         round,
     } = *d;
     let secs = format!("{}", window.as_secs().max(1));
-    match (kind, endpoint) {
-        (TargetKind::RestH1, _) => {
-            let wrk = on_path("wrk")?;
+    let name = tool(kind, endpoint)?;
+    let path = on_path(name)?;
+    match name {
+        "wrk" => {
+            let wrk = path;
             let mut cmd = at_driver_priority(wrk);
             cmd.args([
                 "-t1",
@@ -208,8 +220,8 @@ pub(super) fn outside(
             cmd.arg(url);
             Some(("wrk", Ok((cmd, false))))
         }
-        (TargetKind::RestH2 | TargetKind::Grpc, Endpoint::Catalog) => {
-            let h2load = on_path("h2load")?;
+        _ => {
+            let h2load = path;
             let mut cmd = at_driver_priority(h2load);
             let log = dir.join(format!("{kind}-c{clients}-r{round}.log"));
             cmd.args(["-c1", &format!("-m{clients}"), "-D", &secs])
@@ -232,7 +244,6 @@ pub(super) fn outside(
             }
             Some(("h2load", Ok((cmd, true))))
         }
-        _ => None,
     }
 }
 
