@@ -68,10 +68,10 @@ pub fn http_client(http2: bool, tls: Option<&Tls>) -> reqwest::Client {
 /// runtime of the thread that opened it, and each actix worker is a runtime of its own: with one
 /// client shared by a service's workers, a request accepted by one worker had its next-hop call
 /// carried by a connection another worker opened, and each call woke that worker and was woken
-/// back (an eventfd write each way, seen under strace on Catalog's listing),
-/// so how the accepted connections happened to fall on the workers decided part of the hop's
-/// cost. Per thread, a request's whole path stays on the worker that accepted it, as a gRPC
-/// service's does on tokio's scheduler. Lanes stay shared: the bounds are per peer.
+/// back (an eventfd write each way, seen under strace on Catalog's listing), so how the accepted
+/// connections happened to fall on the workers decided part of the hop's cost. Per thread, a
+/// request's whole path stays on the worker that accepted it. Lanes stay shared: the bounds are
+/// per peer.
 struct ThreadClients {
     forward: thread_local::ThreadLocal<reqwest::Client>,
     undo: thread_local::ThreadLocal<reqwest::Client>,
