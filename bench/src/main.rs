@@ -58,6 +58,11 @@ struct RunArgs {
     /// current-thread runtime.
     #[arg(long, default_value_t = DEFAULT_GRPC_WORKERS)]
     grpc_workers: usize,
+    /// How each gRPC service process runs its calls: `per-thread` (`--grpc-workers` threads, each
+    /// a current-thread runtime serving its share of the connections, as actix runs REST's) or
+    /// `shared` (one tokio runtime with `--grpc-workers` workers for every connection)
+    #[arg(long, default_value = "per-thread", value_parser = ["per-thread", "shared"])]
+    grpc_runtime: String,
     /// actix workers (threads) of each REST service process.
     #[arg(long, default_value_t = DEFAULT_REST_WORKERS)]
     rest_workers: usize,
@@ -388,6 +393,12 @@ fn benchmark(a: RunArgs) -> anyhow::Result<()> {
             }
         }
     }
+    if a.grpc_runtime == "per-thread" {
+        // The bench's own gRPC clients open channels per calling thread too, as the services'.
+        grpc_stack::threads::set_model(grpc_stack::threads::Model::PerThread(
+            a.grpc_workers.max(1),
+        ));
+    }
     let opts = RunOptions {
         profile,
         out: a.out.clone(),
@@ -403,6 +414,7 @@ fn benchmark(a: RunArgs) -> anyhow::Result<()> {
         targets,
         sync,
         grpc_workers: a.grpc_workers,
+        grpc_per_thread: a.grpc_runtime == "per-thread",
         rest_workers: a.rest_workers.max(1),
         admission: a.admission,
         busy: a.busy,

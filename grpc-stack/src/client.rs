@@ -128,24 +128,80 @@ where
 /// channels to each, and calls take the replicas in turn (client-side round robin: balancing per
 /// request, where a balancer in front of one long-lived HTTP/2 connection could only balance per
 /// connection).
+///
+/// When the process serves on a runtime per thread ([`crate::threads::Model::PerThread`]), every
+/// calling thread gets channels of its own, [`CHANNELS_PER_THREAD`] per replica: a channel's
+/// tasks run on the runtime that opened it, so a call through another thread's channel would
+/// wake that thread and be woken back, and the peer, which pins each connection to one of its
+/// threads, would see one connection per caller thread and could not spread one caller's calls.
 #[derive(Clone)]
-pub struct Link<C> {
-    chain: Arc<[C]>,
-    undo: Arc<[C]>,
+pub struct Link<C: Send> {
+    shared: Arc<Channels<C>>,
+    per_thread: Option<Arc<PerThread<C>>>,
     next: Arc<AtomicUsize>,
     lanes: Arc<Lanes>,
 }
 
-impl<C: Clone> Link<C> {
+/// Channels opened on each calling thread, and how to open them.
+struct PerThread<C: Send> {
+    open: Box<dyn Fn() -> Channels<C> + Send + Sync>,
+    local: thread_local::ThreadLocal<Channels<C>>,
+}
+
+/// Each replica's clients of the forward and the compensation channel.
+struct Channels<C> {
+    chain: Box<[C]>,
+    undo: Box<[C]>,
+}
+
+/// Channels a calling thread opens to each replica when the processes serve on a runtime per
+/// thread: as many as a peer has serving threads by default, so one caller's calls spread over
+/// them.
+pub const CHANNELS_PER_THREAD: usize = 2;
+
+impl<C: Clone + Send + 'static> Link<C> {
     /// Lazily connected channels to every replica of `service` in `peers`, wrapped by `client`.
-    pub fn new(peers: &node::Peers, service: ServiceName, client: impl Fn(Channel) -> C) -> Self {
-        let replicas = peers.replicas(service);
-        let tls = peers.tls().map(|t| &**t);
+    pub fn new(
+        peers: &node::Peers,
+        service: ServiceName,
+        client: impl Fn(Channel) -> C + Send + Sync + 'static,
+    ) -> Self {
+        let replicas: Vec<SocketAddr> = peers.replicas(service).to_vec();
+        let tls = peers.tls().cloned();
+        let open = move |each: usize| {
+            let tls = tls.as_deref();
+            let set = || {
+                replicas
+                    .iter()
+                    .flat_map(|&a| std::iter::repeat_n(a, each))
+                    .map(|a| client(channel(a, tls)))
+                    .collect()
+            };
+            Channels {
+                chain: set(),
+                undo: set(),
+            }
+        };
+        let shared = Arc::new(open(1));
+        let per_thread = (crate::threads::model() != crate::threads::Model::Shared).then(|| {
+            Arc::new(PerThread {
+                open: Box::new(move || open(CHANNELS_PER_THREAD)) as Box<_>,
+                local: thread_local::ThreadLocal::new(),
+            })
+        });
         Self {
-            chain: replicas.iter().map(|&a| client(channel(a, tls))).collect(),
-            undo: replicas.iter().map(|&a| client(channel(a, tls))).collect(),
+            shared,
+            per_thread,
             next: Arc::new(AtomicUsize::new(0)),
             lanes: Arc::new(Lanes::new(service.as_str())),
+        }
+    }
+
+    /// The calling thread's channels.
+    fn channels(&self) -> &Channels<C> {
+        match &self.per_thread {
+            Some(p) => p.local.get_or(|| (p.open)()),
+            None => &self.shared,
         }
     }
 
@@ -156,12 +212,12 @@ impl<C: Clone> Link<C> {
 
     /// The forward channel's client of the next replica.
     fn chain(&self) -> C {
-        self.pick(&self.chain)
+        self.pick(&self.channels().chain)
     }
 
     /// The compensation channel's client of the next replica.
     fn undo(&self) -> C {
-        self.pick(&self.undo)
+        self.pick(&self.channels().undo)
     }
 
     /// The generated client of a forward channel, for a raw call outside the port.

@@ -16,11 +16,18 @@ use tonic::transport::server::{Connected, TcpConnectInfo, TcpIncoming};
 /// An accepted connection, its writes held until the server flushes.
 pub struct Conn(Coalesce<TcpStream>);
 
+impl Conn {
+    /// `s` (`TCP_NODELAY` set by the caller) with its writes held until the server flushes.
+    pub fn new(s: TcpStream) -> Self {
+        Self(Coalesce::new(s))
+    }
+}
+
 /// The listener's connections (`TCP_NODELAY` set), each wrapped in [`Conn`].
 pub fn incoming(listener: TcpListener) -> impl Stream<Item = io::Result<Conn>> {
     TcpIncoming::from(listener)
         .with_nodelay(Some(true))
-        .map(|s| s.map(|s| Conn(Coalesce::new(s))))
+        .map(|s| s.map(Conn::new))
 }
 
 impl Connected for Conn {

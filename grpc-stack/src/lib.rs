@@ -10,6 +10,7 @@ mod edge;
 pub mod ingest;
 pub mod server;
 pub mod status;
+pub mod threads;
 
 /// The wire messages (`checkout-proto`'s) with the gRPC services `build.rs` generated for them.
 #[allow(missing_docs, clippy::all)]

@@ -408,16 +408,27 @@ impl GrpcNode {
                 service,
                 crate::edge::count_call,
             ));
-        builder(self.tls.as_deref())?
+        let server = builder(self.tls.as_deref())?
             .accept_http1(true)
             .tcp_nodelay(true)
             // Streams one connection may hold open at once: a client's forward lane fits
             // (`PEER_IN_FLIGHT`); admission refuses what the service cannot finish in time.
-            .max_concurrent_streams(Some(checkout_core::admission::PEER_IN_FLIGHT as u32))
-            .add_routes(tonic::service::Routes::from(router))
-            // Socket options given to the builder do not apply to a provided listener: set them here.
-            .serve_with_incoming_shutdown(crate::conn::incoming(listener), shutdown)
-            .await?;
+            .max_concurrent_streams(Some(checkout_core::admission::PEER_IN_FLIGHT as u32));
+        let routes = tonic::service::Routes::from(router);
+        match crate::threads::model() {
+            crate::threads::Model::Shared => {
+                server
+                    .clone()
+                    .add_routes(routes)
+                    // Socket options given to the builder do not apply to a provided listener:
+                    // set them here.
+                    .serve_with_incoming_shutdown(crate::conn::incoming(listener), shutdown)
+                    .await?
+            }
+            crate::threads::Model::PerThread(n) => {
+                crate::threads::serve(n, server, routes, listener, shutdown).await?
+            }
+        }
         self.db.close();
         Ok(())
     }

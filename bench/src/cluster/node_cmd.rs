@@ -16,9 +16,14 @@ pub enum NodeStack {
     Grpc {
         #[command(flatten)]
         args: ServeArgs,
-        /// tokio worker threads; 0 for a current-thread runtime.
+        /// tokio worker threads; 0 for a current-thread runtime. With `--per-thread`: serving
+        /// threads (at least one).
         #[arg(long, default_value_t = DEFAULT_GRPC_WORKERS)]
         workers: usize,
+        /// Serve on `workers` threads, each a current-thread runtime with its share of the
+        /// connections, instead of one runtime for all (`grpc_stack::threads`).
+        #[arg(long)]
+        per_thread: bool,
         /// Run on the first N cores only (0: all).
         #[arg(long, default_value_t = 0)]
         cpus: usize,
@@ -74,7 +79,22 @@ pub fn node(stack: NodeStack) -> anyhow::Result<()> {
         }
         rustix::thread::sched_setaffinity(None, &set)?;
     }
+    if let NodeStack::Grpc {
+        per_thread: true,
+        workers,
+        ..
+    } = &stack
+    {
+        grpc_stack::threads::set_model(grpc_stack::threads::Model::PerThread((*workers).max(1)));
+    }
     let rt = match &stack {
+        // Serving on threads of their own, the process's runtime only accepts and runs the
+        // outboxes and sweeps.
+        NodeStack::Grpc {
+            per_thread: true, ..
+        } => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?,
         NodeStack::Grpc { workers: 0, .. } | NodeStack::Tcp { workers: 0, .. } => {
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()

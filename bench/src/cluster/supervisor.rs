@@ -44,6 +44,9 @@ pub struct NodeFlags {
     pub chain_timeout_ms: u64,
     /// tokio workers of each gRPC and TCP service process (0: current-thread runtime).
     pub grpc_workers: usize,
+    /// Each gRPC service process serves on `grpc_workers` threads of its own
+    /// (`grpc_stack::threads`).
+    pub grpc_per_thread: bool,
     /// actix workers of each REST service process.
     pub rest_workers: usize,
     /// What each service admits.
@@ -255,6 +258,9 @@ impl Cluster {
             StackKind::Grpc | StackKind::Tcp => f.grpc_workers.to_string(),
             StackKind::Rest { .. } => f.rest_workers.to_string(),
         });
+        if f.grpc_per_thread && self.kind == StackKind::Grpc {
+            c.arg("--per-thread");
+        }
         for w in &f.work {
             c.args(["--work", w]);
         }

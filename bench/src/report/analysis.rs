@@ -142,9 +142,10 @@ fn method(r: &Results, d: &mut Vec<Block>) {
             format!(
                 "Targets: {}. Each networked stack runs its six services as six OS processes on loopback; gRPC services (and raw-TCP ones, where measured) run {} each, REST services {} actix workers each (the default sizing was chosen by measurement; see the README).",
                 c.targets.join(", "),
-                match c.grpc_worker_threads {
-                    0 => "a current-thread tokio runtime".to_string(),
-                    n => format!("a tokio runtime with {n} worker threads"),
+                match (c.grpc_runtime.as_str(), c.grpc_worker_threads) {
+                    ("per-thread", n) => format!("{} thread{}, each a current-thread tokio runtime serving the connections dealt to it in turn (as actix deals its workers theirs), every calling thread with channels of its own to the next hop,", n.max(1), if n.max(1) == 1 { "" } else { "s" }),
+                    (_, 0) => "a current-thread tokio runtime".to_string(),
+                    (_, n) => format!("a tokio runtime with {n} worker threads"),
                 },
                 c.rest_workers
             ),

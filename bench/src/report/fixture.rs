@@ -73,6 +73,7 @@ pub fn results(targets: &[&str], runs: Vec<Run>) -> Results {
             trial_requests: 0,
             slo_p99_ms: 50.0,
             grpc_worker_threads: 2,
+            grpc_runtime: "per-thread".into(),
             rest_workers: 2,
             admission: "static:256".into(),
             busy: false,

@@ -102,6 +102,11 @@ pub struct RunConfig {
     pub slo_p99_ms: f64,
     /// tokio worker threads of each gRPC service process (0: a current-thread runtime).
     pub grpc_worker_threads: usize,
+    /// How each gRPC service process ran its calls: `per-thread` (that many threads, a
+    /// current-thread runtime each, with its share of the connections) or `shared` (one runtime
+    /// with that many workers); empty in runs made before the choice existed (shared).
+    #[serde(default)]
+    pub grpc_runtime: String,
     /// actix workers of each REST service process.
     pub rest_workers: usize,
     /// What each service admitted (`static:256`, `adaptive`, `off`); empty in runs made before

@@ -28,8 +28,12 @@ pub struct RunOptions {
     pub targets: Vec<TargetKind>,
     /// SQLite durability.
     pub sync: SyncMode,
-    /// tokio workers of each gRPC service process (0: current-thread runtime).
+    /// tokio workers of each gRPC service process (0: current-thread runtime), or its serving
+    /// threads with `grpc_per_thread`.
     pub grpc_workers: usize,
+    /// Each gRPC service process serves on threads of its own, a current-thread runtime each
+    /// (`grpc_stack::threads`).
+    pub grpc_per_thread: bool,
     /// actix workers of each REST service process.
     pub rest_workers: usize,
     /// What each service admits.
@@ -70,6 +74,12 @@ pub(super) fn run_config(
         trial_requests: opts.profile.trial_requests,
         slo_p99_ms: opts.profile.slo_p99.as_secs_f64() * 1000.0,
         grpc_worker_threads: opts.grpc_workers,
+        grpc_runtime: if opts.grpc_per_thread {
+            "per-thread"
+        } else {
+            "shared"
+        }
+        .into(),
         rest_workers: opts.rest_workers,
         admission: opts.admission.to_string(),
         busy: opts.busy,

@@ -218,6 +218,7 @@ async fn open_session(opts: RunOptions, machine: &Machine) -> anyhow::Result<Ses
         approval_rate: 0.9,
         chain_timeout_ms: CHAIN_TIMEOUT_MS,
         grpc_workers: opts.grpc_workers,
+        grpc_per_thread: opts.grpc_per_thread,
         rest_workers: opts.rest_workers,
         admission: opts.admission,
         work: Vec::new(),

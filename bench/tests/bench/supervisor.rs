@@ -16,6 +16,7 @@ fn flags() -> NodeFlags {
         approval_rate: 1.0,
         chain_timeout_ms: 3000,
         grpc_workers: 1,
+        grpc_per_thread: true,
         rest_workers: 1,
         admission: checkout_core::admission::Admission::default(),
         work: Vec::new(),
@@ -176,8 +177,9 @@ async fn dropping_a_cluster_kills_its_processes() {
 }
 
 /// Places 20 checkouts through a stack whose Payments runs as two processes, reached in turn
-/// (`balanced`: false) or through a layer-4 balancer; returns the payments each replica wrote.
-async fn payments_split(kind: StackKind, balanced: bool) -> Vec<u64> {
+/// (`balanced`: false) or through a layer-4 balancer, its services started with `flags`; returns
+/// the payments each replica wrote.
+async fn payments_split(kind: StackKind, balanced: bool, flags: &NodeFlags) -> Vec<u64> {
     use bench::cluster::balancer::Balancer;
     use bench::cluster::supervisor::Replicas;
 
@@ -194,7 +196,7 @@ async fn payments_split(kind: StackKind, balanced: bool) -> Vec<u64> {
         exe,
         kind,
         &env.data_dir,
-        &flags(),
+        flags,
         &dir.path().join("logs"),
         Some(replicas),
     )
@@ -238,12 +240,18 @@ async fn payments_split(kind: StackKind, balanced: bool) -> Vec<u64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_taken_in_turn_share_the_calls_and_a_balancer_pins_one_connection_to_one() {
     for kind in [StackKind::Grpc, StackKind::Rest { http2: false }] {
-        let split = payments_split(kind, false).await;
+        let split = payments_split(kind, false, &flags()).await;
         assert_eq!(split.len(), 2, "{kind:?}");
         assert!(split.iter().all(|&w| w >= 8), "{kind:?} in turn: {split:?}");
     }
-    // gRPC's forward calls share one HTTP/2 connection: the balancer hands it to one replica.
-    let split = payments_split(StackKind::Grpc, true).await;
+    // On one shared runtime, gRPC's forward calls share one HTTP/2 connection: the balancer
+    // hands it to one replica. (Serving per thread, each thread's channels are connections of
+    // their own, which a balancer spreads: the in-turn case above.)
+    let shared = NodeFlags {
+        grpc_per_thread: false,
+        ..flags()
+    };
+    let split = payments_split(StackKind::Grpc, true, &shared).await;
     assert!(
         split.iter().any(|&w| w >= 20) && split.contains(&0),
         "behind the balancer: {split:?}"

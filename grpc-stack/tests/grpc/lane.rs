@@ -40,15 +40,20 @@ impl Pagamento for Held {
         } else {
             let _open = self.gate.acquire().await;
         }
-        Ok(Response::new(PagamentoResponse {
-            pedido_id: req.get_ref().pedido_id,
-            sucesso: true,
-            ..Default::default()
-        }))
+        approved(req.get_ref().pedido_id)
     }
     async fn estornar_pagamento(&self, _: Request<PedidoRef>) -> Result<Response<Vazio>, Status> {
         Ok(Response::new(Vazio {}))
     }
+}
+
+/// What a payments double answers: the order's payment approved.
+pub fn approved(pedido_id: i64) -> Result<Response<PagamentoResponse>, Status> {
+    Ok(Response::new(PagamentoResponse {
+        pedido_id,
+        sucesso: true,
+        ..Default::default()
+    }))
 }
 
 fn order(order_id: i64) -> PaymentRequest {

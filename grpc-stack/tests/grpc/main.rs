@@ -18,6 +18,7 @@ use tonic::Code;
 mod deploy;
 mod lane;
 mod raw;
+mod threads;
 
 struct Stack {
     _dir: TempDir,

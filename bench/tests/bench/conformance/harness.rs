@@ -137,6 +137,9 @@ pub async fn spawn_admitting(
             (Arc::new(orders), Arc::new(catalog), None)
         }
         Wiring::Grpc => {
+            // The bench's default: every service on two threads of its own (the first setting
+            // in this test process holds for all of it).
+            grpc_stack::threads::set_model(grpc_stack::threads::Model::PerThread(2));
             let stack =
                 spawn_services(&ServiceName::ALL, peers, &env, grpc_stack::start, |_, _| {})
                     .await
