@@ -136,10 +136,18 @@ where
 /// threads, would see one connection per caller thread and could not spread one caller's calls.
 #[derive(Clone)]
 pub struct Link<C: Send> {
-    shared: Arc<Channels<C>>,
-    per_thread: Option<Arc<PerThread<C>>>,
+    channels: Opened<C>,
     next: Arc<AtomicUsize>,
     lanes: Arc<Lanes>,
+}
+
+/// Where a link's channels are.
+#[derive(Clone)]
+enum Opened<C: Send> {
+    /// One set for every thread of the process.
+    Shared(Arc<Channels<C>>),
+    /// A set per calling thread.
+    PerThread(Arc<PerThread<C>>),
 }
 
 /// Channels opened on each calling thread, and how to open them.
@@ -182,16 +190,15 @@ impl<C: Clone + Send + 'static> Link<C> {
                 undo: set(),
             }
         };
-        let shared = Arc::new(open(1));
-        let per_thread = (crate::threads::model() != crate::threads::Model::Shared).then(|| {
-            Arc::new(PerThread {
-                open: Box::new(move || open(CHANNELS_PER_THREAD)) as Box<_>,
+        let channels = match crate::threads::model() {
+            crate::threads::Model::Shared => Opened::Shared(Arc::new(open(1))),
+            crate::threads::Model::PerThread(_) => Opened::PerThread(Arc::new(PerThread {
+                open: Box::new(move || open(CHANNELS_PER_THREAD)),
                 local: thread_local::ThreadLocal::new(),
-            })
-        });
+            })),
+        };
         Self {
-            shared,
-            per_thread,
+            channels,
             next: Arc::new(AtomicUsize::new(0)),
             lanes: Arc::new(Lanes::new(service.as_str())),
         }
@@ -199,9 +206,9 @@ impl<C: Clone + Send + 'static> Link<C> {
 
     /// The calling thread's channels.
     fn channels(&self) -> &Channels<C> {
-        match &self.per_thread {
-            Some(p) => p.local.get_or(|| (p.open)()),
-            None => &self.shared,
+        match &self.channels {
+            Opened::PerThread(p) => p.local.get_or(|| (p.open)()),
+            Opened::Shared(c) => c,
         }
     }
 

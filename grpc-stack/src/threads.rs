@@ -4,9 +4,9 @@
 //! thread its connection is read on, and the next hop's channels are that thread's own).
 //!
 //! Measured on the 2-core VM (README, "Runtime sizing"): with a runtime per thread a checkout at
-//! one client costs the gRPC services less CPU and finishes sooner (a shared multi-thread
-//! runtime wakes its other worker to look for work on every call), at the price of a
-//! connection's calls staying on its thread when that thread is the busier one.
+//! light load costs the gRPC services less CPU and finishes sooner (a shared multi-thread
+//! runtime switches threads more per call and moves a call's tasks between its workers), at the
+//! price of a connection's calls staying on its thread when that thread is the busier one.
 
 use std::io;
 use std::sync::OnceLock;
@@ -45,9 +45,11 @@ pub fn model() -> Model {
 
 /// Serves `routes` with `server` on `threads` threads, each a current-thread runtime of its own
 /// serving the connections handed to it: `listener`'s, accepted here and dealt out in turn, as
-/// actix deals its workers theirs. A call then runs where its connection is read, and its next
-/// hop's channels are that thread's own ([`crate::client::Link`]): no task of a call waits for
-/// another thread. Returns once `shutdown` has resolved and every thread has drained its calls.
+/// actix deals its workers theirs (at least one thread). A call then runs where its connection
+/// is read, and its next hop's channels are that thread's own ([`crate::client::Link`]): a
+/// call's tasks stay on one thread. Returns once `shutdown` has resolved and every thread has
+/// drained its calls (or, when one thread's server stops by itself, once the others have, with
+/// its error).
 pub async fn serve(
     threads: usize,
     server: Server,
@@ -55,6 +57,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
+    let threads = threads.max(1);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut hand = Vec::with_capacity(threads);
     let mut done = Vec::with_capacity(threads);
@@ -96,12 +99,20 @@ pub async fn serve(
             () = &mut shutdown => break,
             accepted = listener.accept() => {
                 // A failed accept (the peer gone before it was taken, descriptors exhausted) loses
-                // that connection only.
-                let Ok((s, _)) = accepted else { continue };
-                if let Ok(s) = s.into_std() {
-                    let _ = hand[next % threads].send(s);
-                    next = next.wrapping_add(1);
+                // that connection only; the pause keeps a persistent failure from spinning.
+                let s = match accepted {
+                    Ok((s, _)) => s,
+                    Err(_) => {
+                        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                        continue;
+                    }
+                };
+                let Ok(s) = s.into_std() else { continue };
+                // A thread that no longer takes connections has stopped serving: stop the rest.
+                if hand[next % threads].send(s).is_err() {
+                    break;
                 }
+                next = next.wrapping_add(1);
             }
         }
     }

@@ -139,16 +139,27 @@ fn method(r: &Results, d: &mut Vec<Block>) {
     d.extend([
         Block::Heading(2, "Method".into()),
         Block::Bullets(vec![
-            format!(
-                "Targets: {}. Each networked stack runs its six services as six OS processes on loopback; gRPC services (and raw-TCP ones, where measured) run {} each, REST services {} actix workers each (the default sizing was chosen by measurement; see the README).",
-                c.targets.join(", "),
-                match (c.grpc_runtime.as_str(), c.grpc_worker_threads) {
-                    ("per-thread", n) => format!("{} thread{}, each a current-thread tokio runtime serving the connections dealt to it in turn (as actix deals its workers theirs), every calling thread with channels of its own to the next hop,", n.max(1), if n.max(1) == 1 { "" } else { "s" }),
-                    (_, 0) => "a current-thread tokio runtime".to_string(),
-                    (_, n) => format!("a tokio runtime with {n} worker threads"),
-                },
-                c.rest_workers
-            ),
+            {
+                let tokio = match c.grpc_worker_threads {
+                    0 => "a current-thread tokio runtime".to_string(),
+                    n => format!("a tokio runtime with {n} worker threads"),
+                };
+                let grpc = match c.grpc_runtime.as_str() {
+                    "per-thread" => {
+                        let n = c.grpc_worker_threads.max(1);
+                        format!(
+                            "gRPC services serve on {n} thread{} each, a current-thread tokio runtime per thread serving the connections dealt to it in turn (as actix deals its workers theirs), every calling thread with next-hop channels of its own; raw-TCP ones (where measured) run {tokio}",
+                            if n == 1 { "" } else { "s" }
+                        )
+                    }
+                    _ => format!("gRPC services (and raw-TCP ones, where measured) run {tokio} each"),
+                };
+                format!(
+                    "Targets: {}. Each networked stack runs its six services as six OS processes on loopback; {grpc}; REST services {} actix workers each (the default sizing was chosen by measurement; see the README).",
+                    c.targets.join(", "),
+                    c.rest_workers
+                )
+            },
             "Storage: leader/follower group commit. A write that finds its database idle commits on the caller's thread; writes that arrive meanwhile are committed together, by the writer thread; with `synchronous=FULL` every write goes to the writer thread. Point reads run on the caller's thread, and so does a catalog listing's scan while the catalog holds at most 256 products (beyond that, the blocking pool). Each WAL is checkpointed every 200 ms off the commit path, and rewound by the writer thread between two groups when a checkpoint leaves it 1,000 frames long or more. CPU per request is each process's CPU over the whole step divided by every request the step sent, warm-up included.".into(),
             "Open loop: requests start at a constant rate whether or not earlier ones finished; latency is measured from each request's intended start, so a stalled server is charged for the requests it delayed (coordinated omission corrected, as wrk2 does). Closed loop: N clients, each sending its next request when the previous ends (comparable to ghz and wrk).".into(),
             if c.trials > 0 {
