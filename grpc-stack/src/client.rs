@@ -137,7 +137,6 @@ where
 #[derive(Clone)]
 pub struct Link<C: Send> {
     channels: Opened<C>,
-    next: Arc<AtomicUsize>,
     lanes: Arc<Lanes>,
 }
 
@@ -156,10 +155,19 @@ struct PerThread<C: Send> {
     local: thread_local::ThreadLocal<Channels<C>>,
 }
 
-/// Each replica's clients of the forward and the compensation channel.
+/// Each replica's clients of the forward and the compensation channel, taken in turn by their
+/// own counter (a thread's calls alternate over its own channels, whatever other threads do).
 struct Channels<C> {
     chain: Box<[C]>,
     undo: Box<[C]>,
+    next: AtomicUsize,
+}
+
+impl<C: Clone> Channels<C> {
+    /// The next entry of `of` (one of this set's lists).
+    fn pick(&self, of: &[C]) -> C {
+        of[self.next.fetch_add(1, Ordering::Relaxed) % of.len()].clone()
+    }
 }
 
 /// Channels a calling thread opens to each replica when the processes serve on a runtime per
@@ -188,6 +196,7 @@ impl<C: Clone + Send + 'static> Link<C> {
             Channels {
                 chain: set(),
                 undo: set(),
+                next: AtomicUsize::new(0),
             }
         };
         let channels = match crate::threads::model() {
@@ -199,7 +208,6 @@ impl<C: Clone + Send + 'static> Link<C> {
         };
         Self {
             channels,
-            next: Arc::new(AtomicUsize::new(0)),
             lanes: Arc::new(Lanes::new(service.as_str())),
         }
     }
@@ -212,19 +220,16 @@ impl<C: Clone + Send + 'static> Link<C> {
         }
     }
 
-    /// The next replica's entry in `of`.
-    fn pick(&self, of: &[C]) -> C {
-        of[self.next.fetch_add(1, Ordering::Relaxed) % of.len()].clone()
-    }
-
     /// The forward channel's client of the next replica.
     fn chain(&self) -> C {
-        self.pick(&self.channels().chain)
+        let c = self.channels();
+        c.pick(&c.chain)
     }
 
     /// The compensation channel's client of the next replica.
     fn undo(&self) -> C {
-        self.pick(&self.channels().undo)
+        let c = self.channels();
+        c.pick(&c.undo)
     }
 
     /// The generated client of a forward channel, for a raw call outside the port.
