@@ -58,10 +58,11 @@ struct RunArgs {
     /// current-thread runtime.
     #[arg(long, default_value_t = DEFAULT_GRPC_WORKERS)]
     grpc_workers: usize,
-    /// How each gRPC service process runs its calls: `per-thread` (`--grpc-workers` threads, each
-    /// a current-thread runtime serving its share of the connections, as actix runs REST's) or
-    /// `shared` (one tokio runtime with `--grpc-workers` workers for every connection)
-    #[arg(long, default_value = "per-thread", value_parser = ["per-thread", "shared"])]
+    /// How each gRPC service process runs its calls: `shared` (one tokio runtime with
+    /// `--grpc-workers` workers for every connection, as tonic is usually run) or `per-thread`
+    /// (`--grpc-workers` threads, each a current-thread runtime serving its share of the
+    /// connections, as actix runs REST's)
+    #[arg(long, default_value = "shared", value_parser = ["shared", "per-thread"])]
     grpc_runtime: String,
     /// actix workers (threads) of each REST service process.
     #[arg(long, default_value_t = DEFAULT_REST_WORKERS)]

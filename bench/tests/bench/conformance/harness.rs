@@ -137,8 +137,9 @@ pub async fn spawn_admitting(
             (Arc::new(orders), Arc::new(catalog), None)
         }
         Wiring::Grpc => {
-            // The bench's default: every service on two threads of its own (the first setting
-            // in this test process holds for all of it).
+            // Every service on two threads of its own, a runtime each (`--grpc-runtime
+            // per-thread`; the grpc crate's own tests run the shared runtime). The first setting
+            // in this test process holds for all of it.
             grpc_stack::threads::set_model(grpc_stack::threads::Model::PerThread(2));
             let stack =
                 spawn_services(&ServiceName::ALL, peers, &env, grpc_stack::start, |_, _| {})
