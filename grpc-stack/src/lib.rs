@@ -8,6 +8,7 @@ pub mod conn;
 pub mod echo;
 mod edge;
 pub mod ingest;
+pub mod link;
 pub mod server;
 pub mod status;
 pub mod threads;

@@ -144,15 +144,13 @@ fn method(r: &Results, d: &mut Vec<Block>) {
                     0 => "a current-thread tokio runtime".to_string(),
                     n => format!("a tokio runtime with {n} worker threads"),
                 };
-                let grpc = match c.grpc_runtime.as_str() {
-                    "per-thread" => {
-                        let n = c.grpc_worker_threads.max(1);
-                        format!(
-                            "gRPC services serve on {n} thread{} each, a current-thread tokio runtime per thread serving the connections dealt to it in turn (as actix deals its workers theirs), every calling thread with next-hop channels of its own; raw-TCP ones (where measured) run {tokio}",
-                            if n == 1 { "" } else { "s" }
-                        )
-                    }
-                    _ => format!("gRPC services (and raw-TCP ones, where measured) run {tokio} each"),
+                let grpc = if c.grpc_runtime == "per-thread" {
+                    format!(
+                        "gRPC services serve on a current-thread tokio runtime per serving thread ({} each), each thread serving the connections dealt to it in turn (as actix deals its workers theirs) and calling the next hop through channels of its own; raw-TCP ones (where measured) run {tokio}",
+                        c.grpc_worker_threads.max(1)
+                    )
+                } else {
+                    format!("gRPC services (and raw-TCP ones, where measured) run {tokio} each")
                 };
                 format!(
                     "Targets: {}. Each networked stack runs its six services as six OS processes on loopback; {grpc}; REST services {} actix workers each (the default sizing was chosen by measurement; see the README).",
