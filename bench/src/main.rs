@@ -394,7 +394,8 @@ fn benchmark(a: RunArgs) -> anyhow::Result<()> {
             }
         }
     }
-    if a.grpc_runtime == "per-thread" {
+    let grpc_per_thread = a.grpc_runtime == "per-thread";
+    if grpc_per_thread {
         // The bench's own gRPC clients open channels per calling thread too, as the services'.
         grpc_stack::threads::set_model(grpc_stack::threads::Model::PerThread(
             a.grpc_workers.max(1),
@@ -415,7 +416,7 @@ fn benchmark(a: RunArgs) -> anyhow::Result<()> {
         targets,
         sync,
         grpc_workers: a.grpc_workers,
-        grpc_per_thread: a.grpc_runtime == "per-thread",
+        grpc_per_thread,
         rest_workers: a.rest_workers.max(1),
         admission: a.admission,
         busy: a.busy,

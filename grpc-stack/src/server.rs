@@ -408,7 +408,7 @@ impl GrpcNode {
                 service,
                 crate::edge::count_call,
             ));
-        let server = builder(self.tls.as_deref())?
+        let mut server = builder(self.tls.as_deref())?
             .accept_http1(true)
             .tcp_nodelay(true)
             // Streams one connection may hold open at once: a client's forward lane fits
@@ -418,7 +418,6 @@ impl GrpcNode {
         match crate::threads::model() {
             crate::threads::Model::Shared => {
                 server
-                    .clone()
                     .add_routes(routes)
                     // Socket options given to the builder do not apply to a provided listener:
                     // set them here.

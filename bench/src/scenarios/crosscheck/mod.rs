@@ -208,7 +208,7 @@ pub(crate) async fn run(s: &mut Session, targets: &[Target], products: usize) ->
                 continue;
             };
             for clients in CLIENTS {
-                let Some(driver) = tool(t.kind, endpoint) else {
+                let Some((driver, _)) = tool(t.kind, endpoint) else {
                     continue;
                 };
                 let mut drive = Drive {

@@ -164,14 +164,15 @@ fn wrk_script(seed: u64, n: u64, products: usize) -> String {
     s
 }
 
-/// The outside driver that measures `endpoint` of `kind`, if there is one and it is installed.
-pub(super) fn tool(kind: TargetKind, endpoint: Endpoint) -> Option<&'static str> {
+/// The outside driver that measures `endpoint` of `kind`, if there is one and it is installed:
+/// its name and where it is.
+pub(super) fn tool(kind: TargetKind, endpoint: Endpoint) -> Option<(&'static str, PathBuf)> {
     let name = match (kind, endpoint) {
         (TargetKind::RestH1, _) => "wrk",
         (TargetKind::RestH2 | TargetKind::Grpc, Endpoint::Catalog) => "h2load",
         _ => return None,
     };
-    on_path(name).map(|_| name)
+    on_path(name).map(|p| (name, p))
 }
 
 /// The outside driver of `kind` for `endpoint`, if it has one and it is installed: its command,
@@ -191,12 +192,10 @@ pub(super) fn outside(
         round,
     } = *d;
     let secs = format!("{}", window.as_secs().max(1));
-    let name = tool(kind, endpoint)?;
-    let path = on_path(name)?;
+    let (name, path) = tool(kind, endpoint)?;
     match name {
         "wrk" => {
-            let wrk = path;
-            let mut cmd = at_driver_priority(wrk);
+            let mut cmd = at_driver_priority(path);
             cmd.args([
                 "-t1",
                 &format!("-c{clients}"),
@@ -221,8 +220,7 @@ pub(super) fn outside(
             Some(("wrk", Ok((cmd, false))))
         }
         _ => {
-            let h2load = path;
-            let mut cmd = at_driver_priority(h2load);
+            let mut cmd = at_driver_priority(path);
             let log = dir.join(format!("{kind}-c{clients}-r{round}.log"));
             cmd.args(["-c1", &format!("-m{clients}"), "-D", &secs])
                 .arg(format!("--log-file={}", log.display()));
