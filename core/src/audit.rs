@@ -153,21 +153,6 @@ pub fn audit(data_dir: &Path) -> rusqlite::Result<AuditReport> {
     Ok(report)
 }
 
-/// Work still owed in `data_dir`: compensations not yet acknowledged by the next hop, plus orders
-/// still `pendente`. Zero once every service has settled (what the audit waits for).
-pub fn owed_work(data_dir: &Path) -> rusqlite::Result<i64> {
-    let conn = Connection::open_with_flags(
-        data_dir.join(ServiceName::Orders.db_file()),
-        OpenFlags::SQLITE_OPEN_READ_WRITE,
-    )?;
-    let pending = conn.query_row(
-        "SELECT count(*) FROM pedidos WHERE status = 'pendente'",
-        [],
-        |r| r.get::<_, i64>(0),
-    )?;
-    Ok(pending + compensation_backlog(data_dir)?.iter().sum::<i64>())
-}
-
 /// The services that owe compensations to their next hop, in chain order.
 pub const OWING: [ServiceName; 4] = [
     ServiceName::Orders,
@@ -176,17 +161,49 @@ pub const OWING: [ServiceName; 4] = [
     ServiceName::Fiscal,
 ];
 
-/// Compensations each service of [`OWING`] still owes its next hop (its outbox), read while the
-/// services run.
-pub fn compensation_backlog(data_dir: &Path) -> rusqlite::Result<[i64; 4]> {
-    let mut owed = [0; 4];
-    for (n, s) in owed.iter_mut().zip(OWING) {
-        *n = owed_by(data_dir, s)?;
-    }
-    Ok(owed)
+/// What one service still owes: zero on both once it has settled (what the audit waits for).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Owed {
+    /// Compensations not yet acknowledged by its next hop (its outbox's rows).
+    pub backlog: i64,
+    /// Orders still `pendente` (Orders only).
+    pub pending: i64,
 }
 
-/// Compensations `service` still owes its next hop (its outbox's rows), read while it runs.
+impl Owed {
+    /// Both counts together.
+    pub fn total(self) -> i64 {
+        self.backlog + self.pending
+    }
+}
+
+/// What `service` still owes in `data_dir`, read from its database. A service process owns its
+/// file while it runs (see [`crate::store`]), so from another process ask it instead
+/// ([`crate::signal_files`]).
+pub fn owed_in(data_dir: &Path, service: ServiceName) -> rusqlite::Result<Owed> {
+    let backlog = if OWING.contains(&service) {
+        owed_by(data_dir, service)?
+    } else {
+        0
+    };
+    let pending = if service == ServiceName::Orders {
+        let conn = Connection::open_with_flags(
+            data_dir.join(ServiceName::Orders.db_file()),
+            OpenFlags::SQLITE_OPEN_READ_WRITE,
+        )?;
+        conn.query_row(
+            "SELECT count(*) FROM pedidos WHERE status = 'pendente'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )?
+    } else {
+        0
+    };
+    Ok(Owed { backlog, pending })
+}
+
+/// Compensations `service` still owes its next hop (its outbox's rows): from its own process
+/// while it runs (see [`owed_in`]).
 pub fn owed_by(data_dir: &Path, service: ServiceName) -> rusqlite::Result<i64> {
     let conn = Connection::open_with_flags(
         data_dir.join(service.db_file()),

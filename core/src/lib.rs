@@ -25,6 +25,7 @@ pub mod node_cli;
 pub mod ports;
 pub mod seed_import;
 pub mod services;
+pub mod signal_files;
 pub mod sim;
 pub mod store;
 #[cfg(feature = "cli")]

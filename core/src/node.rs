@@ -271,19 +271,19 @@ where
             crate::telemetry::otlp_endpoint().unwrap_or_default()
         );
     }
-    // The handler is in place before any service says it listens: a SIGUSR1 that came first
-    // would otherwise end the process (its default action).
-    let meter = MeterOnSignal::install(meter_file(&opts.env.data_dir, std::process::id()));
+    // The handlers are in place before any service says it listens: a SIGUSR1 or SIGUSR2 that
+    // came first would otherwise end the process (its default action).
+    let answers = crate::signal_files::OnSignal::install(&opts.env.data_dir, &opts.services);
     let stack = spawn_services(&opts.services, opts.peers, &opts.env, start, |s, addr| {
         println!("{s} listening on {addr}");
     })
     .await?;
-    let meter = tokio::spawn(meter.serve());
+    let answers = tokio::spawn(answers.serve());
     tokio::select! {
         _ = shutdown_signal() => {}
         _ = stop => {}
     }
-    meter.abort();
+    answers.abort();
     let stopped = stack.stop_all().await;
     #[cfg(feature = "cli")]
     crate::telemetry::flush();
@@ -324,111 +324,4 @@ where
     let serving = start(sink, listener, tls, shutdown)?;
     println!("ingestao listening on {local}");
     serving.await
-}
-
-/// Where a service process writes its storage meter when it receives SIGUSR1.
-pub fn meter_file(data_dir: &Path, pid: u32) -> PathBuf {
-    data_dir.join(format!("meter-{pid}.txt"))
-}
-
-/// Writes this process's storage meter ([`crate::store::meter::snapshot`]) to a file on every
-/// SIGUSR1, one database a line: `file cpu_ns writes commits inline_commits reads`. Written to a
-/// temporary file and renamed, so a reader never sees half of it. Nothing runs on a request path.
-pub struct MeterOnSignal {
-    path: PathBuf,
-    #[cfg(unix)]
-    usr1: Option<tokio::signal::unix::Signal>,
-}
-
-impl MeterOnSignal {
-    /// Installs the SIGUSR1 handler now (inside a runtime); [`MeterOnSignal::serve`] answers it.
-    pub fn install(path: PathBuf) -> Self {
-        Self {
-            path,
-            #[cfg(unix)]
-            usr1: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
-                .ok(),
-        }
-    }
-
-    /// Writes the meter on every signal, until the process ends.
-    pub async fn serve(self) {
-        #[cfg(unix)]
-        if let Some(mut usr1) = self.usr1 {
-            while usr1.recv().await.is_some() {
-                write_meter(&self.path);
-            }
-        }
-        std::future::pending::<()>().await
-    }
-}
-
-fn write_meter(path: &Path) {
-    let text: String = crate::store::meter::snapshot()
-        .into_iter()
-        .map(|(name, r)| {
-            format!(
-                "{name} {} {} {} {} {}\n",
-                r.cpu_ns, r.writes, r.commits, r.inline_commits, r.reads
-            )
-        })
-        .collect();
-    let tmp = path.with_extension("tmp");
-    if std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .is_err()
-    {
-        tracing::warn!(path = %path.display(), "cannot write the storage meter");
-    }
-}
-
-/// Parses what [`MeterOnSignal`] wrote.
-pub fn parse_meter(text: &str) -> Vec<(String, crate::store::meter::MeterReading)> {
-    text.lines()
-        .filter_map(|line| {
-            let mut it = line.split_whitespace();
-            let name = it.next()?.to_owned();
-            let mut n = || it.next()?.parse::<u64>().ok();
-            Some((
-                name,
-                crate::store::meter::MeterReading {
-                    cpu_ns: n()?,
-                    writes: n()?,
-                    commits: n()?,
-                    inline_commits: n()?,
-                    reads: n()?,
-                },
-            ))
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn the_meter_file_reads_back_what_the_store_counted() {
-        let dir = std::env::temp_dir().join(format!("meter-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let db = crate::store::Db::open(
-            &dir.join("medido.db"),
-            "CREATE TABLE IF NOT EXISTS t (v INTEGER);",
-            crate::store::StoreConfig::default(),
-        )
-        .unwrap();
-        db.write(|c| Ok(c.execute("INSERT INTO t (v) VALUES (1)", [])?))
-            .await
-            .unwrap();
-        let path = meter_file(&dir, 1);
-        write_meter(&path);
-        let lines = parse_meter(&std::fs::read_to_string(&path).unwrap());
-        let (_, r) = lines
-            .iter()
-            .find(|(name, _)| name == "medido.db")
-            .expect("the open database is listed");
-        assert!(r.writes >= 1 && r.commits >= 1 && r.cpu_ns > 0, "{r:?}");
-        db.close();
-        let _ = std::fs::remove_dir_all(&dir);
-    }
 }

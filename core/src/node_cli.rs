@@ -43,6 +43,10 @@ pub struct ServeArgs {
     /// SQLite `synchronous` setting: off, normal or full.
     #[arg(long, default_value = "normal", value_parser = parse_sync)]
     pub sync: SyncMode,
+    /// Another process opens the same databases (a replica of this service): take SQLite's file
+    /// locks on every transaction instead of holding the files for this process alone.
+    #[arg(long)]
+    pub shared_db: bool,
     /// Simulation profile: `default` (no simulated work) or `seed-delays` (payments 0.5–1.5 s).
     #[arg(long, default_value = "default")]
     pub sim_profile: String,
@@ -238,6 +242,7 @@ impl ServeArgs {
         let mut env = ServiceEnv::new(self.data_dir);
         env.store = StoreConfig {
             sync: self.sync,
+            owned: !self.shared_db,
             ..StoreConfig::default()
         };
         env.sim = Arc::new(sim);

@@ -8,6 +8,7 @@ pub mod hog;
 pub mod link;
 pub mod node_cmd;
 pub mod otlp_sink;
+pub mod owed;
 pub mod sink;
 pub mod supervisor;
 pub mod target;

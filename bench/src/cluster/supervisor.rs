@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -119,6 +119,8 @@ pub struct Cluster {
     callers: Peers,
     /// Each process: its service, which replica (0 for the first), the child.
     children: Vec<(ServiceName, usize, Child)>,
+    /// The PIDs of the processes that listen, for whoever asks them while they run.
+    board: PidBoard,
     /// The links in front of the services (with a link profile): per service, one per address
     /// its callers are given.
     links: Vec<(ServiceName, Link)>,
@@ -206,6 +208,7 @@ impl Cluster {
             peers,
             callers,
             children: Vec::new(),
+            board: PidBoard::default(),
             links,
             exe: exe.to_owned(),
             kind,
@@ -258,6 +261,10 @@ impl Cluster {
             StackKind::Grpc | StackKind::Tcp => f.grpc_workers.to_string(),
             StackKind::Rest { .. } => f.rest_workers.to_string(),
         });
+        if self.peers.replicas(service).len() > 1 {
+            // The replicas open one database: SQLite's file locks, not one process's.
+            c.arg("--shared-db");
+        }
         if f.grpc_per_thread && self.kind == StackKind::Grpc {
             c.arg("--per-thread");
         }
@@ -323,7 +330,11 @@ impl Cluster {
             .with_context(|| format!("starting {service}"))?;
         self.children.push((service, replica, child));
         match listening.recv_timeout(Duration::from_secs(15)) {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                // Only now: a process is signalled once its handlers are in place.
+                self.board.set(self.service_pids());
+                Ok(())
+            }
             Err(_) => bail!(
                 "{service} did not start within 15 s (see {})",
                 self.logs.display()
@@ -374,10 +385,16 @@ impl Cluster {
         self.peers.get(service)
     }
 
+    /// The PIDs of its listening processes, kept current as they are killed and restarted.
+    pub fn board(&self) -> PidBoard {
+        self.board.clone()
+    }
+
     /// Kills one service at once (SIGKILL), as a crash would.
     pub fn kill(&mut self, service: ServiceName) {
         if let Some(i) = self.children.iter().position(|(s, _, _)| *s == service) {
             let (_, _, mut child) = self.children.remove(i);
+            self.board.set(self.service_pids());
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -391,6 +408,7 @@ impl Cluster {
     }
 
     fn kill_all(&mut self) {
+        self.board.set(Vec::new());
         for (_, _, c) in &mut self.children {
             if matches!(c.try_wait(), Ok(None)) {
                 let _ = c.kill();
@@ -433,6 +451,22 @@ pub(crate) fn spawn_listening(
 }
 
 /// Asks each process to stop (SIGTERM) and waits up to `grace` in all for them to exit.
+/// The PIDs of a cluster's listening processes by service, shared with whoever asks them
+/// something while the cluster restarts some of them.
+#[derive(Debug, Clone, Default)]
+pub struct PidBoard(Arc<Mutex<Vec<(ServiceName, u32)>>>);
+
+impl PidBoard {
+    fn set(&self, pids: Vec<(ServiceName, u32)>) {
+        *self.0.lock().expect("pid board poisoned") = pids;
+    }
+
+    /// The processes listening now.
+    pub fn get(&self) -> Vec<(ServiceName, u32)> {
+        self.0.lock().expect("pid board poisoned").clone()
+    }
+}
+
 pub(crate) fn terminate<'a>(children: impl Iterator<Item = &'a mut Child>, grace: Duration) {
     let children: Vec<&mut Child> = children.collect();
     for c in &children {

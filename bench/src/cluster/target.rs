@@ -154,6 +154,19 @@ impl Target {
         }
     }
 
+    /// Where what its services still owe is learnt.
+    pub fn owed_source(&self) -> crate::cluster::owed::OwedSource {
+        use crate::cluster::owed::OwedSource;
+        match &self.backend {
+            Backend::InProcess(_) => OwedSource::InProcess(self.data_dir.clone()),
+            Backend::Cluster(c) => OwedSource::Processes {
+                data_dir: self.data_dir.clone(),
+                board: c.board(),
+            },
+            Backend::Remote(_) => OwedSource::Remote,
+        }
+    }
+
     /// Where `service` listens (its first replica; none in-process).
     pub fn addr(&self, service: ServiceName) -> Option<std::net::SocketAddr> {
         self.replicas(service).first().copied()

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use checkout_core::ServiceName;
-use checkout_core::node::{meter_file, parse_meter};
+use checkout_core::signal_files::{meter_file, parse_meter};
 use checkout_core::store::meter::{MeterReading, snapshot};
 
 use crate::results::CoreUsage;

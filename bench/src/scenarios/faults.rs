@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
+use crate::cluster::owed::OwedSource;
 use crate::cluster::target::Target;
 use crate::engine::load::Mode;
 use crate::engine::step::{
@@ -65,14 +66,14 @@ pub async fn kill(
     let name = service;
     let info = TargetInfo::of(t);
     let call = checkout(t, ctx, scenario.name);
-    let data_dir = t.data_dir.clone();
+    let owed = t.owed_source();
     let cluster = t.cluster()?;
     let warmup = ctx.profile.warmup;
     let times: Arc<Mutex<(f64, f64)>> = Arc::default();
     let t0 = Instant::now() + crate::engine::load::START_DELAY + warmup;
     let recorded = times.clone();
     let backlog: Arc<Mutex<Vec<[f64; 2]>>> = Arc::default();
-    let sampler = sample_backlog(data_dir, t0, backlog.clone());
+    let sampler = sample_backlog(owed, t0, backlog.clone());
     let fault = async move {
         tokio::time::sleep_until((t0 + before).into()).await;
         cluster.kill(name);
@@ -179,27 +180,24 @@ pub async fn slow(
 }
 
 /// What an overload step knows of its target beyond the step itself.
-pub struct OverloadCtx<'a> {
+pub struct OverloadCtx {
     /// The target's knee so far (checkouts/s).
     pub knee: f64,
     /// Its closed-loop peak so far, if measured.
     pub peak: Option<f64>,
     /// What its services admit.
     pub admission: String,
-    /// Its data directory, whose outboxes are sampled.
-    pub data_dir: &'a std::path::Path,
+    /// Where its outboxes' backlog is learnt.
+    pub owed: OwedSource,
 }
 
-/// Compensations owed in `dir`, every 250 ms from `t0` (the window's start) on, into `out`.
-async fn sample_backlog(dir: std::path::PathBuf, t0: Instant, out: Arc<Mutex<Vec<[f64; 2]>>>) {
+/// Compensations `owed` says are owed, every 250 ms from `t0` (the window's start) on, into
+/// `out`.
+async fn sample_backlog(owed: OwedSource, t0: Instant, out: Arc<Mutex<Vec<[f64; 2]>>>) {
     tokio::time::sleep_until(t0.into()).await;
     loop {
-        let d = dir.clone();
-        let owed = tokio::task::spawn_blocking(move || {
-            checkout_core::audit::compensation_backlog(&d).map(|o| o.iter().sum::<i64>())
-        })
-        .await;
-        if let Ok(Ok(n)) = owed {
+        if let Some(o) = owed.read().await {
+            let n: i64 = o.iter().map(|(_, o)| o.backlog).sum();
             let t = t0.elapsed().as_secs_f64();
             out.lock().expect("backlog").push([t, n as f64]);
         }
@@ -215,7 +213,7 @@ pub async fn overload(
     t: &Target,
     scenario: &Scenario,
     ctx: &FaultCtx<'_>,
-    o: OverloadCtx<'_>,
+    o: OverloadCtx,
 ) -> Option<(Run, Histogram<u64>)> {
     let Shape::Overload {
         high,
@@ -245,7 +243,7 @@ pub async fn overload(
     };
     let backlog: Arc<Mutex<Vec<[f64; 2]>>> = Arc::default();
     let t0 = Instant::now() + crate::engine::load::START_DELAY + warmup;
-    let sampler = sample_backlog(o.data_dir.to_owned(), t0, backlog.clone());
+    let sampler = sample_backlog(o.owed.clone(), t0, backlog.clone());
     let networked = info.kind != crate::cluster::target::TargetKind::InProcess;
     let (mut run, hist, extras) = measure_step(call, spec, &info, ctx.calibration, sampler).await;
     let (from, to) = (before.as_secs_f64(), (before + burst).as_secs_f64());

@@ -17,6 +17,7 @@ use super::options::run_config;
 use super::profile::{Profile, Request, Scenario, Shape};
 use super::progress::Progress;
 use super::{knee, sweep};
+use crate::cluster::owed::OwedSource;
 use crate::cluster::supervisor::NodeFlags;
 use crate::cluster::target::{self, Target, TargetKind};
 use crate::engine::step::CHAIN_TIMEOUT_MS;
@@ -59,16 +60,16 @@ pub fn knee_so_far(runs: &[Run], knees: &[KneeSearch], target: &str, profile: &P
         .unwrap_or(500.0)
 }
 
-/// Waits until no compensation is owed and no order is `pendente` in `dir`, at most `limit`;
-/// returns how long it took.
-pub async fn settle(dir: &Path, limit: Duration) -> Duration {
+/// Waits until no compensation is owed and no order is `pendente` in `owed`'s services, at most
+/// `limit`; returns how long it took.
+pub async fn settle(owed: &OwedSource, limit: Duration) -> Duration {
     let started = Instant::now();
-    let dir = dir.to_owned();
     loop {
-        let d = dir.clone();
-        let pending =
-            tokio::task::spawn_blocking(move || checkout_core::audit::owed_work(&d)).await;
-        if matches!(pending, Ok(Ok(0))) || started.elapsed() >= limit {
+        let settled = owed
+            .read()
+            .await
+            .is_some_and(|o| o.iter().all(|(_, o)| o.total() == 0));
+        if settled || started.elapsed() >= limit {
             return started.elapsed();
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -162,7 +163,7 @@ impl Session {
                 continue;
             }
             let dir = t.data_dir.clone();
-            let settled = settle(&dir, SETTLE_LIMIT).await;
+            let settled = settle(&t.owed_source(), SETTLE_LIMIT).await;
             self.audit
                 .settle_ms
                 .insert(key.clone(), settled.as_millis() as u64);

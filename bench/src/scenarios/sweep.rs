@@ -354,7 +354,7 @@ async fn overload(
             knee,
             peak,
             admission: s.opts.admission.to_string(),
-            data_dir: &t.data_dir,
+            owed: t.owed_source(),
         };
         return Ok(faults::overload(t, scenario, &fctx, o).await);
     };
@@ -374,7 +374,7 @@ async fn overload(
         knee,
         peak,
         admission: admit.to_string(),
-        data_dir: &copy.data_dir,
+        owed: copy.owed_source(),
     };
     let out = faults::overload(&copy, scenario, &fault_ctx(s, products), o).await;
     s.settle_and_audit(copy, key).await?;

@@ -88,6 +88,30 @@ async fn exercise(kind: StackKind) {
         ),
         "{kind:?}: {err:?}"
     );
+    // Each running service owns its database (another process cannot read it), so what the
+    // chain still owes is asked of the processes (SIGUSR2); the killed one's file is read.
+    assert!(
+        checkout_core::audit::owed_in(&env.data_dir, ServiceName::Orders).is_err(),
+        "{kind:?}: Orders' database was readable from another process while Orders ran"
+    );
+    let owed = bench::cluster::owed::OwedSource::Processes {
+        data_dir: env.data_dir.clone(),
+        board: cluster.board(),
+    };
+    let o = owed
+        .read()
+        .await
+        .expect("every chain service answers or is read");
+    let owed_by = |s: ServiceName| o.iter().find(|(x, _)| *x == s).map(|(_, o)| *o);
+    for s in ServiceName::CHAIN {
+        assert!(owed_by(s).is_some(), "{kind:?}: {s} not counted: {o:?}");
+    }
+    // Fiscal keeps the cancellation it owes the dead Logistics until Logistics is back.
+    assert!(
+        owed_by(ServiceName::Fiscal).is_some_and(|f| f.backlog >= 1),
+        "{kind:?}: {o:?}"
+    );
+
     // Restarted on the same port and database, it serves again.
     cluster.spawn(ServiceName::Logistics).unwrap();
     let again = orders
@@ -95,6 +119,21 @@ async fn exercise(kind: StackKind) {
         .await
         .unwrap();
     assert_eq!(again.status, OrderStatus::Enviado);
+    // Once the failed order's compensations are acknowledged, nothing is owed.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let o = owed.read().await;
+        if o.as_ref()
+            .is_some_and(|o| o.iter().all(|(_, o)| o.total() == 0))
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{kind:?}: still owed after 10 s: {o:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     let all: Vec<u32> = cluster.pids().into_iter().map(|(_, p)| p).collect();
     drop(orders);

@@ -329,6 +329,12 @@ impl Sink {
     pub fn open(data_dir: &Path, config: StoreConfig) -> ServiceResult<Self> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| ServiceError::Internal(format!("data dir: {e}")))?;
+        // Not owned: the bench reads the stored events' times from its own process while the sink
+        // runs.
+        let config = StoreConfig {
+            owned: false,
+            ..config
+        };
         let db = Db::open(&data_dir.join(DB_FILE), SCHEMA, config)?;
         let importer = Importer::open(db.clone(), data_dir)?;
         Ok(Self { db, importer })
