@@ -5,13 +5,12 @@
 //! process, is read from its database.
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use checkout_core::ServiceName;
 use checkout_core::audit::{Owed, owed_in};
 use checkout_core::signal_files::{owed_file, parse_owed};
-
-use crate::cluster::supervisor::PidBoard;
 
 /// Where a target's owed work is learnt.
 #[derive(Debug, Clone)]
@@ -86,5 +85,21 @@ impl OwedSource {
             out.extend(read.ok()?.ok()?);
         }
         Some(out)
+    }
+}
+
+/// The PIDs of a cluster's listening processes by service, shared with whoever asks them
+/// something while the cluster restarts some of them.
+#[derive(Debug, Clone, Default)]
+pub struct PidBoard(Arc<Mutex<Vec<(ServiceName, u32)>>>);
+
+impl PidBoard {
+    pub(crate) fn set(&self, pids: Vec<(ServiceName, u32)>) {
+        *self.0.lock().expect("pid board poisoned") = pids;
+    }
+
+    /// The processes listening now.
+    pub fn get(&self) -> Vec<(ServiceName, u32)> {
+        self.0.lock().expect("pid board poisoned").clone()
     }
 }

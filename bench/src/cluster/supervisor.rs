@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -16,6 +16,7 @@ use checkout_core::tls::Tls;
 use checkout_core::*;
 
 use crate::cluster::link::{Link, LinkProfile};
+use crate::cluster::owed::PidBoard;
 
 /// Which stack a cluster runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -451,22 +452,6 @@ pub(crate) fn spawn_listening(
 }
 
 /// Asks each process to stop (SIGTERM) and waits up to `grace` in all for them to exit.
-/// The PIDs of a cluster's listening processes by service, shared with whoever asks them
-/// something while the cluster restarts some of them.
-#[derive(Debug, Clone, Default)]
-pub struct PidBoard(Arc<Mutex<Vec<(ServiceName, u32)>>>);
-
-impl PidBoard {
-    fn set(&self, pids: Vec<(ServiceName, u32)>) {
-        *self.0.lock().expect("pid board poisoned") = pids;
-    }
-
-    /// The processes listening now.
-    pub fn get(&self) -> Vec<(ServiceName, u32)> {
-        self.0.lock().expect("pid board poisoned").clone()
-    }
-}
-
 pub(crate) fn terminate<'a>(children: impl Iterator<Item = &'a mut Child>, grace: Duration) {
     let children: Vec<&mut Child> = children.collect();
     for c in &children {
