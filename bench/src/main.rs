@@ -85,6 +85,11 @@ struct RunArgs {
     /// DATA in two segments (`off`: to compare).
     #[arg(long, default_value = "on", value_parser = ["on", "off"])]
     coalesce: String,
+    /// How each service process locks its SQLite database: `process` (it owns the file: locks
+    /// in its memory, SQLite's `unix-excl` VFS) or `file` (SQLite's `fcntl` locks on every
+    /// transaction, as several processes sharing a database need: to compare).
+    #[arg(long, default_value = "process", value_parser = ["process", "file"])]
+    sqlite_locks: String,
     /// Every hop of the networked stacks crosses a shaped link: passthrough, lan (0.25 ms),
     /// region (2 ms), wan (20 ms, 50 Mbit/s), lossy (2 ms, 0.5% stalls), thin (2 ms, 20 Mbit/s),
     /// or a spec such as
@@ -421,6 +426,7 @@ fn benchmark(a: RunArgs) -> anyhow::Result<()> {
         admission: a.admission,
         busy: a.busy,
         coalesce: a.coalesce == "on",
+        owned_db: a.sqlite_locks == "process",
         tls: (a.tls || a.mtls || a.tls_dir.is_some()).then(|| {
             bench::cluster::supervisor::TlsFlags {
                 dir: a

@@ -161,12 +161,22 @@ pub const OWING: [ServiceName; 4] = [
     ServiceName::Fiscal,
 ];
 
+/// What is asked of a service's owed work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ask {
+    /// Its outbox's backlog only (cheap: the outbox holds only what is owed).
+    Backlog,
+    /// The backlog and, for Orders, the orders still pending (a scan of every order: for the
+    /// wait before the audit, not while a step is measured).
+    All,
+}
+
 /// What one service still owes: zero on both once it has settled (what the audit waits for).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Owed {
     /// Compensations not yet acknowledged by its next hop (its outbox's rows).
     pub backlog: i64,
-    /// Orders still `pendente` (Orders only).
+    /// Orders still `pendente` (Orders only, and only when [`Ask::All`] was asked).
     pub pending: i64,
 }
 
@@ -180,13 +190,13 @@ impl Owed {
 /// What `service` still owes in `data_dir`, read from its database. A service process owns its
 /// file while it runs (see [`crate::store`]), so from another process ask it instead
 /// ([`crate::signal_files`]).
-pub fn owed_in(data_dir: &Path, service: ServiceName) -> rusqlite::Result<Owed> {
+pub fn owed_in(data_dir: &Path, service: ServiceName, ask: Ask) -> rusqlite::Result<Owed> {
     let backlog = if OWING.contains(&service) {
         owed_by(data_dir, service)?
     } else {
         0
     };
-    let pending = if service == ServiceName::Orders {
+    let pending = if service == ServiceName::Orders && ask == Ask::All {
         let conn = Connection::open_with_flags(
             data_dir.join(ServiceName::Orders.db_file()),
             OpenFlags::SQLITE_OPEN_READ_WRITE,

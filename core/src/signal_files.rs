@@ -1,12 +1,14 @@
 //! What a service process tells another process when asked: on SIGUSR1 its storage meter
-//! ([`crate::store::meter`]), on SIGUSR2 the work its services still owe ([`crate::audit::Owed`]),
-//! each written to a file in its data directory named after its PID — written to a temporary
-//! file and renamed, so a reader never sees half of one. A service process owns its databases
+//! ([`crate::store::meter`]), on SIGUSR2 the work its services still owe ([`crate::audit::Owed`];
+//! what is asked, [`Ask`], read from a file the asker wrote first), each answer written to a file
+//! in its data directory named after its PID — to a temporary file and renamed, so a reader
+//! never sees half of one. A service process owns its databases
 //! while it runs (see [`crate::store`]): another process learns what they hold this way. Nothing
 //! runs on a request path.
 
 use std::path::{Path, PathBuf};
 
+pub use crate::audit::Ask;
 use crate::audit::{Owed, owed_in};
 use crate::store::meter::MeterReading;
 use crate::topology::ServiceName;
@@ -19,6 +21,27 @@ pub fn meter_file(data_dir: &Path, pid: u32) -> PathBuf {
 /// Where a service process writes what its services owe when it receives SIGUSR2.
 pub fn owed_file(data_dir: &Path, pid: u32) -> PathBuf {
     data_dir.join(format!("owed-{pid}.txt"))
+}
+
+/// Where the asker says what it asks before sending SIGUSR2 (`backlog` or `all`; no file: all).
+pub fn ask_file(data_dir: &Path, pid: u32) -> PathBuf {
+    data_dir.join(format!("owed-{pid}.ask"))
+}
+
+/// Writes the question [`ask_file`] holds.
+pub fn write_ask(data_dir: &Path, pid: u32, ask: Ask) -> std::io::Result<()> {
+    let text = match ask {
+        Ask::Backlog => "backlog",
+        Ask::All => "all",
+    };
+    std::fs::write(ask_file(data_dir, pid), text)
+}
+
+fn read_ask(data_dir: &Path, pid: u32) -> Ask {
+    match std::fs::read_to_string(ask_file(data_dir, pid)) {
+        Ok(t) if t.trim() == "backlog" => Ask::Backlog,
+        _ => Ask::All,
+    }
 }
 
 /// Answers SIGUSR1 with the meter (one database a line: `file cpu_ns writes commits
@@ -62,7 +85,8 @@ impl OnSignal {
                         let (dir, services) = (self.data_dir.clone(), self.services.clone());
                         // The count of pending orders scans a table: off the async workers.
                         let _ = tokio::task::spawn_blocking(move || {
-                            write_owed(&owed_file(&dir, pid), &dir, &services)
+                            let ask = read_ask(&dir, pid);
+                            write_owed(&owed_file(&dir, pid), &dir, &services, ask)
                         })
                         .await;
                     }
@@ -97,12 +121,12 @@ fn write_meter(path: &Path) {
     write_atomically(path, &text, "storage meter");
 }
 
-/// Writes what each of `services` owes in `data_dir`; a service whose database cannot be read
-/// is left out (the reader then counts it as unknown).
-fn write_owed(path: &Path, data_dir: &Path, services: &[ServiceName]) {
+/// Writes what each of `services` owes in `data_dir`, as `ask` asks; a service whose database
+/// cannot be read is left out (the reader then counts it as unknown).
+fn write_owed(path: &Path, data_dir: &Path, services: &[ServiceName], ask: Ask) {
     let text: String = services
         .iter()
-        .filter_map(|&s| match owed_in(data_dir, s) {
+        .filter_map(|&s| match owed_in(data_dir, s, ask) {
             Ok(o) => Some(format!("{s} {} {}\n", o.backlog, o.pending)),
             Err(e) => {
                 tracing::warn!(service = %s, error = %e, "cannot count the work owed");
@@ -217,7 +241,16 @@ mod tests {
             ServiceName::Payments,
             ServiceName::Catalog,
         ];
-        write_owed(&path, &dir, &services);
+        write_ask(&dir, 1, Ask::Backlog).unwrap();
+        assert_eq!(read_ask(&dir, 1), Ask::Backlog);
+        write_owed(&path, &dir, &services, read_ask(&dir, 1));
+        assert_eq!(
+            parse_owed(&std::fs::read_to_string(&path).unwrap())[0],
+            (ServiceName::Orders, Owed::default()),
+            "asked for the backlog only, Orders does not scan its orders"
+        );
+        write_ask(&dir, 1, Ask::All).unwrap();
+        write_owed(&path, &dir, &services, read_ask(&dir, 1));
         let owed = parse_owed(&std::fs::read_to_string(&path).unwrap());
         assert_eq!(
             owed,

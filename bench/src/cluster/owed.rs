@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use checkout_core::ServiceName;
-use checkout_core::audit::{Owed, owed_in};
-use checkout_core::signal_files::{owed_file, parse_owed};
+use checkout_core::audit::{Ask, Owed, owed_in};
+use checkout_core::signal_files::{owed_file, parse_owed, write_ask};
 
 /// Where a target's owed work is learnt.
 #[derive(Debug, Clone)]
@@ -32,8 +32,9 @@ pub enum OwedSource {
 const ANSWER_WITHIN: Duration = Duration::from_millis(500);
 
 impl OwedSource {
-    /// What each chain service owes, or `None` when one of them could be neither asked nor read.
-    pub async fn read(&self) -> Option<Vec<(ServiceName, Owed)>> {
+    /// What each chain service owes, as `ask` asks, or `None` when one of them could be neither
+    /// asked nor read.
+    pub async fn read(&self, ask: Ask) -> Option<Vec<(ServiceName, Owed)>> {
         let (data_dir, pids) = match self {
             OwedSource::InProcess(dir) => (dir.clone(), Vec::new()),
             OwedSource::Processes { data_dir, board } => (data_dir.clone(), board.get()),
@@ -47,6 +48,9 @@ impl OwedSource {
             let Some(p) = rustix::process::Pid::from_raw(pid as i32) else {
                 continue;
             };
+            if write_ask(&data_dir, pid, ask).is_err() {
+                continue;
+            }
             if rustix::process::kill_process(p, rustix::process::Signal::USR2).is_ok() {
                 waiting.push(file);
             }
@@ -78,7 +82,7 @@ impl OwedSource {
             let read = tokio::task::spawn_blocking(move || {
                 unanswered
                     .into_iter()
-                    .map(|s| owed_in(&data_dir, s).map(|o| (s, o)))
+                    .map(|s| owed_in(&data_dir, s, ask).map(|o| (s, o)))
                     .collect::<rusqlite::Result<Vec<_>>>()
             })
             .await;

@@ -60,6 +60,9 @@ pub struct NodeFlags {
     pub metrics: bool,
     /// gRPC connections coalesce their writes ([`checkout_core::coalesce`]).
     pub coalesce: bool,
+    /// Every service takes SQLite's file locks (`--shared-db`), not only replicas sharing a
+    /// database.
+    pub shared_db: bool,
     /// Services export their spans over OTLP to this endpoint (None: they do not, whatever the
     /// bench's own environment says).
     pub otlp: Option<String>,
@@ -262,8 +265,8 @@ impl Cluster {
             StackKind::Grpc | StackKind::Tcp => f.grpc_workers.to_string(),
             StackKind::Rest { .. } => f.rest_workers.to_string(),
         });
-        if self.peers.replicas(service).len() > 1 {
-            // The replicas open one database: SQLite's file locks, not one process's.
+        if f.shared_db || self.peers.replicas(service).len() > 1 {
+            // Replicas open one database: SQLite's file locks, not one process's.
             c.arg("--shared-db");
         }
         if f.grpc_per_thread && self.kind == StackKind::Grpc {

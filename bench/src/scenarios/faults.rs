@@ -196,7 +196,8 @@ pub struct OverloadCtx {
 async fn sample_backlog(owed: OwedSource, t0: Instant, out: Arc<Mutex<Vec<[f64; 2]>>>) {
     tokio::time::sleep_until(t0.into()).await;
     loop {
-        if let Some(o) = owed.read().await {
+        // The backlog only: counting pending orders would scan them while the step is measured.
+        if let Some(o) = owed.read(checkout_core::audit::Ask::Backlog).await {
             let n: i64 = o.iter().map(|(_, o)| o.backlog).sum();
             let t = t0.elapsed().as_secs_f64();
             out.lock().expect("backlog").push([t, n as f64]);

@@ -43,6 +43,8 @@ pub struct RunOptions {
     /// gRPC connections and the REST servers' HTTP/2 ones coalesce their writes
     /// ([`checkout_core::coalesce`]).
     pub coalesce: bool,
+    /// Each service process owns its database (SQLite's locks in its memory); false: file locks.
+    pub owned_db: bool,
     /// Every hop of the networked stacks crosses a link shaped so (None: plain loopback).
     pub link: Option<crate::cluster::link::LinkProfile>,
     /// Every networked hop over TLS (None: in the clear).
@@ -107,6 +109,11 @@ pub(super) fn run_config(
             "gRPC connections (the bench's client, the services' next-hop clients and their servers) and the REST servers' HTTP/2 connections hold what one poll of a connection writes and send it as one segment: stock tonic sends a unary request's HEADERS and its DATA in two, and a reply's trailers apart from its DATA, so each side wakes twice per call; actix sends a reply's closing empty DATA frame apart when its body was not written in the same poll; reqwest, whose connection takes no wrapper, still sends a request's HEADERS and DATA apart (`--coalesce off` measures stock tonic and actix)".to_string()
         } else {
             "gRPC and REST/2 connections wrote as stock tonic and actix do (`--coalesce off`): a unary request's HEADERS and DATA in two segments, a reply's trailers (gRPC) or closing empty DATA frame (actix) apart from its DATA".to_string()
+        }))
+        .chain(std::iter::once(if opts.owned_db {
+            "each service process owned its database: SQLite took its locks in the process's memory (the `unix-excl` VFS) instead of with an `fcntl` call or more per transaction; replicas sharing a database (the scaling scenario's) took the file locks (`--sqlite-locks file` measures file locks everywhere)".to_string()
+        } else {
+            "every database took SQLite's file locks (`--sqlite-locks file`): an `fcntl` call or more per transaction, as when several processes share a database".to_string()
         }))
         .chain(opts.busy.then(|| "busy machine: a separate process spun one thread per core for the whole run (calibration included), competing with the services and the load generator".to_string()))
         .chain(opts.remote.iter().map(|(k, o, c)| format!("{k} ran elsewhere (Orders {o}, Catalog {c}), started with the stack's own `serve` and the run's seed: driven only — the sweeps of the seed's catalog; its processes' CPU and memory, its core meters and its audit are not measured from here; the floor is this machine's")))

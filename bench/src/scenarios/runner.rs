@@ -66,7 +66,7 @@ pub async fn settle(owed: &OwedSource, limit: Duration) -> Duration {
     let started = Instant::now();
     loop {
         let settled = owed
-            .read()
+            .read(checkout_core::audit::Ask::All)
             .await
             .is_some_and(|o| o.iter().all(|(_, o)| o.total() == 0));
         if settled || started.elapsed() >= limit {
@@ -211,6 +211,7 @@ async fn open_session(opts: RunOptions, machine: &Machine) -> anyhow::Result<Ses
     ));
     let store = StoreConfig {
         sync: opts.sync,
+        owned: opts.owned_db,
         ..StoreConfig::default()
     };
     let flags = NodeFlags {
@@ -226,6 +227,7 @@ async fn open_session(opts: RunOptions, machine: &Machine) -> anyhow::Result<Ses
         cpus: 0,
         metrics: true,
         coalesce: opts.coalesce,
+        shared_db: !opts.owned_db,
         otlp: None,
         link: opts.link.clone(),
         tls: opts.tls.clone(),

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use bench::cluster::supervisor::{Cluster, NodeFlags, StackKind};
+use checkout_core::audit::Ask;
 use checkout_core::testkit::{PRODUCTS, Probe, approving, init_env, request};
 use checkout_core::*;
 use tempfile::TempDir;
@@ -23,6 +24,7 @@ fn flags() -> NodeFlags {
         cpus: 0,
         metrics: true,
         coalesce: true,
+        shared_db: false,
         otlp: None,
         link: None,
         tls: None,
@@ -91,7 +93,7 @@ async fn exercise(kind: StackKind) {
     // Each running service owns its database (another process cannot read it), so what the
     // chain still owes is asked of the processes (SIGUSR2); the killed one's file is read.
     assert!(
-        checkout_core::audit::owed_in(&env.data_dir, ServiceName::Orders).is_err(),
+        checkout_core::audit::owed_in(&env.data_dir, ServiceName::Orders, Ask::All).is_err(),
         "{kind:?}: Orders' database was readable from another process while Orders ran"
     );
     let owed = bench::cluster::owed::OwedSource::Processes {
@@ -99,7 +101,7 @@ async fn exercise(kind: StackKind) {
         board: cluster.board(),
     };
     let o = owed
-        .read()
+        .read(Ask::All)
         .await
         .expect("every chain service answers or is read");
     let owed_by = |s: ServiceName| o.iter().find(|(x, _)| *x == s).map(|(_, o)| *o);
@@ -122,7 +124,7 @@ async fn exercise(kind: StackKind) {
     // Once the failed order's compensations are acknowledged, nothing is owed.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let o = owed.read().await;
+        let o = owed.read(Ask::All).await;
         if o.as_ref()
             .is_some_and(|o| o.iter().all(|(_, o)| o.total() == 0))
         {
