@@ -191,33 +191,34 @@ impl Owed {
 /// file while it runs (see [`crate::store`]), so from another process ask it instead
 /// ([`crate::signal_files`]).
 pub fn owed_in(data_dir: &Path, service: ServiceName, ask: Ask) -> rusqlite::Result<Owed> {
-    let backlog = if OWING.contains(&service) {
-        owed_by(data_dir, service)?
-    } else {
-        0
-    };
-    let pending = if service == ServiceName::Orders && ask == Ask::All {
-        let conn = Connection::open_with_flags(
-            data_dir.join(ServiceName::Orders.db_file()),
-            OpenFlags::SQLITE_OPEN_READ_WRITE,
-        )?;
-        conn.query_row(
-            "SELECT count(*) FROM pedidos WHERE status = 'pendente'",
-            [],
-            |r| r.get::<_, i64>(0),
-        )?
-    } else {
-        0
-    };
-    Ok(Owed { backlog, pending })
+    let backlog_owed = OWING.contains(&service);
+    let pending_asked = service == ServiceName::Orders && ask == Ask::All;
+    if !backlog_owed && !pending_asked {
+        return Ok(Owed::default());
+    }
+    let conn = open_existing(data_dir, service)?;
+    let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0));
+    Ok(Owed {
+        backlog: if backlog_owed { count(BACKLOG_SQL)? } else { 0 },
+        pending: if pending_asked {
+            count("SELECT count(*) FROM pedidos WHERE status = 'pendente'")?
+        } else {
+            0
+        },
+    })
+}
+
+const BACKLOG_SQL: &str = "SELECT count(*) FROM compensacoes";
+
+fn open_existing(data_dir: &Path, service: ServiceName) -> rusqlite::Result<Connection> {
+    Connection::open_with_flags(
+        data_dir.join(service.db_file()),
+        OpenFlags::SQLITE_OPEN_READ_WRITE,
+    )
 }
 
 /// Compensations `service` still owes its next hop (its outbox's rows): from its own process
 /// while it runs (see [`owed_in`]).
 pub fn owed_by(data_dir: &Path, service: ServiceName) -> rusqlite::Result<i64> {
-    let conn = Connection::open_with_flags(
-        data_dir.join(service.db_file()),
-        OpenFlags::SQLITE_OPEN_READ_WRITE,
-    )?;
-    conn.query_row("SELECT count(*) FROM compensacoes", [], |r| r.get(0))
+    open_existing(data_dir, service)?.query_row(BACKLOG_SQL, [], |r| r.get(0))
 }

@@ -9,7 +9,7 @@
 //! A database its process alone opens (the default: a service process owns its file) takes its
 //! locks in memory: its connections open through SQLite's `unix-excl` VFS, which takes one
 //! process-wide lock on the file when the first connection locks it and keeps the WAL index in
-//! the process's memory, so no transaction makes an `fcntl` call (four to six each otherwise,
+//! the process's memory, so no transaction makes an `fcntl` call (several each otherwise,
 //! about a tenth of an in-process checkout's CPU on the machine measured). Another process cannot
 //! read the file meanwhile (`SQLITE_BUSY`); other connections of the same process can. Replicas
 //! of a service that share one database open it `owned: false`.
