@@ -122,7 +122,10 @@ fn when_to_pick(r: &Results) -> String {
         ),
         _ => "its payloads are binary and typed".into(),
     };
-    let light = |t: &str| lightest(r, t).map(|x| x.latency_us.p50);
+    // The median of the step's trials, as the tables and the verdict state it (not the pooled
+    // median of every request).
+    let light =
+        |t: &str| lightest(r, t).map(|x| crate::stats::median(&x.trial_values(|t| t.p50_us)));
     let h1_light = match (light("rest-h1"), light("rest-h2"), light("grpc")) {
         (Some(h1), Some(h2), Some(g)) => format!(
             " (light-load medians in this run: REST/1.1 {} ms, REST/2 {} ms, gRPC {} ms)",
@@ -181,6 +184,40 @@ mod tests {
         assert_eq!(
             shown_in(&v.question),
             "the open-loop table and the latency-vs-load chart"
+        );
+    }
+
+    #[test]
+    fn the_light_load_medians_quoted_are_the_trials_median_the_tables_show() {
+        use crate::report::fixture;
+        use crate::results::Trial;
+        let step = |target: &str, pooled: f64, trials: &[f64]| {
+            let mut run = fixture::run("checkout-open", target, Some(200.0), None, pooled);
+            run.trials = trials
+                .iter()
+                .map(|&p50_us| Trial {
+                    p50_us,
+                    p99_us: 2.0 * p50_us,
+                    achieved_rps: 200.0,
+                    requests: 100,
+                    errors: 0,
+                })
+                .collect();
+            run
+        };
+        let r = fixture::results(
+            &["grpc", "rest-h1", "rest-h2"],
+            vec![
+                step("rest-h1", 2049.0, &[2221.0, 2265.0, 2127.0, 2142.0, 1812.0]),
+                step("rest-h2", 2519.0, &[2500.0]),
+                // Without trials the pooled median is the step's only figure.
+                fixture::run("checkout-open", "grpc", Some(200.0), None, 2685.0),
+            ],
+        );
+        let text = when_to_pick(&r);
+        assert!(
+            text.contains("REST/1.1 2.14 ms, REST/2 2.50 ms, gRPC 2.69 ms"),
+            "{text}"
         );
     }
 }
