@@ -134,7 +134,7 @@ fn overload_note(x: &Run, f: &Fault) -> String {
         match f.recovery_ms {
             Some(ms) if ms <= 0.0 =>
                 "the first second after the burst was back at the calm rate with p99 within twice its pre-burst value".to_string(),
-            Some(ms) => format!("back at the calm rate with p99 within twice its pre-burst value {:.0} s after the burst", ms / 1000.0),
+            Some(ms) => format!("its first second back at the calm rate with p99 within twice its pre-burst value began {ms:.0} ms after the burst"),
             None => "not back at the calm rate within twice its pre-burst p99 before the step ended".into(),
         }
     )
@@ -344,6 +344,16 @@ mod tests {
             }),
         });
         x
+    }
+
+    #[test]
+    fn a_recovery_inside_the_first_second_is_stated_to_the_100_ms_it_was_found_to() {
+        let mut x = burst("overload", "grpc", "static:256", 2850.0, 1200);
+        let f = x.fault.as_mut().expect("a burst has its fault");
+        f.recovery_ms = Some(200.0);
+        let f = f.clone();
+        let text = overload_note(&x, &f);
+        assert!(text.contains("began 200 ms after the burst"), "{text}");
     }
 
     #[test]
