@@ -249,20 +249,23 @@ fn past_saturation(r: &Results, f: &mut Vec<String>) {
             "Past saturation, {t} {verdict} — at {offered:.0}/s offered it completed {}/s ({:.0}% of its best {peak:.0}/s), median {} ms, {} errors ({refused} refused for overload).",
             super::analysis::spread_cell(x.spread.map(|s| s.achieved_rps), x.achieved_rps, 1.0, 0),
             100.0 * x.achieved_rps / peak.max(1.0),
-            ms(x.latency_us.p50),
+            // The trials' median, as the open-loop table states it.
+            super::analysis::spread_cell(x.spread.map(|s| s.p50_us), x.latency_us.p50, 1000.0, 2),
             x.errors
         ));
     }
 }
 
-/// The steps where in-flight requests and rate × latency disagree.
+/// The steps where in-flight requests and rate × latency disagree (the first [`LISTED`] named).
 fn littles_law(r: &Results, f: &mut Vec<String>) {
+    const LISTED: usize = 6;
     let broken: Vec<&Run> = r.runs.iter().filter(|x| !x.littles_law.holds).collect();
     if !broken.is_empty() {
         f.push(format!(
-            "Little's law does not hold on {} step(s) ({}): in flight ≠ rate × latency, so the generator or the server was queueing outside what is measured (typical past saturation).",
+            "Little's law does not hold on {} step(s) ({}{}): in flight ≠ rate × latency, so the generator or the server was queueing outside what is measured (typical past saturation).",
             broken.len(),
-            broken.iter().take(6).map(|x| x.id.as_str()).collect::<Vec<_>>().join(", ")
+            if broken.len() > LISTED { "the first six: " } else { "" },
+            broken.iter().take(LISTED).map(|x| x.id.as_str()).collect::<Vec<_>>().join(", ")
         ));
     }
 }
@@ -283,5 +286,59 @@ fn audit(r: &Results) -> String {
             "Audit after the run: **{} violation(s)** — see the Audit section.",
             r.audit.violations.len()
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture;
+    use crate::results::Spread;
+    use crate::stats::Interval;
+
+    #[test]
+    fn past_saturation_quotes_the_trials_median_and_little_names_the_first_six() {
+        let of = |median: f64, lo: f64, hi: f64| Interval {
+            median,
+            lo,
+            hi,
+            coverage: 0.95,
+        };
+        let mut past = fixture::run("checkout-open", "grpc", Some(2000.0), None, 62_400.0);
+        past.achieved_rps = 1366.0;
+        past.spread = Some(Spread {
+            trials: 6,
+            p50_us: of(66_750.0, 42_430.0, 122_620.0),
+            p99_us: of(121_470.0, 81_790.0, 210_560.0),
+            achieved_rps: of(1366.0, 988.0, 1744.0),
+        });
+        let mut runs = vec![
+            fixture::run("checkout-closed", "grpc", None, Some(64), 30_000.0),
+            past,
+        ];
+        runs[0].achieved_rps = 1700.0;
+        for x in &mut runs {
+            x.littles_law.holds = true;
+        }
+        for i in 0..7 {
+            let mut x = fixture::run("catalog-30", "grpc", None, Some(i + 1), 1_000.0);
+            x.littles_law.holds = false;
+            runs.push(x);
+        }
+        let r = fixture::results(&["grpc"], runs);
+        let mut f = Vec::new();
+        past_saturation(&r, &mut f);
+        littles_law(&r, &mut f);
+        assert!(
+            f[0].contains("median 66.75 [42.43–122.62] ms"),
+            "the open-loop table's figure, not the pooled 62.40: {}",
+            f[0]
+        );
+        assert!(
+            f[1].starts_with("Little's law does not hold on 7 step(s) (the first six: "),
+            "{}",
+            f[1]
+        );
+        assert_eq!(f[1].matches("catalog-30-grpc").count(), 6, "{}", f[1]);
     }
 }
