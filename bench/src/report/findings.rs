@@ -264,7 +264,11 @@ fn littles_law(r: &Results, f: &mut Vec<String>) {
         f.push(format!(
             "Little's law does not hold on {} step(s) ({}{}): in flight ≠ rate × latency, so the generator or the server was queueing outside what is measured (typical past saturation).",
             broken.len(),
-            if broken.len() > LISTED { "the first six: " } else { "" },
+            if broken.len() > LISTED {
+                format!("the first {LISTED}: ")
+            } else {
+                String::new()
+            },
             broken.iter().take(LISTED).map(|x| x.id.as_str()).collect::<Vec<_>>().join(", ")
         ));
     }
@@ -335,7 +339,7 @@ mod tests {
             f[0]
         );
         assert!(
-            f[1].starts_with("Little's law does not hold on 7 step(s) (the first six: "),
+            f[1].starts_with("Little's law does not hold on 7 step(s) (the first 6: "),
             "{}",
             f[1]
         );
