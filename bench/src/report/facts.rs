@@ -95,6 +95,13 @@ pub fn common_rate(r: &Results) -> Option<f64> {
     Some(sustained.unwrap_or(lightest))
 }
 
+/// A share (1.0 = all) as a whole percent, rounded down, so a share just under a goal (0.795
+/// against 80%) never reads as the goal it missed. A hair of tolerance keeps exact shares whole
+/// (0.8 computed as 3.2 / 4 is 80%, not 79%).
+pub fn percent(share: f64) -> String {
+    format!("{:.0}%", (100.0 * share + 1e-9).floor())
+}
+
 /// Microseconds as milliseconds with two decimals.
 pub fn ms(us: f64) -> String {
     format!("{:.2}", us / 1000.0)
@@ -122,4 +129,18 @@ pub fn lightest<'a>(r: &'a Results, target: &str) -> Option<&'a Run> {
 pub fn closed_best<'a>(r: &'a Results, target: &str) -> Option<&'a Run> {
     r.series("checkout-closed", target)
         .max_by(|a, b| a.achieved_rps.total_cmp(&b.achieved_rps))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent;
+
+    #[test]
+    fn a_share_under_a_goal_never_reads_as_the_goal() {
+        // 3,506 of 4,408/s is 79.5%: rounded to nearest it read "80%" beside "goal not met".
+        assert_eq!(percent(3506.0 / 4408.0), "79%");
+        assert_eq!(percent(3.2 / 4.0), "80%", "an exact share stays whole");
+        assert_eq!(percent(0.7 / 1.0 + 0.1), "80%", "0.7999999999999999 is 0.8");
+        assert_eq!(percent(1.03), "103%");
+    }
 }

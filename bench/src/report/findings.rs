@@ -250,9 +250,9 @@ fn past_saturation(r: &Results, f: &mut Vec<String>) {
             "collapses: goodput falls far below what it sustained at lower load, as queued requests time out or wait behind a growing backlog"
         };
         f.push(format!(
-            "Past saturation, {t} {verdict} — at {offered:.0}/s offered it completed {}/s ({:.0}% of its best {peak:.0}/s), median {} ms, {} errors ({refused} refused for overload).",
+            "Past saturation, {t} {verdict} — at {offered:.0}/s offered it completed {}/s ({} of its best {peak:.0}/s), median {} ms, {} errors ({refused} refused for overload).",
             super::analysis::spread_cell(x.spread.map(|s| s.achieved_rps), x.achieved_rps, 1.0, 0),
-            100.0 * done / peak.max(1.0),
+            percent(done / peak.max(1.0)),
             // The trials' median, as the open-loop table states it.
             super::analysis::spread_cell(x.spread.map(|s| s.p50_us), x.latency_us.p50, 1000.0, 2),
             x.errors

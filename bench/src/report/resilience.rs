@@ -2,7 +2,7 @@
 //! measured faults.
 
 use super::document::{Block, Document, table};
-use super::facts::ms;
+use super::facts::{ms, percent};
 use crate::results::{Fault, Results, Run, Shedding};
 
 /// Appends the Resilience section when the run had fault scenarios.
@@ -114,8 +114,8 @@ fn overload_note(x: &Run, f: &Fault) -> String {
             s.goodput_rps,
             match (s.peak_rps, s.share_of_attainable()) {
                 (Some(p), Some(v)) => format!(
-                    " ({:.0}% of what it could serve: its closed-loop peak of {p:.0}/s or the offered {:.0}/s, whichever is lower)",
-                    100.0 * v,
+                    " ({} of what it could serve: its closed-loop peak of {p:.0}/s or the offered {:.0}/s, whichever is lower)",
+                    percent(v),
                     s.offered_rps
                 ),
                 _ => String::new(),
@@ -183,7 +183,7 @@ fn shedding(faults: &[&Run], d: &mut Document) {
                 s.admission.clone(),
                 format!("{:.0}", s.offered_rps),
                 format!("{:.0}", s.goodput_rps),
-                share.map_or("–".into(), |v| format!("{:.0}%", 100.0 * v)),
+                share.map_or("–".into(), percent),
                 format!("{}", x.refused()),
                 s.throttled.map_or("–".into(), |v| v.to_string()),
                 s.refusal_p99_ms.map_or("–".into(), |v| format!("{v:.2}")),
@@ -241,7 +241,7 @@ fn shedding(faults: &[&Run], d: &mut Document) {
 
 /// The sentence seed 001 asks for: how each stack degrades, from the measured runs.
 fn verdict(runs: &[(&Run, &Fault, &Shedding)]) -> String {
-    let share = |s: &Shedding| s.share_of_attainable().map(|v| 100.0 * v);
+    let share = |s: &Shedding| s.share_of_attainable().map(percent);
     let mut parts = Vec::new();
     for (x, f, s) in runs.iter().filter(|(x, ..)| x.scenario == "overload") {
         let off = runs
@@ -250,7 +250,7 @@ fn verdict(runs: &[(&Run, &Fault, &Shedding)]) -> String {
         parts.push(format!(
             "{} served {} of what it could while refusing {} requests ({}){}{}",
             x.target,
-            share(s).map_or("an unknown share".into(), |v| format!("{v:.0}%")),
+            share(s).unwrap_or_else(|| "an unknown share".into()),
             x.refused(),
             s.refusal_p99_ms
                 .map_or("none refused".into(), |v| format!("p99 {v:.2} ms")),
@@ -260,7 +260,7 @@ fn verdict(runs: &[(&Run, &Fault, &Shedding)]) -> String {
             },
             off.map_or(String::new(), |(_, fo, so)| format!(
                 "; shedding nothing, it kept {} with {} errors",
-                share(so).map_or("an unknown share".into(), |v| format!("{v:.0}%")),
+                share(so).unwrap_or_else(|| "an unknown share".into()),
                 fo.errors_during
             )),
         ));
