@@ -22,29 +22,23 @@ pub async fn loopback_rtt_us(rounds: usize) -> std::io::Result<f64> {
 }
 
 /// Median 1-byte ping-pong over a loopback TCP connection crossing a link shaped as `via`
-/// (none: direct), µs. The echo answers from a thread of its own, blocking on its socket, so
-/// every round trip wakes a thread on each side, as a call between two processes does. (An echo
-/// task on the bench's runtime sometimes ran on the caller's own worker, which then answered
-/// itself without waking anything: the same run measured 6 µs or 70 µs by where it landed.)
+/// (none: direct), µs.
 pub async fn rtt_us(rounds: usize, via: Option<&LinkProfile>) -> std::io::Result<f64> {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let mut addr = listener.local_addr()?;
     let link = via.map(|p| Link::start(p.clone(), addr)).transpose()?;
     if let Some(l) = &link {
         addr = l.addr();
     }
-    let echo = std::thread::Builder::new()
-        .name("calibrate-echo".into())
-        .spawn(move || {
-            let (mut s, _) = listener.accept()?;
-            s.set_nodelay(true)?;
-            let mut b = [0u8; 1];
-            while s.read_exact(&mut b).is_ok() {
-                s.write_all(&b)?;
-            }
-            Ok::<_, std::io::Error>(())
-        })?;
+    let echo = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await?;
+        s.set_nodelay(true)?;
+        let mut b = [0u8; 1];
+        while s.read_exact(&mut b).await.is_ok() {
+            s.write_all(&b).await?;
+        }
+        Ok::<_, std::io::Error>(())
+    });
     let mut c = tokio::net::TcpStream::connect(addr).await?;
     c.set_nodelay(true)?;
     let mut b = [7u8; 1];
@@ -55,10 +49,8 @@ pub async fn rtt_us(rounds: usize, via: Option<&LinkProfile>) -> std::io::Result
         c.read_exact(&mut b).await?;
         samples.push(t.elapsed().as_secs_f64() * 1e6);
     }
-    // Closed (and the link's proxy with it), the echo's socket ends and so does its thread.
     drop(c);
-    drop(link);
-    let _ = tokio::task::spawn_blocking(move || echo.join()).await;
+    let _ = echo.await;
     Ok(median(samples))
 }
 
