@@ -79,7 +79,7 @@ pub fn document(r: &Results, _figures: &[Figure]) -> Document {
     d.push(Block::Figure("sequence-checkout".into()));
     d.push(Block::Figure("sequence-compensated".into()));
     method(r, &mut d);
-    calibration(r, &mut d);
+    super::floor::section(r, &mut d);
     open_loop(r, &mut d);
     if let Some(rate) = common_rate(r) {
         at_common_rate(r, rate, &mut d);
@@ -176,37 +176,6 @@ fn method(r: &Results, d: &mut Vec<Block>) {
         ]),
         Block::Bullets(c.notes.clone()),
     ]);
-}
-
-/// This machine's floor, as calibrated at the start of the run.
-fn calibration(r: &Results, d: &mut Vec<Block>) {
-    let c = &r.calibration;
-    d.extend([
-        Block::Heading(2, "Calibration: this machine's floor".into()),
-        table(
-            &[
-                "loopback RTT µs",
-                "SQLite commit µs",
-                "floor per checkout µs (5 RTT + 5 commits)",
-                "floor throughput /s (cores ÷ floor)",
-            ],
-            vec![vec![
-                format!("{:.1}", c.loopback_rtt_us),
-                format!("{:.1}", c.sqlite_commit_us),
-                format!("{:.0}", c.floor_latency_us),
-                format!("{:.0}", c.floor_rps),
-            ]],
-        ),
-    ]);
-    if let (Some(link), Some(pass), Some(across)) =
-        (&r.config.link, c.passthrough_rtt_us, c.link_rtt_us)
-    {
-        d.push(Block::Paragraph(format!(
-            "Every networked hop crossed the link `{link}`: a round trip across it took {across:.0} µs (the floor's RTT). The link's proxy by itself, adding nothing, took {pass:.0} µs against {:.0} µs direct: {:.0} µs of every round trip is the measuring device, not the network it imitates.",
-            c.loopback_rtt_us,
-            (pass - c.loopback_rtt_us).max(0.0)
-        )));
-    }
 }
 
 /// The open-loop sweep: latency and throughput against offered load.

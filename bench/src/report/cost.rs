@@ -45,8 +45,12 @@ pub struct TransportCost {
     pub target: String,
     /// Light-load median, µs.
     pub p50_us: f64,
-    /// Light-load median minus the in-process one, in loopback round trips per hop (5 hops).
+    /// Light-load median minus the in-process one, in loopback round trips per hop (5 hops):
+    /// round trips across cores ([`Calibration::hop_rtt_us`]).
     pub rtt_per_hop: Option<f64>,
+    /// The same in round trips on one core, when both were measured.
+    #[serde(default)]
+    pub rtt_per_hop_one_core: Option<f64>,
     /// Service CPU per checkout at the common load (the five chain services), µs.
     pub service_cpu_us: f64,
     /// Of which the core's storage work, µs.
@@ -164,7 +168,14 @@ pub fn summarize(r: &Results) -> CostSummary {
             target: t.clone(),
             p50_us: p50,
             rtt_per_hop: base
-                .filter(|_| c.loopback_rtt_us > 0.0)
+                .filter(|_| c.hop_rtt_us() > 0.0)
+                .map(|b| (p50 - b) / 5.0 / c.hop_rtt_us()),
+            rtt_per_hop_one_core: base
+                .filter(|_| {
+                    c.loopback_rtt_pinned
+                        && c.cross_core_rtt_us.is_some()
+                        && c.loopback_rtt_us > 0.0
+                })
                 .map(|b| (p50 - b) / 5.0 / c.loopback_rtt_us),
             service_cpu_us: service_cpu,
             core_cpu_us: core,
@@ -260,10 +271,18 @@ fn goal_rows(s: &CostSummary) -> Vec<Vec<String>> {
     for t in &s.transports {
         rows.push(row(
             format!(
-                "{}: (p50 − in-process p50) per hop, in loopback RTTs",
-                t.target
+                "{}: (p50 − in-process p50) per hop, in loopback RTTs{}",
+                t.target,
+                if t.rtt_per_hop_one_core.is_some() {
+                    " across cores"
+                } else {
+                    ""
+                }
             ),
-            format!("{} RTT", opt(t.rtt_per_hop, 1)),
+            match t.rtt_per_hop_one_core {
+                Some(one) => format!("{} RTT ({one:.0} on one core)", opt(t.rtt_per_hop, 1)),
+                None => format!("{} RTT", opt(t.rtt_per_hop, 1)),
+            },
             "≤ 2 RTT",
             t.rtt_per_hop.map(|v| v <= 2.0),
         ));
@@ -427,5 +446,24 @@ mod tests {
         let text = format!("{d:?}");
         assert!(text.contains("3.0×") && text.contains("4.0 RTT") && text.contains("2.00×"));
         assert!(text.contains("not met"));
+        // With both round trips measured, a hop is counted in the one across cores and also
+        // stated in the one on a core.
+        r.calibration.loopback_rtt_us = 5.0;
+        r.calibration.loopback_rtt_pinned = true;
+        r.calibration.cross_core_rtt_us = Some(50.0);
+        let s = summarize(&r);
+        let g = &s.transports[0];
+        assert_eq!(
+            (g.rtt_per_hop, g.rtt_per_hop_one_core),
+            (Some(4.0), Some(40.0))
+        );
+        r.cost = Some(s);
+        let mut d = Vec::new();
+        section(&r, &mut d);
+        let text = format!("{d:?}");
+        assert!(
+            text.contains("in loopback RTTs across cores")
+                && text.contains("4.0 RTT (40 on one core)")
+        );
     }
 }

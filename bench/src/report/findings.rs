@@ -90,11 +90,11 @@ fn transport_cost(r: &Results, f: &mut Vec<String>) {
             let c = crate::stats::compare(&p, &base);
             let m = crate::stats::median(&p);
             f.push(format!(
-                "Transport cost of {t} at light load: {} ms over the in-process baseline ({} ms), about {:.0} µs per hop over 5 hops, against a loopback round trip of {:.0} µs ({t} / in-process = {:.2}× [{:.2}–{:.2}], p = {:.3}).",
+                "Transport cost of {t} at light load: {} ms over the in-process baseline ({} ms), about {:.0} µs per hop over 5 hops, against a loopback round trip of {} ({t} / in-process = {:.2}× [{:.2}–{:.2}], p = {:.3}).",
                 ms(m - b),
                 ms(b),
                 (m - b) / 5.0,
-                r.calibration.loopback_rtt_us,
+                r.calibration.rtt_words(),
                 c.ratio.median,
                 c.ratio.lo,
                 c.ratio.hi,

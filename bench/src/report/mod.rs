@@ -19,6 +19,7 @@ pub mod figures;
 pub mod findings;
 #[cfg(test)]
 pub(crate) mod fixture;
+pub mod floor;
 pub mod ingest;
 pub mod links;
 pub mod observability;

@@ -16,7 +16,93 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Median 1-byte ping-pong over a loopback TCP connection, µs.
+/// Where the two ends of a round trip run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// Both threads pinned to one core: each direction hands the core over, no other core wakes.
+    OneCore,
+    /// The threads pinned to two cores: each direction wakes the other core.
+    AcrossCores,
+}
+
+/// The first two cores this process may run on (one when it may run on one only), or none when
+/// the mask cannot be read.
+fn allowed_cores() -> Option<Vec<usize>> {
+    let set = rustix::thread::sched_getaffinity(None).ok()?;
+    let cores: Vec<usize> = (0..rustix::thread::CpuSet::MAX_CPU)
+        .filter(|&c| set.is_set(c))
+        .take(2)
+        .collect();
+    (!cores.is_empty()).then_some(cores)
+}
+
+fn pin(core: usize) -> std::io::Result<()> {
+    let mut set = rustix::thread::CpuSet::new();
+    set.set(core);
+    Ok(rustix::thread::sched_setaffinity(None, &set)?)
+}
+
+/// Median 1-byte ping-pong over a loopback TCP connection between two threads of their own
+/// (blocking sockets, nothing else on them) placed as `placement`, µs; none when this process
+/// cannot place them so (one allowed core, or a mask it may not set).
+pub fn pinned_rtt_us(placement: Placement, rounds: usize) -> std::io::Result<Option<f64>> {
+    use std::io::{Read, Write};
+    let Some(cores) = allowed_cores() else {
+        return Ok(None);
+    };
+    let (client, server) = match (placement, cores.as_slice()) {
+        (Placement::OneCore, [a, ..]) => (*a, *a),
+        (Placement::AcrossCores, [a, b]) => (*a, *b),
+        _ => return Ok(None),
+    };
+    // Pinning is tried on a thread of its own, so a refusal leaves none of ours pinned.
+    if std::thread::spawn(move || pin(client))
+        .join()
+        .ok()
+        .and_then(Result::ok)
+        .is_none()
+    {
+        return Ok(None);
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let echo = std::thread::spawn(move || -> std::io::Result<()> {
+        pin(server)?;
+        let (mut s, _) = listener.accept()?;
+        s.set_nodelay(true)?;
+        let mut b = [0u8; 1];
+        while s.read_exact(&mut b).is_ok() {
+            s.write_all(&b)?;
+        }
+        Ok(())
+    });
+    let caller = std::thread::spawn(move || -> std::io::Result<Vec<f64>> {
+        pin(client)?;
+        let mut c = std::net::TcpStream::connect(addr)?;
+        c.set_nodelay(true)?;
+        let mut b = [7u8; 1];
+        let mut samples = Vec::with_capacity(rounds);
+        for _ in 0..rounds {
+            let t = Instant::now();
+            c.write_all(&b)?;
+            c.read_exact(&mut b)?;
+            samples.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+        Ok(samples)
+    });
+    let samples = caller
+        .join()
+        .map_err(|_| std::io::Error::other("the caller panicked"))?;
+    let echoed = echo
+        .join()
+        .map_err(|_| std::io::Error::other("the echo panicked"))?;
+    let samples = samples?;
+    echoed?;
+    Ok(Some(median(samples)))
+}
+
+/// Median 1-byte ping-pong over a loopback TCP connection, both ends tasks of this process's
+/// runtime wherever its workers run, µs.
 pub async fn loopback_rtt_us(rounds: usize) -> std::io::Result<f64> {
     rtt_us(rounds, None).await
 }
@@ -126,8 +212,15 @@ pub async fn calibrate(
     cores: usize,
     link: Option<&LinkProfile>,
 ) -> anyhow::Result<Calibration> {
-    let rtt = loopback_rtt_us(3000).await?;
-    // With a link: what its proxy costs by itself (no delay), and a round trip across it.
+    let pinned = |placement| tokio::task::spawn_blocking(move || pinned_rtt_us(placement, 3000));
+    let one_core = pinned(Placement::OneCore).await??;
+    let across = pinned(Placement::AcrossCores).await??;
+    let rtt = match one_core {
+        Some(r) => r,
+        None => loopback_rtt_us(3000).await?,
+    };
+    // With a link: a direct round trip and one through its proxy adding nothing, measured alike
+    // (what the proxy costs by itself), and a round trip across the link.
     let links = match link {
         Some(p) => {
             let passthrough = LinkProfile::parse("passthrough").map_err(anyhow::Error::msg)?;
@@ -137,6 +230,7 @@ pub async fn calibrate(
                 200
             };
             Some((
+                loopback_rtt_us(3000).await?,
                 rtt_us(3000, Some(&passthrough)).await?,
                 rtt_us(rounds, Some(p)).await?,
             ))
@@ -145,15 +239,18 @@ pub async fn calibrate(
     };
     let commit = sqlite_commit_us(dir, sync, 1000)?;
     // A checkout's hops cross the link when there is one.
-    let hop_rtt = links.map_or(rtt, |(_, l)| l);
+    let hop_rtt = links.map_or(rtt, |(_, _, l)| l);
     let floor = 5.0 * hop_rtt + 5.0 * commit;
     Ok(Calibration {
         loopback_rtt_us: rtt,
+        loopback_rtt_pinned: one_core.is_some(),
+        cross_core_rtt_us: across,
         sqlite_commit_us: commit,
         floor_latency_us: floor,
         floor_rps: cores as f64 * 1e6 / floor,
-        passthrough_rtt_us: links.map(|(p, _)| p),
-        link_rtt_us: links.map(|(_, l)| l),
+        link_direct_rtt_us: links.map(|(d, _, _)| d),
+        passthrough_rtt_us: links.map(|(_, p, _)| p),
+        link_rtt_us: links.map(|(_, _, l)| l),
         echo: framework_echo(3000).await?,
         store: store_paths(dir, sync, 3000).await?,
         bulk_insert_rows_per_s: Some(bulk_insert_rows_per_s(dir, sync, 50_000)?),

@@ -206,8 +206,10 @@ async fn open_session(opts: RunOptions, machine: &Machine) -> anyhow::Result<Ses
     ));
     let calibration = calibrate(&work, opts.sync, machine.cores, opts.link.as_ref()).await?;
     progress.line(&format!(
-        "floor: loopback RTT {:.1} µs, SQLite commit {:.1} µs → {:.0} µs per checkout",
-        calibration.loopback_rtt_us, calibration.sqlite_commit_us, calibration.floor_latency_us
+        "floor: loopback RTT {}, SQLite commit {:.1} µs → {:.0} µs per checkout",
+        calibration.rtt_words(),
+        calibration.sqlite_commit_us,
+        calibration.floor_latency_us
     ));
     let store = StoreConfig {
         sync: opts.sync,

@@ -1,0 +1,51 @@
+//! The report's calibration section: this machine's floor for one checkout — the loopback round
+//! trip on one core and across two, the SQLite commit — as measured at the start of the run.
+
+use super::document::{Block, table};
+use crate::results::Results;
+
+/// This machine's floor, as calibrated at the start of the run.
+pub fn section(r: &Results, d: &mut Vec<Block>) {
+    let c = &r.calibration;
+    let rtt_header = if c.loopback_rtt_pinned {
+        "loopback RTT µs, one core"
+    } else {
+        "loopback RTT µs (unpinned)"
+    };
+    d.extend([
+        Block::Heading(2, "Calibration: this machine's floor".into()),
+        table(
+            &[
+                rtt_header,
+                "loopback RTT µs, across cores",
+                "SQLite commit µs",
+                "floor per checkout µs (5 RTT + 5 commits)",
+                "floor throughput /s (cores ÷ floor)",
+            ],
+            vec![vec![
+                format!("{:.1}", c.loopback_rtt_us),
+                c.cross_core_rtt_us
+                    .map_or("–".into(), |v| format!("{v:.1}")),
+                format!("{:.1}", c.sqlite_commit_us),
+                format!("{:.0}", c.floor_latency_us),
+                format!("{:.0}", c.floor_rps),
+            ]],
+        ),
+    ]);
+    if let (true, Some(across)) = (c.loopback_rtt_pinned, c.cross_core_rtt_us) {
+        d.push(Block::Paragraph(format!(
+            "The round trip is a 1-byte ping-pong over loopback TCP between two threads, measured twice: pinned to one core ({:.1} µs), where each direction only hands the core over, and pinned to two ({across:.1} µs, {:.0}× as long), where each direction wakes the other core — where an idle core sleeps (a virtual machine's halted vCPU, a deep C-state), waking it is most of that. The floor uses the first, the least a round trip costs here. The services' processes run on every core and the scheduler wakes a process on an idle one, so a hop between them at light load pays the second; the transport's cost per hop (below) is counted in it.",
+            c.loopback_rtt_us,
+            across / c.loopback_rtt_us.max(f64::MIN_POSITIVE)
+        )));
+    }
+    if let (Some(link), Some(pass), Some(across)) =
+        (&r.config.link, c.passthrough_rtt_us, c.link_rtt_us)
+    {
+        let direct = c.link_direct_rtt_us.unwrap_or(c.loopback_rtt_us);
+        d.push(Block::Paragraph(format!(
+            "Every networked hop crossed the link `{link}`: a round trip across it took {across:.0} µs (the floor's RTT). The link's proxy by itself, adding nothing, took {pass:.0} µs against {direct:.0} µs direct, measured alike: {:.0} µs of every round trip is the measuring device, not the network it imitates.",
+            (pass - direct).max(0.0)
+        )));
+    }
+}
