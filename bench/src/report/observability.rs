@@ -7,8 +7,7 @@ use super::document::{Block, Document, table};
 use crate::results::Results;
 use crate::scenarios::scaling::SCALING;
 
-use super::facts::step_of as run;
-use super::scaling::{against, rate};
+use super::scaling::{against, rate, run};
 
 /// Appends the section.
 pub fn section(r: &Results, d: &mut Document) {

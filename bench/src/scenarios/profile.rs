@@ -102,7 +102,10 @@ impl Shape {
             Shape::Closed(c) => c.len(),
             Shape::Kill { .. } | Shape::Slow { .. } | Shape::Overload { .. } => 1,
             Shape::Crosscheck | Shape::CpuProfile { .. } => 0,
-            Shape::Scaling { .. } => super::scaling::SCALING.len(),
+            Shape::Scaling { .. } => {
+                let c = &super::scaling::SCALING;
+                c.len() + c.iter().filter(|c| c.light).count()
+            }
             Shape::Links { profiles, .. } => 2 * profiles.len(),
             Shape::Tls { .. } => 2 * super::tls::VARIANTS.len(),
             Shape::Ingest(spec) => {

@@ -1,7 +1,8 @@
 //! Scaling, measured: every networked target started afresh in each [`SCALING`] configuration
 //! (as the run sets it up, one worker per process, one core per process, Payments as two
 //! processes reached in turn or behind a layer-4 balancer, metrics off, spans exported) and
-//! driven closed loop, all copies interleaved trial by trial.
+//! driven closed loop, all copies interleaved trial by trial; as run and on one core, also at
+//! light load.
 
 use std::path::Path;
 
@@ -40,6 +41,9 @@ pub struct Config {
     pub metrics: bool,
     /// Services export every hop's span over OTLP (to a stand-in collector in the bench).
     pub spans: bool,
+    /// Also driven at light load, open loop at the profile's lightest checkout rate: where a
+    /// hop's wake-ups cross cores or not.
+    pub light: bool,
 }
 
 /// The scaling scenario's configurations: as the run sets the stack up, then one change each.
@@ -51,6 +55,7 @@ pub const SCALING: [Config; 7] = [
         payments: None,
         metrics: true,
         spans: false,
+        light: true,
     },
     Config {
         name: "scaling-1-worker",
@@ -59,6 +64,7 @@ pub const SCALING: [Config; 7] = [
         payments: None,
         metrics: true,
         spans: false,
+        light: false,
     },
     Config {
         name: "scaling-1-core",
@@ -67,6 +73,7 @@ pub const SCALING: [Config; 7] = [
         payments: None,
         metrics: true,
         spans: false,
+        light: true,
     },
     Config {
         name: "scaling-2-payments-in-turn",
@@ -75,6 +82,7 @@ pub const SCALING: [Config; 7] = [
         payments: Some(Front::InTurn),
         metrics: true,
         spans: false,
+        light: false,
     },
     Config {
         name: "scaling-2-payments-balancer",
@@ -83,6 +91,7 @@ pub const SCALING: [Config; 7] = [
         payments: Some(Front::Balancer),
         metrics: true,
         spans: false,
+        light: false,
     },
     // What observability costs: the same stack recording no metrics.
     Config {
@@ -92,6 +101,7 @@ pub const SCALING: [Config; 7] = [
         payments: None,
         metrics: false,
         spans: false,
+        light: false,
     },
     // And what exporting spans costs: every hop's span sent over OTLP/HTTP in batches.
     Config {
@@ -101,8 +111,25 @@ pub const SCALING: [Config; 7] = [
         payments: None,
         metrics: true,
         spans: true,
+        light: false,
     },
 ];
+
+/// The light-load probes' rate: the profile's lightest open-loop checkout rate (200/s without
+/// one).
+fn light_rate(s: &Session) -> f64 {
+    s.opts
+        .profile
+        .scenarios
+        .iter()
+        .find_map(|x| match &x.shape {
+            Shape::Open(rates) if x.request == super::profile::Request::Checkout => {
+                rates.iter().copied().reduce(f64::min)
+            }
+            _ => None,
+        })
+        .unwrap_or(200.0)
+}
 
 /// Scaling: every networked target started afresh in each [`SCALING`] configuration and driven
 /// closed loop at `clients`, all copies interleaved trial by trial. Behind a balancer, the
@@ -162,6 +189,20 @@ pub(crate) async fn scaling(
                 name: config.name,
             });
             copies.push((copy, key));
+        }
+    }
+    // The light-load probes follow every closed-loop one, so each configuration's closed-loop
+    // run is the first recorded under its name.
+    let rate = light_rate(s);
+    for (i, config) in SCALING.iter().enumerate().filter(|(_, c)| c.light) {
+        let per_config = probes.len() / SCALING.len();
+        for target in i * per_config..(i + 1) * per_config {
+            probes.push(Probe {
+                target,
+                mode: Mode::Open { rate },
+                step: 1,
+                name: config.name,
+            });
         }
     }
     let (started, keys): (Vec<Target>, Vec<String>) = copies.into_iter().unzip();
