@@ -34,7 +34,7 @@ pub fn section(r: &Results, d: &mut Vec<Block>) {
     ]);
     if let (true, Some(across)) = (c.loopback_rtt_pinned, c.cross_core_rtt_us) {
         d.push(Block::Paragraph(format!(
-            "The round trip is a 1-byte ping-pong over loopback TCP between two threads, measured twice: pinned to one core ({:.1} µs), where each direction only hands the core over, and pinned to two ({across:.1} µs, {:.0}× as long), where each direction wakes the other core — where an idle core sleeps (a virtual machine's halted vCPU, a deep C-state), waking it is most of that. The floor uses the first, the least a round trip costs here. The services' processes run on every core and the scheduler wakes a process on an idle one, so a hop between them at light load pays the second; the transport's cost per hop (below) is counted in it.",
+            "The round trip is a 1-byte ping-pong over loopback TCP between two threads, measured twice: pinned to one core ({:.1} µs), where each direction only hands the core over, and pinned to two ({across:.1} µs, {:.0}× as long), where each direction wakes the other core — where an idle core sleeps (a virtual machine's halted vCPU, a deep C-state), waking it is most of that. The floor uses the first, the least a round trip costs here. The services' processes run on every core and the scheduler may wake a process on the idle one, and then a hop between them pays the second; the transport's cost per hop (below) is counted in it, and the Scalability section, when the scaling scenario ran, measures how much of a hop's light-load median that placement costs.",
             c.loopback_rtt_us,
             across / c.loopback_rtt_us.max(f64::MIN_POSITIVE)
         )));

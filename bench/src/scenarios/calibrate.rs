@@ -55,8 +55,9 @@ pub fn pinned_rtt_us(placement: Placement, rounds: usize) -> std::io::Result<Opt
         (Placement::AcrossCores, [a, b]) => (*a, *b),
         _ => return Ok(None),
     };
-    // Pinning is tried on a thread of its own, so a refusal leaves none of ours pinned.
-    if std::thread::spawn(move || pin(client))
+    // Pinning to both cores is tried first on a thread of its own, so a refusal measures nothing
+    // and leaves none of ours pinned.
+    if std::thread::spawn(move || pin(client).and_then(|()| pin(server)))
         .join()
         .ok()
         .and_then(Result::ok)
@@ -77,8 +78,9 @@ pub fn pinned_rtt_us(placement: Placement, rounds: usize) -> std::io::Result<Opt
         Ok(())
     });
     let caller = std::thread::spawn(move || -> std::io::Result<Vec<f64>> {
-        pin(client)?;
+        // Connected before pinning: should pinning fail, the dropped connection ends the echo.
         let mut c = std::net::TcpStream::connect(addr)?;
+        pin(client)?;
         c.set_nodelay(true)?;
         let mut b = [7u8; 1];
         let mut samples = Vec::with_capacity(rounds);
