@@ -125,6 +125,17 @@ pub fn lightest<'a>(r: &'a Results, target: &str) -> Option<&'a Run> {
     })
 }
 
+/// Trials the lightest checkout step ran, when more than the run's other sweep steps (the
+/// profile spends more where the light-load verdict is read).
+pub fn light_trials(r: &Results) -> Option<usize> {
+    r.targets()
+        .iter()
+        .filter_map(|t| lightest(r, t))
+        .map(|x| x.trials.len())
+        .max()
+        .filter(|&n| n > r.config.trials)
+}
+
 /// The closed-loop checkout step of `target` with the highest throughput.
 pub fn closed_best<'a>(r: &'a Results, target: &str) -> Option<&'a Run> {
     r.series("checkout-closed", target)
@@ -133,7 +144,38 @@ pub fn closed_best<'a>(r: &'a Results, target: &str) -> Option<&'a Run> {
 
 #[cfg(test)]
 mod tests {
-    use super::percent;
+    use super::{light_trials, percent};
+    use crate::report::fixture;
+    use crate::results::Trial;
+
+    #[test]
+    fn the_lightest_step_s_extra_trials_are_told_and_only_when_extra() {
+        let step = |target: &str, rate: f64, n: usize| {
+            let mut x = fixture::run("checkout-open", target, Some(rate), None, 1000.0);
+            x.trials = vec![Trial::default(); n];
+            x
+        };
+        // The run's sweep steps ran 5 trials (the fixture's); the lightest rate 10.
+        let r = fixture::results(
+            &["grpc", "rest-h1"],
+            vec![
+                step("grpc", 200.0, 10),
+                step("grpc", 1000.0, 5),
+                step("rest-h1", 1000.0, 5),
+                step("rest-h1", 200.0, 10),
+            ],
+        );
+        assert_eq!(light_trials(&r), Some(10));
+        let r = fixture::results(
+            &["grpc"],
+            vec![step("grpc", 200.0, 5), step("grpc", 1000.0, 5)],
+        );
+        assert_eq!(
+            light_trials(&r),
+            None,
+            "as many as every step: nothing to tell"
+        );
+    }
 
     #[test]
     fn a_share_under_a_goal_never_reads_as_the_goal() {

@@ -42,8 +42,11 @@ pub fn contrast(a: (&str, &[f64]), b: (&str, &[f64])) -> String {
         b.1.len()
     );
     let ratio = format!(
-        "{lose} / {win} = {:.2}× [{:.2}–{:.2}], p = {:.3}",
-        c.ratio.median, c.ratio.lo, c.ratio.hi, c.p
+        "{lose} / {win} = {:.2}× [{:.2}–{:.2}], {}",
+        c.ratio.median,
+        c.ratio.lo,
+        c.ratio.hi,
+        crate::stats::p_text(c.p)
     );
     if c.decided {
         format!("{numbers}: **{win}** lower; {ratio}")
@@ -90,7 +93,7 @@ fn transport_cost(r: &Results, f: &mut Vec<String>) {
             let c = crate::stats::compare(&p, &base);
             let m = crate::stats::median(&p);
             f.push(format!(
-                "Transport cost of {t} at light load: {} ms over the in-process baseline ({} ms), about {:.0} µs per hop over 5 hops, against a loopback round trip of {} ({t} / in-process = {:.2}× [{:.2}–{:.2}], p = {:.3}).",
+                "Transport cost of {t} at light load: {} ms over the in-process baseline ({} ms), about {:.0} µs per hop over 5 hops, against a loopback round trip of {} ({t} / in-process = {:.2}× [{:.2}–{:.2}], {}).",
                 ms(m - b),
                 ms(b),
                 (m - b) / 5.0,
@@ -98,7 +101,7 @@ fn transport_cost(r: &Results, f: &mut Vec<String>) {
                 c.ratio.median,
                 c.ratio.lo,
                 c.ratio.hi,
-                c.p
+                crate::stats::p_text(c.p)
             ));
         }
     }
@@ -117,12 +120,12 @@ fn framework_over_tcp(r: &Results, f: &mut Vec<String>) {
             let d = crate::stats::difference(&p, &tcp);
             let c = crate::stats::compare(&p, &tcp);
             Some(format!(
-                "{t} {:.0} µs [{:.0}–{:.0}] per hop ({t} / tcp = {:.2}×, p = {:.3})",
+                "{t} {:.0} µs [{:.0}–{:.0}] per hop ({t} / tcp = {:.2}×, {})",
                 d.median / 5.0,
                 d.lo / 5.0,
                 d.hi / 5.0,
                 c.ratio.median,
-                c.p
+                crate::stats::p_text(c.p)
             ))
         })
         .collect();

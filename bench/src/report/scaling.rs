@@ -29,8 +29,11 @@ pub(crate) fn against(x: &Run, base: &Run) -> String {
         &base.trial_values(|t| t.achieved_rps),
     );
     format!(
-        "{:.2}× [{:.2}–{:.2}], p = {:.3}",
-        c.ratio.median, c.ratio.lo, c.ratio.hi, c.p
+        "{:.2}× [{:.2}–{:.2}], {}",
+        c.ratio.median,
+        c.ratio.lo,
+        c.ratio.hi,
+        crate::stats::p_text(c.p)
     )
 }
 
@@ -166,8 +169,11 @@ fn light_load(r: &Results, base: &str, one_core: &str, d: &mut Document) {
                     cell(b),
                     cell(c),
                     format!(
-                        "{:.2}× [{:.2}–{:.2}], p = {:.3}",
-                        cmp.ratio.median, cmp.ratio.lo, cmp.ratio.hi, cmp.p
+                        "{:.2}× [{:.2}–{:.2}], {}",
+                        cmp.ratio.median,
+                        cmp.ratio.lo,
+                        cmp.ratio.hi,
+                        crate::stats::p_text(cmp.p)
                     ),
                     format!("{per_hop:.0}"),
                     across
@@ -182,6 +188,7 @@ fn light_load(r: &Results, base: &str, one_core: &str, d: &mut Document) {
         .targets()
         .iter()
         .find_map(|t| light(r, base, t)?.offered_rps)
+        .filter(|_| !rows.is_empty())
     else {
         return;
     };

@@ -28,11 +28,11 @@ fn added(r: &Results, run: &Run, latency: bool) -> String {
         );
         let d = stats::difference(&a, &b);
         format!(
-            "{:+.0} µs [{:+.0} – {:+.0}], p = {:.3}",
+            "{:+.0} µs [{:+.0} – {:+.0}], {}",
             d.median,
             d.lo,
             d.hi,
-            stats::mann_whitney(&a, &b)
+            stats::p_text(stats::mann_whitney(&a, &b))
         )
     } else {
         let c = stats::compare(
@@ -40,8 +40,11 @@ fn added(r: &Results, run: &Run, latency: bool) -> String {
             &clear.trial_values(|t| t.achieved_rps),
         );
         format!(
-            "{:.2}× [{:.2}–{:.2}], p = {:.3}",
-            c.ratio.median, c.ratio.lo, c.ratio.hi, c.p
+            "{:.2}× [{:.2}–{:.2}], {}",
+            c.ratio.median,
+            c.ratio.lo,
+            c.ratio.hi,
+            stats::p_text(c.p)
         )
     }
 }

@@ -184,10 +184,17 @@ pub(crate) async fn knees(
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
-        for (p, at) in probes
-            .iter()
-            .zip(sweep::round(s, scenario, targets, &probes, products).await)
-        {
+        for (p, at) in probes.iter().zip(
+            sweep::round(
+                s,
+                scenario,
+                targets,
+                &probes,
+                products,
+                s.opts.profile.trials,
+            )
+            .await,
+        ) {
             s.runs[at].probe = true;
             let r = &s.runs[at];
             let (within, trials) = trials_within_slo(slo, r);

@@ -70,7 +70,15 @@ pub(crate) async fn links(
     // the scenario's minimum, so each holds enough requests to have a median.
     let trial = s.opts.profile.trial;
     s.opts.profile.trial = trial.max(min_trial);
-    let recorded = round(s, scenario, &copies.started, &copies.probes, products).await;
+    let recorded = round(
+        s,
+        scenario,
+        &copies.started,
+        &copies.probes,
+        products,
+        s.opts.profile.trials,
+    )
+    .await;
     s.opts.profile.trial = trial;
     for (at, p) in recorded.into_iter().zip(&copies.probes) {
         let carried = copies.started[p.target].link_connections();

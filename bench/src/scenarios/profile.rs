@@ -150,6 +150,10 @@ pub struct Profile {
     pub step: Duration,
     /// Interleaved trials of every sweep step.
     pub trials: usize,
+    /// Interleaved trials of the lightest open-loop checkout step instead (at least `trials`):
+    /// the light-load verdict rests on it, and its two best stacks can sit near the verdict's
+    /// threshold.
+    pub light_trials: usize,
     /// Warm-up discarded at the start of every trial.
     pub trial_warmup: Duration,
     /// Measured time of every trial.
@@ -195,6 +199,7 @@ impl Profile {
             warmup: Duration::from_millis(300),
             step: Duration::from_millis(1200),
             trials: 3,
+            light_trials: 3,
             trial_warmup: Duration::from_millis(80),
             trial: Duration::from_millis(250),
             trial_requests: 0,
@@ -221,6 +226,10 @@ impl Profile {
             // Six trials: the narrowest order-statistic interval of the median that covers 95%
             // (five reach 93.75% at most), and Mann–Whitney can separate two at p = 0.002.
             trials: 6,
+            // Ten at the light-load step: REST/1.1 and REST/2 sat 1.18–1.24× apart there in four
+            // runs, and six trials' interval crossed the 10% threshold in two of them (one
+            // disturbed trial widens it that far); ten narrow it and cost about 12 s.
+            light_trials: 10,
             trial_warmup: Duration::from_millis(60),
             trial: Duration::from_millis(250),
             // At 200/s a 0.25 s trial would hold 50 checkouts: the light-load verdict's medians
@@ -254,6 +263,7 @@ impl Profile {
             warmup: Duration::from_secs(3),
             step: Duration::from_secs(15),
             trials: 10,
+            light_trials: 10,
             trial_warmup: Duration::from_millis(300),
             trial: Duration::from_secs(2),
             trial_requests: 0,
@@ -319,8 +329,9 @@ mod tests {
         // The measured time: steps × targets × (warm-up + step); five targets (the in-process
         // one included) where it takes part, four where it does not (faults, links) or there are
         // four sinks (ingest). Starting the targets, the import and the pauses after saturated
-        // trials come on top: the default profile took 293 and 299 s in two runs, against
-        // this model's 265 s at most.
+        // trials come on top: 16 s in the default profile's run of the reference build (271 s
+        // against this model's 255 s), so the model keeps under 280 s for the run to keep under
+        // 300.
         let budget = |p: &Profile| {
             p.scenarios
                 .iter()
@@ -353,17 +364,23 @@ mod tests {
                             spec.trials as f64 * spec.trial.as_secs_f64() - p.warmup.as_secs_f64()
                         }
                         // Trials, each with its warm-up and a pause after it (open loops: the
-                        // mean over their rates).
+                        // mean over their rates, the lightest checkout rate with its own count).
                         Shape::Open(rates) => {
+                            let lightest = rates.iter().copied().fold(f64::INFINITY, f64::min);
+                            let trials = |r: f64| match s.request {
+                                Request::Checkout if r <= lightest => p.light_trials.max(p.trials),
+                                _ => p.trials,
+                            };
                             rates
                                 .iter()
                                 .map(|&r| {
-                                    p.trials as f64
-                                        * (p.trial_warmup + p.trial_window(Some(r))).as_secs_f64()
+                                    trials(r) as f64
+                                        * ((p.trial_warmup + p.trial_window(Some(r)))
+                                            .as_secs_f64()
+                                            + 0.05)
                                 })
                                 .sum::<f64>()
                                 / rates.len() as f64
-                                + p.trials as f64 * 0.05
                                 - p.warmup.as_secs_f64()
                         }
                         Shape::Closed(_) => {
@@ -389,7 +406,7 @@ mod tests {
         };
         assert!(budget(&Profile::named("smoke").unwrap()) < 50.0);
         let b = budget(&Profile::named("default").unwrap());
-        assert!(b < 265.0, "default budget {b:.0} s");
+        assert!(b < 280.0, "default budget {b:.0} s");
         assert!(Profile::named("nope").is_none());
     }
 }

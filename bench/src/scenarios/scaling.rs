@@ -206,7 +206,15 @@ pub(crate) async fn scaling(
         }
     }
     let (started, keys): (Vec<Target>, Vec<String>) = copies.into_iter().unzip();
-    let recorded = round(s, scenario, &started, &probes, products).await;
+    let recorded = round(
+        s,
+        scenario,
+        &started,
+        &probes,
+        products,
+        s.opts.profile.trials,
+    )
+    .await;
     for (at, balancer) in recorded.into_iter().zip(&balancers) {
         if let Some(b) = balancer {
             s.balanced.insert(s.runs[at].id.clone(), b.connections());

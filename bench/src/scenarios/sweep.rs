@@ -75,8 +75,8 @@ pub(super) struct Probe {
     pub(super) name: &'static str,
 }
 
-/// Runs every probe as the profile's number of trials, interleaved: trial `j` goes through the
-/// probes starting one further along each time (A B C D, B C D A, ...), so drift hits all alike.
+/// Runs every probe as `trials` trials, interleaved: trial `j` goes through the probes starting
+/// one further along each time (A B C D, B C D A, ...), so drift hits all alike.
 /// Each probe's trials are pooled into one recorded run; returns the runs' indices in the
 /// session, in probe order.
 pub(super) async fn round(
@@ -85,9 +85,10 @@ pub(super) async fn round(
     targets: &[Target],
     probes: &[Probe],
     products: usize,
+    trials: usize,
 ) -> Vec<usize> {
     let profile = &s.opts.profile;
-    let (k, warmup) = (profile.trials.max(1), profile.trial_warmup);
+    let (k, warmup) = (trials.max(1), profile.trial_warmup);
     let mut parts: Vec<Vec<Part>> = probes.iter().map(|_| Vec::new()).collect();
     for j in 0..k {
         for i in 0..probes.len() {
@@ -193,9 +194,18 @@ pub(crate) async fn steps(
                 name: scenario.name,
             });
         }
+        // The lightest checkout rate carries the light-load verdict.
+        let trials = match (scenario.request, &scenario.shape, &mode) {
+            (Request::Checkout, Shape::Open(rates), Mode::Open { rate })
+                if rates.iter().all(|r| rate <= r) =>
+            {
+                s.opts.profile.light_trials.max(s.opts.profile.trials)
+            }
+            _ => s.opts.profile.trials,
+        };
         for (p, at) in probes
             .iter()
-            .zip(round(s, scenario, targets, &probes, products).await)
+            .zip(round(s, scenario, targets, &probes, products, trials).await)
         {
             if let Mode::Open { rate } = p.mode
                 && saturated(s, &p.mode, &s.runs[at])

@@ -45,7 +45,15 @@ pub(crate) async fn tls(
             copies.add(copy, clients, name);
         }
     }
-    round(s, scenario, &copies.started, &copies.probes, products).await;
+    round(
+        s,
+        scenario,
+        &copies.started,
+        &copies.probes,
+        products,
+        s.opts.profile.trials,
+    )
+    .await;
     copies.settle(s).await?;
     Ok(())
 }

@@ -8,6 +8,16 @@ use serde::{Deserialize, Serialize};
 /// Significance level of every comparison.
 pub const ALPHA: f64 = 0.05;
 
+/// A p-value as the report states it: `p = 0.002`, or `p < 0.001` below what three decimals show
+/// (ten trials a side reach p ≈ 0.0002).
+pub fn p_text(p: f64) -> String {
+    if p < 0.001 {
+        "p < 0.001".into()
+    } else {
+        format!("p = {p:.3}")
+    }
+}
+
 /// The noise threshold: a winner is named only when the whole interval of the ratio lies more
 /// than this share past 1, so a difference that may be smaller is a tie even when significant
 /// (criterion.rs's `noise_threshold` rule). The ratio between two stacks moves about this much
@@ -314,6 +324,17 @@ mod tests {
         assert!(c.ratio.lo < 1.0 + PRACTICAL && !c.decided, "{c:?}");
         let c = compare(&fast, &slow);
         assert!(c.significant && !c.decided, "{c:?}");
+    }
+
+    #[test]
+    fn a_p_value_too_small_for_three_decimals_reads_as_a_bound() {
+        // Ten trials a side, completely separated: the exact p is under 0.001.
+        let a: Vec<f64> = (0..10).map(f64::from).collect();
+        let b: Vec<f64> = (20..30).map(f64::from).collect();
+        let p = mann_whitney(&a, &b);
+        assert!(p < 0.001, "{p}");
+        assert_eq!(p_text(p), "p < 0.001");
+        assert_eq!(p_text(0.0021), "p = 0.002");
     }
 
     #[test]

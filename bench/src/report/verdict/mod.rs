@@ -107,8 +107,8 @@ pub(crate) fn contest(
             c.decided,
             c.significant,
             format!(
-                "p = {:.3} ({} + {} trials)",
-                c.p,
+                "{} ({} + {} trials)",
+                crate::stats::p_text(c.p),
                 best.values.len(),
                 next.values.len()
             ),
@@ -346,10 +346,12 @@ pub fn section(r: &Results, d: &mut Document) {
     d.push(Block::Heading(2, "Verdict".into()));
     let k = r.config.trials;
     d.push(Block::Paragraph(format!(
-        "gRPC and REST only (in-process and raw TCP are the baselines they are measured against). Each row compares the best with the runner-up: a winner is named when their trials differ significantly (Mann–Whitney U, p < {}) and the ratio's whole interval lies more than {:.0}% past 1 (a noise threshold, as criterion.rs draws it: the ratio between two stacks moves about that much between runs of the same build); otherwise it is a tie. The ratio is how much better the best is, with a 95% bootstrap interval over the trials. Rows measured once per run (faults, overload, memory) get no verdict — one overload burst can put two stacks level in one run and far apart in the next — and show the ratio for information; knees are decided only when their search brackets are more than {:.0}% apart (the search's resolution), the best's knee against the top of the runner-up's bracket. Sweep steps ran as {k} interleaved trials each{}.",
+        "gRPC and REST only (in-process and raw TCP are the baselines they are measured against). Each row compares the best with the runner-up: a winner is named when their trials differ significantly (Mann–Whitney U, p < {}) and the ratio's whole interval lies more than {:.0}% past 1 (a noise threshold, as criterion.rs draws it: the ratio between two stacks moves about that much between runs of the same build); otherwise it is a tie. The ratio is how much better the best is, with a 95% bootstrap interval over the trials. Rows measured once per run (faults, overload, memory) get no verdict — one overload burst can put two stacks level in one run and far apart in the next — and show the ratio for information; knees are decided only when their search brackets are more than {:.0}% apart (the search's resolution), the best's knee against the top of the runner-up's bracket. Sweep steps ran as {k} interleaved trials each{}{}.",
         stats::ALPHA,
         100.0 * stats::PRACTICAL,
         100.0 * KNEE_TIE,
+        super::facts::light_trials(r)
+            .map_or(String::new(), |n| format!(", the lightest checkout rate as {n}")),
         if k > 0 && k < stats::trials_needed() {
             format!("; with fewer than {} trials per side no difference can reach p < {}, so this profile names no winner from trials", stats::trials_needed(), stats::ALPHA)
         } else {
