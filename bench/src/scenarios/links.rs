@@ -9,7 +9,7 @@ use std::path::Path;
 
 use super::profile::{Scenario, Shape};
 use super::runner::Session;
-use super::sweep::{Copies, networked, round, start_copy};
+use super::sweep::{Copies, networked, start_copy};
 use crate::cluster::link::LinkProfile;
 use crate::cluster::target::Target;
 
@@ -70,15 +70,7 @@ pub(crate) async fn links(
     // the scenario's minimum, so each holds enough requests to have a median.
     let trial = s.opts.profile.trial;
     s.opts.profile.trial = trial.max(min_trial);
-    let recorded = round(
-        s,
-        scenario,
-        &copies.started,
-        &copies.probes,
-        products,
-        s.opts.profile.trials,
-    )
-    .await;
+    let recorded = copies.round(s, scenario, products).await;
     s.opts.profile.trial = trial;
     for (at, p) in recorded.into_iter().zip(&copies.probes) {
         let carried = copies.started[p.target].link_connections();

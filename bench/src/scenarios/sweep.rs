@@ -338,6 +338,18 @@ impl Copies {
         self.keys.push(key);
     }
 
+    /// Runs every copy's probes as the profile's trials, interleaved in one round; returns the
+    /// runs' indices in the session, in probe order.
+    pub(super) async fn round(
+        &self,
+        s: &mut Session,
+        scenario: &Scenario,
+        products: usize,
+    ) -> Vec<usize> {
+        let trials = s.opts.profile.trials;
+        round(s, scenario, &self.started, &self.probes, products, trials).await
+    }
+
     /// Lets every copy settle and audits it.
     pub(super) async fn settle(self, s: &mut Session) -> anyhow::Result<()> {
         s.settle_and_audit_all(self.started.into_iter().zip(self.keys).collect())

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::profile::{Scenario, Shape};
 use super::runner::Session;
-use super::sweep::{Copies, networked, round, start_copy};
+use super::sweep::{Copies, networked, start_copy};
 use crate::cluster::supervisor::TlsFlags;
 use crate::cluster::target::Target;
 
@@ -45,15 +45,7 @@ pub(crate) async fn tls(
             copies.add(copy, clients, name);
         }
     }
-    round(
-        s,
-        scenario,
-        &copies.started,
-        &copies.probes,
-        products,
-        s.opts.profile.trials,
-    )
-    .await;
+    copies.round(s, scenario, products).await;
     copies.settle(s).await?;
     Ok(())
 }
