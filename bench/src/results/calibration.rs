@@ -15,7 +15,7 @@ pub struct Calibration {
     pub loopback_rtt_pinned: bool,
     /// The same round trip between threads pinned to two cores, µs: each direction wakes the
     /// other core, as a hop between processes does when the scheduler wakes the callee on an
-    /// idle core. None when this process may run on one core only.
+    /// idle core. None when this process may run on one core only, or may not pin its threads.
     #[serde(default)]
     pub cross_core_rtt_us: Option<f64>,
     /// Median cost of one SQLite commit with the run's settings, µs.
