@@ -41,13 +41,7 @@ pub fn contrast(a: (&str, &[f64]), b: (&str, &[f64])) -> String {
         a.1.len(),
         b.1.len()
     );
-    let ratio = format!(
-        "{lose} / {win} = {:.2}× [{:.2}–{:.2}], {}",
-        c.ratio.median,
-        c.ratio.lo,
-        c.ratio.hi,
-        crate::stats::p_text(c.p)
-    );
+    let ratio = format!("{lose} / {win} = {}", c.text());
     if c.decided {
         format!("{numbers}: **{win}** lower; {ratio}")
     } else if c.significant {
@@ -93,15 +87,12 @@ fn transport_cost(r: &Results, f: &mut Vec<String>) {
             let c = crate::stats::compare(&p, &base);
             let m = crate::stats::median(&p);
             f.push(format!(
-                "Transport cost of {t} at light load: {} ms over the in-process baseline ({} ms), about {:.0} µs per hop over 5 hops, against a loopback round trip of {} ({t} / in-process = {:.2}× [{:.2}–{:.2}], {}).",
+                "Transport cost of {t} at light load: {} ms over the in-process baseline ({} ms), about {:.0} µs per hop over 5 hops, against a loopback round trip of {} ({t} / in-process = {}).",
                 ms(m - b),
                 ms(b),
                 (m - b) / 5.0,
                 r.calibration.rtt_words(),
-                c.ratio.median,
-                c.ratio.lo,
-                c.ratio.hi,
-                crate::stats::p_text(c.p)
+                c.text()
             ));
         }
     }

@@ -28,13 +28,7 @@ pub(crate) fn against(x: &Run, base: &Run) -> String {
         &x.trial_values(|t| t.achieved_rps),
         &base.trial_values(|t| t.achieved_rps),
     );
-    format!(
-        "{:.2}× [{:.2}–{:.2}], {}",
-        c.ratio.median,
-        c.ratio.lo,
-        c.ratio.hi,
-        crate::stats::p_text(c.p)
-    )
+    c.text()
 }
 
 /// Each payments process's share of the payments CPU in `x`, in percent: how the calls split
@@ -168,13 +162,7 @@ fn light_load(r: &Results, base: &str, one_core: &str, d: &mut Document) {
                     t.clone(),
                     cell(b),
                     cell(c),
-                    format!(
-                        "{:.2}× [{:.2}–{:.2}], {}",
-                        cmp.ratio.median,
-                        cmp.ratio.lo,
-                        cmp.ratio.hi,
-                        crate::stats::p_text(cmp.p)
-                    ),
+                    cmp.text(),
                     format!("{per_hop:.0}"),
                     across
                         .filter(|a| *a > 0.0)

@@ -35,17 +35,7 @@ fn added(r: &Results, run: &Run, latency: bool) -> String {
             stats::p_text(stats::mann_whitney(&a, &b))
         )
     } else {
-        let c = stats::compare(
-            &run.trial_values(|t| t.achieved_rps),
-            &clear.trial_values(|t| t.achieved_rps),
-        );
-        format!(
-            "{:.2}× [{:.2}–{:.2}], {}",
-            c.ratio.median,
-            c.ratio.lo,
-            c.ratio.hi,
-            stats::p_text(c.p)
-        )
+        super::scaling::against(run, clear)
     }
 }
 

@@ -151,6 +151,7 @@ pub(crate) async fn scaling(
     let mut copies = Vec::new();
     let mut balancers = Vec::new();
     let mut probes = Vec::new();
+    let (rate, mut light) = (light_rate(s), Vec::new());
     for config in SCALING {
         for kind in super::sweep::networked(targets) {
             s.progress
@@ -188,23 +189,20 @@ pub(crate) async fn scaling(
                 step: 0,
                 name: config.name,
             });
+            if config.light {
+                light.push(Probe {
+                    target: copies.len(),
+                    mode: Mode::Open { rate },
+                    step: 1,
+                    name: config.name,
+                });
+            }
             copies.push((copy, key));
         }
     }
-    // The light-load probes follow every closed-loop one, so each configuration's closed-loop
-    // run is the first recorded under its name.
-    let rate = light_rate(s);
-    for (i, config) in SCALING.iter().enumerate().filter(|(_, c)| c.light) {
-        let per_config = probes.len() / SCALING.len();
-        for target in i * per_config..(i + 1) * per_config {
-            probes.push(Probe {
-                target,
-                mode: Mode::Open { rate },
-                step: 1,
-                name: config.name,
-            });
-        }
-    }
+    // The light-load probes follow every closed-loop one: the first runs recorded are the
+    // closed-loop ones, one per copy, as the balancers are.
+    probes.extend(light);
     let (started, keys): (Vec<Target>, Vec<String>) = copies.into_iter().unzip();
     let recorded = round(
         s,

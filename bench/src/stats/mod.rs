@@ -250,6 +250,20 @@ pub struct Comparison {
     pub decided: bool,
 }
 
+impl Comparison {
+    /// `1.23× [1.10–1.40], p = 0.008`: the ratio, its interval and the p-value as the report
+    /// states them.
+    pub fn text(&self) -> String {
+        format!(
+            "{:.2}× [{:.2}–{:.2}], {}",
+            self.ratio.median,
+            self.ratio.lo,
+            self.ratio.hi,
+            p_text(self.p)
+        )
+    }
+}
+
 /// Compares trials `a` with trials `b`.
 pub fn compare(a: &[f64], b: &[f64]) -> Comparison {
     let ratio = ratio(a, b);
