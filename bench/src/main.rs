@@ -75,6 +75,11 @@ struct RunArgs {
     /// the checks must still pass.
     #[arg(long)]
     busy: bool,
+    /// How idle cores wait through the run: `poll` (the bench holds a 0 µs wake-up latency
+    /// request on /dev/cpu_dma_latency, so waking an idle core costs nothing; needs root, and
+    /// says so otherwise) or `machine` (the machine's own idle policy, e.g. a VM's halting vCPU).
+    #[arg(long, default_value = "poll", value_parser = bench::cluster::idle::IdlePolicy::parse)]
+    idle: bench::cluster::idle::IdlePolicy,
     /// Also sample every networked stack's services with `perf` under closed-loop checkouts and
     /// draw a flame graph per stack (`profiles/*.svg`, linked from the report): the same as
     /// `--also cpu-profile`. Skipped, saying why, without perf or the permission to use it.
@@ -425,6 +430,7 @@ fn benchmark(a: RunArgs) -> anyhow::Result<()> {
         rest_workers: a.rest_workers.max(1),
         admission: a.admission,
         busy: a.busy,
+        idle: a.idle,
         coalesce: a.coalesce == "on",
         owned_db: a.sqlite_locks == "process",
         tls: (a.tls || a.mtls || a.tls_dir.is_some()).then(|| {

@@ -77,6 +77,8 @@ pub fn results(targets: &[&str], runs: Vec<Run>) -> Results {
             rest_workers: 2,
             admission: "static:256".into(),
             busy: false,
+            idle: "poll".into(),
+            idle_polled_share: Some(0.99),
             coalesce: true,
             generator_nice: Some(-10),
             link: None,

@@ -34,9 +34,10 @@ pub fn section(r: &Results, d: &mut Vec<Block>) {
     ]);
     if let (true, Some(across)) = (c.loopback_rtt_pinned, c.cross_core_rtt_us) {
         d.push(Block::Paragraph(format!(
-            "The round trip is a 1-byte ping-pong over loopback TCP between two threads, measured twice: pinned to one core ({:.1} µs), where each direction only hands the core over, and pinned to two ({across:.1} µs, {:.0}× as long), where each direction wakes the other core — where an idle core sleeps (a virtual machine's halted vCPU, a deep C-state), waking it is most of that. The floor uses the first, the least a round trip costs here. The services' processes run on every core and the scheduler may wake a process on the idle one, and then a hop between them pays the second; the transport's cost per hop (below) is counted in it, and the Scalability section, when the scaling scenario ran, measures how much of a hop's light-load median that placement costs.",
+            "The round trip is a 1-byte ping-pong over loopback TCP between two threads, measured twice: pinned to one core ({:.1} µs), where each direction only hands the core over, and pinned to two ({across:.1} µs, {:.0}× as long), where each direction wakes the other core — {} The floor uses the first, the least a round trip costs here. The services' processes run on every core and the scheduler may wake a process on the idle one, and then a hop between them pays the second; the transport's cost per hop (below) is counted in it, and the Scalability section, when the scaling scenario ran, measures how much of a hop's light-load median that placement costs.",
             c.loopback_rtt_us,
-            across / c.loopback_rtt_us.max(f64::MIN_POSITIVE)
+            across / c.loopback_rtt_us.max(f64::MIN_POSITIVE),
+            idle_words(&r.config.idle)
         )));
     }
     if let (Some(link), Some(pass), Some(across)) =
@@ -47,5 +48,14 @@ pub fn section(r: &Results, d: &mut Vec<Block>) {
             "Every networked hop crossed the link `{link}`: a round trip across it took {across:.0} µs (the floor's RTT). The link's proxy by itself, adding nothing, took {pass:.0} µs against {direct:.0} µs direct, measured alike: {:.0} µs of every round trip is the measuring device, not the network it imitates.",
             (pass - direct).max(0.0)
         )));
+    }
+}
+
+/// How the run's idle cores waited, as the round trip across cores depends on it.
+fn idle_words(idle: &str) -> &'static str {
+    if idle == "poll" {
+        "in this run idle cores polled (Method), so the other core was awake to take it."
+    } else {
+        "where an idle core sleeps (a virtual machine's halted vCPU, a deep C-state), waking it is most of that; in this run idle cores waited as the machine sets them."
     }
 }

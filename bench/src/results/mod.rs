@@ -116,6 +116,15 @@ pub struct RunConfig {
     /// A CPU hog spun on every core for the whole run.
     #[serde(default)]
     pub busy: bool,
+    /// How idle cores waited: `poll` (a 0 µs wake-up latency request held for the run),
+    /// `machine`, or `machine (why polling could not be had)`; empty in runs made before the
+    /// choice (the machine's).
+    #[serde(default)]
+    pub idle: String,
+    /// The share of the cores' idle time spent in cpuidle's polling state over the run; none
+    /// where the kernel lists no idle states, or in older runs.
+    #[serde(default)]
+    pub idle_polled_share: Option<f64>,
     /// gRPC connections (and, since they could, the REST servers' HTTP/2 ones) coalesced their
     /// writes (false in runs made before they could).
     #[serde(default)]

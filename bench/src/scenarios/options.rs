@@ -40,6 +40,8 @@ pub struct RunOptions {
     pub admission: Admission,
     /// A CPU hog spins on every core for the whole run.
     pub busy: bool,
+    /// How idle cores wait through the run: poll (the default) or as the machine sets them.
+    pub idle: crate::cluster::idle::IdlePolicy,
     /// gRPC connections and the REST servers' HTTP/2 ones coalesce their writes
     /// ([`checkout_core::coalesce`]).
     pub coalesce: bool,
@@ -59,6 +61,7 @@ pub(super) fn run_config(
     opts: &RunOptions,
     labels: &[TargetKind],
     scenarios: &[Scenario],
+    idle: &crate::cluster::idle::IdleHold,
 ) -> RunConfig {
     RunConfig {
         profile: opts.profile.name.into(),
@@ -85,6 +88,8 @@ pub(super) fn run_config(
         rest_workers: opts.rest_workers,
         admission: opts.admission.to_string(),
         busy: opts.busy,
+        idle: idle.label(),
+        idle_polled_share: idle.polled_share(),
         coalesce: opts.coalesce,
         generator_nice: crate::engine::driver::nice().ok(),
         link: opts.link.as_ref().map(|l| l.name.clone()),
@@ -115,10 +120,34 @@ pub(super) fn run_config(
         } else {
             "every database took SQLite's file locks (`--sqlite-locks file`): an `fcntl` call or more per transaction, as when several processes share a database".to_string()
         }))
+        .chain(std::iter::once(idle_note(idle)))
         .chain(opts.busy.then(|| "busy machine: a separate process spun one thread per core for the whole run (calibration included), competing with the services and the load generator".to_string()))
         .chain(opts.remote.iter().map(|(k, o, c)| format!("{k} ran elsewhere (Orders {o}, Catalog {c}), started with the stack's own `serve` and the run's seed: driven only — the sweeps of the seed's catalog; its processes' CPU and memory, its core meters and its audit are not measured from here; the floor is this machine's")))
         .chain(opts.tls.as_ref().map(|t| format!("every hop of the networked stacks (the load generator's calls to Orders and Catalog included) ran over {} 1.3 (rustls, `ring`; a CA of the run's own, one certificate for the chain, sessions kept on long-lived connections); the calibration's floor and framework echoes ran in the clear", t.label())))
         .chain(opts.link.as_ref().map(|l| format!("every hop of the networked stacks (client → Orders included) crossed a link shaped as `{}` ({:?} one way, jitter {:?}, rate {}, stalls {:.2}% of {:?}): a TCP proxy per service in the bench's process, whose CPU counts as the load generator's; in-process has no hops", l.name, l.delay, l.jitter, l.rate_bps.map_or_else(|| "uncapped".to_string(), |b| format!("{:.0} Mbit/s", b as f64 / 1e6)), 100.0 * l.stall_rate, l.stall)))
         .collect(),
+    }
+}
+
+/// What the run's idle cores did, for the Method's notes.
+fn idle_note(idle: &crate::cluster::idle::IdleHold) -> String {
+    let polled = idle.polled_share().map_or(String::new(), |p| {
+        format!(
+            "; {:.0}% of the cores' idle time was spent polling",
+            100.0 * p
+        )
+    });
+    if idle.polling() {
+        format!(
+            "idle cores polled instead of halting: the bench held a PM QoS request of 0 µs wake-up latency (`/dev/cpu_dma_latency`, as cyclictest and tuned's latency-performance profile do) from calibration to the last step, so work arriving at an idle core is not charged with waking it (on a virtual machine, an exit to the host and back){polled}; `--idle machine` measures with the machine's own idle policy"
+        )
+    } else if let Some(why) = &idle.failed {
+        format!(
+            "idle cores waited as the machine sets them: polling was asked for but the wake-up latency request could not be held ({why}), so a hop that wakes an idle core pays for it{polled}"
+        )
+    } else {
+        format!(
+            "idle cores waited as the machine sets them (`--idle machine`): a hop that wakes an idle core pays for it{polled}"
+        )
     }
 }

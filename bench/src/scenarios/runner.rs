@@ -195,14 +195,20 @@ impl Session {
 }
 
 /// Calibrates the floor and sets the run up.
-async fn open_session(opts: RunOptions, machine: &Machine) -> anyhow::Result<Session> {
+async fn open_session(
+    opts: RunOptions,
+    machine: &Machine,
+    idle: &crate::cluster::idle::IdleHold,
+) -> anyhow::Result<Session> {
     let work = opts.out.join("work");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work)?;
     let mut progress = Progress::new();
     progress.line(&format!(
-        "calibrating the floor ({} cores, {})",
-        machine.cores, machine.cpu_model
+        "calibrating the floor ({} cores, {}; idle cores: {})",
+        machine.cores,
+        machine.cpu_model,
+        idle.label()
     ));
     let calibration = calibrate(&work, opts.sync, machine.cores, opts.link.as_ref()).await?;
     progress.line(&format!(
@@ -317,6 +323,8 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
     checkout_core::coalesce::set_enabled(opts.coalesce);
     let machine = crate::engine::procfs::machine();
     let (labels, scenarios) = selection(&opts)?;
+    // Held from before calibration, so the floor is measured with the run's idle policy.
+    let idle = crate::cluster::idle::IdleHold::take(opts.idle);
     // Started before calibration: on a busy machine the floor is measured busy too.
     let _hog = match opts.busy {
         true => Some(crate::cluster::hog::Hog::start(
@@ -325,7 +333,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
         )?),
         false => None,
     };
-    let mut s = open_session(opts, &machine).await?;
+    let mut s = open_session(opts, &machine, &idle).await?;
     s.progress
         .set_total(scenarios.iter().map(|x| x.shape.steps()).sum::<usize>() * labels.len());
     let mut sizes: Vec<usize> = scenarios.iter().map(|x| x.products).collect();
@@ -406,7 +414,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<Measured> {
         schema_version: 1,
         started_at,
         duration_s: started.elapsed().as_secs_f64(),
-        config: run_config(&s.opts, &labels, &scenarios),
+        config: run_config(&s.opts, &labels, &scenarios, &idle),
         machine,
         versions: crate::versions(),
         calibration: s.calibration,
