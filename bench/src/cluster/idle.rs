@@ -42,7 +42,7 @@ impl IdlePolicy {
 /// released when this is dropped.
 pub struct IdleHold {
     /// The open request, when holding one.
-    _qos: Option<File>,
+    qos: Option<File>,
     /// Why a poll request is not held (none when asked for `machine`, or when held).
     pub failed: Option<String>,
     asked: IdlePolicy,
@@ -61,7 +61,7 @@ impl IdleHold {
             },
         };
         Self {
-            _qos: qos,
+            qos,
             failed,
             asked: policy,
             from: idle_time(Path::new(CPUS)),
@@ -70,7 +70,7 @@ impl IdleHold {
 
     /// Whether idle cores were asked to poll, and are.
     pub fn polling(&self) -> bool {
-        self._qos.is_some()
+        self.qos.is_some()
     }
 
     /// How the run's idle cores waited, in `results.json`: `poll`, `machine`, or `machine (…)`

@@ -412,6 +412,10 @@ pub fn command_line(r: &Results) -> String {
     if c.busy {
         cmd.push_str(" --busy");
     }
+    // Asked for explicitly; a run that asked to poll and could not is reproduced by asking again.
+    if c.idle == "machine" {
+        cmd.push_str(" --idle machine");
+    }
     if let Some(link) = &c.link {
         cmd.push_str(&format!(" --link {link}"));
     }
@@ -464,5 +468,11 @@ mod tests {
             command_line(&r),
             "cargo run -p bench -- --profile default --seed 1 --also scaling --also crosscheck --sync full --busy --mtls"
         );
+        // The machine's idle policy is asked for; polling is the default, and a run that asked
+        // for it but could not hold it asked for nothing else.
+        r.config.idle = "machine".into();
+        assert!(command_line(&r).contains(" --busy --idle machine --mtls"));
+        r.config.idle = "machine (/dev/cpu_dma_latency: Permission denied)".into();
+        assert!(!command_line(&r).contains("--idle"));
     }
 }

@@ -59,3 +59,35 @@ fn idle_words(idle: &str) -> &'static str {
         "where an idle core sleeps (a virtual machine's halted vCPU, a deep C-state), waking it is most of that; in this run idle cores waited as the machine sets them."
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture;
+
+    /// The calibration section's text.
+    fn text(r: &Results) -> String {
+        let mut d = Vec::new();
+        section(r, &mut d);
+        crate::report::document::markdown(&d)
+    }
+
+    #[test]
+    fn the_round_trip_across_cores_is_read_with_the_runs_idle_policy() {
+        let mut r = fixture::results(&["grpc"], Vec::new());
+        r.calibration.loopback_rtt_pinned = true;
+        r.calibration.loopback_rtt_us = 3.8;
+        r.calibration.cross_core_rtt_us = Some(9.2);
+        r.config.idle = "poll".into();
+        let polled = text(&r);
+        assert!(polled.contains("(9.2 µs, 2× as long)"), "{polled}");
+        assert!(polled.contains("idle cores polled"), "{polled}");
+        // A run that left the machine's policy, or made before there was a choice.
+        for idle in ["machine", ""] {
+            r.config.idle = idle.into();
+            let halted = text(&r);
+            assert!(halted.contains("waking it is most of that"), "{halted}");
+            assert!(!halted.contains("idle cores polled"), "{halted}");
+        }
+    }
+}
