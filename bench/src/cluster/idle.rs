@@ -6,8 +6,7 @@
 //! crosses cores about half the time. That cost is the machine's idle policy, not the transport
 //! under test, so by default the bench asks the kernel for idle cores that poll — it holds a
 //! PM QoS request of 0 µs wake-up latency on `/dev/cpu_dma_latency` for the whole run, as
-//! cyclictest and tuned's `latency-performance` profile do; cpuidle then picks its polling state
-//! — and records how much of the cores' idle time was spent polling. The request lasts as long
+//! cyclictest does; cpuidle then picks its polling state — and records how much of the cores' idle time was spent polling. The request lasts as long
 //! as the file stays open: the kernel drops it when the bench exits, however it exits.
 //! `--idle machine` leaves the machine's policy, to measure it.
 

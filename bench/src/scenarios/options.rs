@@ -122,7 +122,7 @@ pub(super) fn run_config(
         }))
         .chain(std::iter::once(idle_note(idle)))
         .chain(opts.busy.then(|| "busy machine: a separate process spun one thread per core for the whole run (calibration included), competing with the services and the load generator".to_string()))
-        .chain(opts.remote.iter().map(|(k, o, c)| format!("{k} ran elsewhere (Orders {o}, Catalog {c}), started with the stack's own `serve` and the run's seed: driven only — the sweeps of the seed's catalog; its processes' CPU and memory, its core meters and its audit are not measured from here; the floor is this machine's")))
+        .chain(opts.remote.iter().map(|(k, o, c)| format!("{k} ran elsewhere (Orders {o}, Catalog {c}), started with the stack's own `serve` and the run's seed: driven only — the sweeps of the seed's catalog; its processes' CPU and memory, its core meters and its audit are not measured from here; the floor is this machine's, and so is the idle policy the bench holds (that machine's cores idle as it sets them)")))
         .chain(opts.tls.as_ref().map(|t| format!("every hop of the networked stacks (the load generator's calls to Orders and Catalog included) ran over {} 1.3 (rustls, `ring`; a CA of the run's own, one certificate for the chain, sessions kept on long-lived connections); the calibration's floor and framework echoes ran in the clear", t.label())))
         .chain(opts.link.as_ref().map(|l| format!("every hop of the networked stacks (client → Orders included) crossed a link shaped as `{}` ({:?} one way, jitter {:?}, rate {}, stalls {:.2}% of {:?}): a TCP proxy per service in the bench's process, whose CPU counts as the load generator's; in-process has no hops", l.name, l.delay, l.jitter, l.rate_bps.map_or_else(|| "uncapped".to_string(), |b| format!("{:.0} Mbit/s", b as f64 / 1e6)), 100.0 * l.stall_rate, l.stall)))
         .collect(),
@@ -139,7 +139,7 @@ fn idle_note(idle: &crate::cluster::idle::IdleHold) -> String {
     });
     if idle.polling() {
         format!(
-            "idle cores polled instead of halting: the bench held a PM QoS request of 0 µs wake-up latency (`/dev/cpu_dma_latency`, as cyclictest and tuned's latency-performance profile do) from calibration to the last step, so work arriving at an idle core is not charged with waking it (on a virtual machine, an exit to the host and back){polled}; `--idle machine` measures with the machine's own idle policy"
+            "idle cores polled instead of halting: the bench held a PM QoS request of 0 µs wake-up latency (`/dev/cpu_dma_latency`, as cyclictest does) from calibration to the last step, so work arriving at an idle core is not charged with waking it (on a virtual machine, an exit to the host and back){polled}; `--idle machine` measures with the machine's own idle policy"
         )
     } else if let Some(why) = &idle.failed {
         format!(
