@@ -63,6 +63,8 @@ pub(super) fn run_config(
     scenarios: &[Scenario],
     idle: &crate::cluster::idle::IdleHold,
 ) -> RunConfig {
+    // Read once: the record and the Method's note state the same share.
+    let polled = idle.polled_share();
     RunConfig {
         profile: opts.profile.name.into(),
         seed: opts.seed,
@@ -89,7 +91,7 @@ pub(super) fn run_config(
         admission: opts.admission.to_string(),
         busy: opts.busy,
         idle: idle.label(),
-        idle_polled_share: idle.polled_share(),
+        idle_polled_share: polled,
         coalesce: opts.coalesce,
         generator_nice: crate::engine::driver::nice().ok(),
         link: opts.link.as_ref().map(|l| l.name.clone()),
@@ -120,7 +122,7 @@ pub(super) fn run_config(
         } else {
             "every database took SQLite's file locks (`--sqlite-locks file`): an `fcntl` call or more per transaction, as when several processes share a database".to_string()
         }))
-        .chain(std::iter::once(idle_note(idle)))
+        .chain(std::iter::once(idle_note(idle, polled)))
         .chain(opts.busy.then(|| "busy machine: a separate process spun one thread per core for the whole run (calibration included), competing with the services and the load generator".to_string()))
         .chain(opts.remote.iter().map(|(k, o, c)| format!("{k} ran elsewhere (Orders {o}, Catalog {c}), started with the stack's own `serve` and the run's seed: driven only — the sweeps of the seed's catalog; its processes' CPU and memory, its core meters and its audit are not measured from here; the floor is this machine's, and so is the idle policy the bench holds (that machine's cores idle as it sets them)")))
         .chain(opts.tls.as_ref().map(|t| format!("every hop of the networked stacks (the load generator's calls to Orders and Catalog included) ran over {} 1.3 (rustls, `ring`; a CA of the run's own, one certificate for the chain, sessions kept on long-lived connections); the calibration's floor and framework echoes ran in the clear", t.label())))
@@ -130,8 +132,8 @@ pub(super) fn run_config(
 }
 
 /// What the run's idle cores did, for the Method's notes.
-fn idle_note(idle: &crate::cluster::idle::IdleHold) -> String {
-    let polled = idle.polled_share().map_or(String::new(), |p| {
+fn idle_note(idle: &crate::cluster::idle::IdleHold, polled: Option<f64>) -> String {
+    let polled = polled.map_or(String::new(), |p| {
         format!(
             "; {:.0}% of the cores' idle time was spent polling",
             100.0 * p

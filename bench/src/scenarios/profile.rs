@@ -181,6 +181,17 @@ impl Profile {
         }
     }
 
+    /// Trials of an open-loop step of `request` at `rate` in a sweep over `rates`: the lightest
+    /// checkout rate carries the light-load verdict and runs `light_trials` (at least `trials`).
+    pub fn trials_at(&self, request: Request, rates: &[f64], rate: f64) -> usize {
+        match request {
+            Request::Checkout if rates.iter().all(|&r| rate <= r) => {
+                self.light_trials.max(self.trials)
+            }
+            _ => self.trials,
+        }
+    }
+
     /// Looks a profile up by name.
     pub fn named(name: &str) -> Option<Self> {
         match name {
@@ -325,6 +336,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_the_lightest_checkout_rate_runs_the_light_load_trials() {
+        let p = Profile::named("default").unwrap();
+        assert!(p.light_trials > p.trials);
+        let rates = [1000.0, 200.0, 4000.0];
+        assert_eq!(
+            p.trials_at(Request::Checkout, &rates, 200.0),
+            p.light_trials
+        );
+        assert_eq!(p.trials_at(Request::Checkout, &rates, 1000.0), p.trials);
+        // Not a checkout: the profile's count.
+        assert_eq!(p.trials_at(Request::Catalog, &rates, 200.0), p.trials);
+        let smoke = Profile::named("smoke").unwrap();
+        assert_eq!(
+            smoke.trials_at(Request::Checkout, &rates, 200.0),
+            smoke.light_trials.max(smoke.trials)
+        );
+    }
+
+    #[test]
     fn smoke_fits_in_a_minute_and_default_in_five() {
         // The measured time: steps × targets × (warm-up + step); five targets (the in-process
         // one included) where it takes part, four where it does not (faults, links) or there are
@@ -366,15 +396,10 @@ mod tests {
                         // Trials, each with its warm-up and a pause after it (open loops: the
                         // mean over their rates, the lightest checkout rate with its own count).
                         Shape::Open(rates) => {
-                            let lightest = rates.iter().copied().fold(f64::INFINITY, f64::min);
-                            let trials = |r: f64| match s.request {
-                                Request::Checkout if r <= lightest => p.light_trials.max(p.trials),
-                                _ => p.trials,
-                            };
                             rates
                                 .iter()
                                 .map(|&r| {
-                                    trials(r) as f64
+                                    p.trials_at(s.request, rates, r) as f64
                                         * ((p.trial_warmup + p.trial_window(Some(r)))
                                             .as_secs_f64()
                                             + 0.05)

@@ -194,12 +194,9 @@ pub(crate) async fn steps(
                 name: scenario.name,
             });
         }
-        // The lightest checkout rate carries the light-load verdict.
-        let trials = match (scenario.request, &scenario.shape, &mode) {
-            (Request::Checkout, Shape::Open(rates), Mode::Open { rate })
-                if rates.iter().all(|r| rate <= r) =>
-            {
-                s.opts.profile.light_trials.max(s.opts.profile.trials)
+        let trials = match (&scenario.shape, &mode) {
+            (Shape::Open(rates), Mode::Open { rate }) => {
+                s.opts.profile.trials_at(scenario.request, rates, *rate)
             }
             _ => s.opts.profile.trials,
         };
